@@ -1,0 +1,143 @@
+"""The one write path of the trail: `record()`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from audit.canonical import GENESIS_HASH, SCHEMA_VERSION, canonical_bytes, entry_hash, normalise, timestamp
+from audit.models import ChainHead, Event
+
+SYSTEM_CHAIN = "system"
+
+
+def village_chain(village_code: str) -> str:
+    return f"village:{village_code}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: a user id and name, the role they acted in and the code of that role's org unit."""
+
+    id: int | None
+    name: str | None
+    role: str | None
+    org: str | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the action came from: the HTTP request id and client address, when there was one."""
+
+    request_id: str | None = None
+    client_addr: str | None = None
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """The payload whose canonical bytes are hashed, rebuilt from an event's columns."""
+    occurred = event.occurred_at
+    if occurred.tzinfo is None:  # SQLite hands back naive UTC
+        occurred = occurred.replace(tzinfo=UTC)
+    return {
+        "schema": event.schema_version,
+        "chain": event.chain_id,
+        "seq": event.seq,
+        "event_id": event.event_id,
+        "at": timestamp(occurred),
+        "actor": {"id": event.actor_id, "name": event.actor_name, "role": event.actor_role,
+                  "org": event.actor_org},
+        "action": event.action,
+        "subject": {"type": event.subject_type, "id": event.subject_id},
+        "before": json.loads(event.before) if event.before is not None else None,
+        "after": json.loads(event.after) if event.after is not None else None,
+        "reason": event.reason,
+        "attachments": json.loads(event.attachments),
+        "request": {"id": event.http_request_id, "client": event.client_addr},
+    }
+
+
+def _lock_head(session: Session, chain_id: str) -> ChainHead:
+    """Take the chain's head row under a row lock, creating it on first use."""
+    head = session.execute(
+        select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
+    ).scalar_one_or_none()
+    if head is not None:
+        return head
+    try:
+        with session.begin_nested():
+            session.add(ChainHead(chain_id=chain_id, seq=0, head_hash=GENESIS_HASH))
+    except IntegrityError:
+        pass  # another writer created it first; its lock is taken below
+    return session.execute(
+        select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
+    ).scalar_one()
+
+
+def record(
+    session: Session,
+    *,
+    chain_id: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | int,
+    actor: Actor | None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    attachments: Iterable[str] = (),
+    context: Context | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """Append one event to `chain_id` inside the caller's transaction.
+
+    Call it from the service that makes the change, before the unit of work commits; the event and the
+    change then stand or fall together. Appends to one chain are serialised by a lock on the chain's
+    head row (PostgreSQL) or by the database write lock (SQLite, which the app takes at BEGIN), so seq
+    runs from 1 without gaps and the chain never forks. Never commits.
+    """
+    actor = actor or Actor(None, None, None, None)
+    context = context or Context()
+    head = _lock_head(session, chain_id)
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    event = Event(
+        chain_id=chain_id,
+        seq=head.seq + 1,
+        event_id=str(uuid.uuid4()),
+        occurred_at=at,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_role=actor.role,
+        actor_org=actor.org,
+        action=str(action),
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        before=_json(dict(before)) if before is not None else None,
+        after=_json(dict(after)) if after is not None else None,
+        reason=reason,
+        attachments=_json(sorted(attachments)) or "[]",
+        http_request_id=context.request_id,
+        client_addr=context.client_addr,
+        schema_version=SCHEMA_VERSION,
+        prev_hash=head.head_hash,
+    )
+    event.canonical = canonical_bytes(event_payload(event))
+    event.entry_hash = entry_hash(chain_id, event.seq, event.prev_hash, event.canonical)
+    head.seq = event.seq
+    head.head_hash = event.entry_hash
+    session.add(event)
+    session.flush()
+    return event

@@ -1,0 +1,165 @@
+"""Sanzi (三资网报): the Flask application."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from flask import Flask, g, has_request_context, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from finance import config as config_module
+from finance.config import PROJECT_ROOT
+from finance import extensions as ext
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = config_module.load(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return "zh_Hans_CN"
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    return "en" if lang == "en" else "zh_Hans_CN"
+
+
+def register_extensions(app: Flask) -> None:
+    ext.db.init_app(app)
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "finance" / "translations"))
+    ext.login_manager.init_app(app)
+    ext.login_manager.login_view = "auth.login"
+    ext.login_manager.login_message = None
+    ext.login_manager.session_protection = "basic"
+
+    from finance.auth.services import load_user
+
+    ext.login_manager.user_loader(load_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    from finance.auth.views import bp as auth_bp
+    from finance.home import bp as home_bp
+    from finance.orgs.views import bp as orgs_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(orgs_bp)
+    for name in ("payment_requests", "payments", "oversight", "documents"):
+        try:
+            module = __import__(f"finance.{name}.views", fromlist=["bp"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"finance.{name}.views":
+                raise
+            continue
+        app.register_blueprint(module.bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        g.csp_nonce = secrets.token_urlsafe(12)
+        g.pop("_login_user", None)  # never reuse a user loaded by an earlier request in this context
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+            f"script-src 'self' 'nonce-{getattr(g, 'csp_nonce', '')}'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        if request.args.get("lang") in ("en", "zh"):
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 24 * 3600, samesite="Lax",
+                                httponly=True, secure=app.config["SESSION_COOKIE_SECURE"])
+        return response
+
+    @app.teardown_request
+    def _rollback_on_error(exc: BaseException | None) -> None:
+        if exc is not None:
+            ext.db.scoped.rollback()
+
+
+ERROR_TEXT = {
+    400: ("请求无效", "表单已过期或不完整，请返回上一页刷新后重试。"),
+    403: ("无权操作", "您没有执行此操作的权限。"),
+    404: ("页面不存在", "您要找的内容不存在，或不在您的管辖范围内。"),
+    405: ("操作无效", "此页面不接受这种操作。"),
+    409: ("已处理", "该事项已被处理，请刷新查看最新状态。"),
+    413: ("文件太大", "上传的文件超过大小限制，请压缩后重试。"),
+    429: ("尝试次数过多", "登录失败次数过多，请一分钟后再试。"),
+    500: ("系统出错", "系统暂时出错，您的操作没有生效，请稍后重试。"),
+}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error: Exception) -> tuple[str, int]:
+        code = error.code if isinstance(error, HTTPException) and error.code else 500
+        title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+        description = getattr(error, "description", None)
+        if code in (400, 409, 429) and isinstance(description, str) and not description.startswith(
+            ("The ", "CSRF", "Bad")
+        ):
+            text = description
+        ext.db.scoped.rollback()
+        return render_template("errors.html", code=code, title=_(title), text=_(text)), code
+
+    for code in ERROR_TEXT:
+        app.register_error_handler(code, render_error)
+
+    from flask_wtf.csrf import CSRFError
+
+    app.register_error_handler(CSRFError, render_error)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from finance.money import format_amount, to_capital
+    from finance.permissions import Permission, can
+    from finance.roles import Role
+    from finance.timefmt import local_date, local_time, waited_days
+    from finance.workflow import State
+
+    app.jinja_env.globals.update(can=can, Permission=Permission, Role=Role, State=State,
+                                 url_rules=frozenset(app.view_functions))
+    app.jinja_env.filters.update(
+        money=format_amount, capital=to_capital, local_time=local_time, local_date=local_date,
+        waited_days=waited_days,
+    )
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        return {"csp_nonce": getattr(g, "csp_nonce", ""), "lang": select_locale(),
+                "static_url": static_url}
+
+    def static_url(filename: str) -> str:
+        from finance.static_files import versioned_url
+
+        return versioned_url(app, filename)
+
+
+def register_cli(app: Flask) -> None:
+    from finance.cli import register
+
+    register(app)

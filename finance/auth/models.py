@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from finance.db import Base, str_enum, UTCDateTime, utcnow
+from finance.orgs.models import OrgUnit
+from finance.roles import Role
+
+
+class User(UserMixin, Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or deactivation; part of the session token, so old sessions end.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    assignments: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id", lazy="selectin"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def roles_at(self, unit: OrgUnit) -> set[Role]:
+        """Roles this user holds at `unit` or at a unit above it."""
+        return {a.role for a in self.assignments if a.org_unit.covers(unit)}
+
+    def has_role(self, role: Role) -> bool:
+        return any(a.role == role for a in self.assignments)
+
+    @property
+    def primary(self) -> RoleAssignment | None:
+        return self.assignments[0] if self.assignments else None
+
+
+class RoleAssignment(Base):
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("user_id", "role", "org_unit_id", name="uq_role_assignment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, 32))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="assignments")
+    org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
+
+
+class LoginFailure(Base):
+    """Failed logins, kept in the database so that throttling holds across app processes."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    client_addr: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from finance.auth import services
+from finance.auth.forms import ChangePasswordForm, LoginForm
+from finance.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.username.data or "", form.password.data or "",
+                                         request.remote_addr)
+        except services.Throttled:
+            db.session.rollback()
+            abort(429)
+        if user is None:
+            db.session.commit()  # keep the failure for throttling
+            flash(_("用户名或密码不正确。"), "error")
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Response | str:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data or "", form.new.data or "",
+                                     form.confirm.data or "")
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            login_user(current_user)  # the session version moved; keep this session
+            flash(_("密码已修改。"), "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/password.html", form=form)

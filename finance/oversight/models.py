@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from finance.auth.models import User
+from finance.db import Base, UTCDateTime, utcnow
+from finance.payment_requests.models import PaymentRequest
+
+
+class Question(Base):
+    """A liaison's question (质询) about a request, with a deadline for the township's answer."""
+
+    __tablename__ = "question"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), index=True)
+    asked_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    text: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    request: Mapped[PaymentRequest] = relationship()
+    asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])

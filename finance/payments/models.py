@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from finance.auth.models import User
+from finance.db import Base, Money, UTCDateTime, utcnow
+from finance.payment_requests.models import Attachment, PaymentRequest
+
+
+class Payment(Base):
+    """The bank transfer that settled a request. One per request; a bank reference is used once."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), unique=True)
+    bank_reference: Mapped[str] = mapped_column(String(64), unique=True)
+    value_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    payee_name: Mapped[str] = mapped_column(String(100))
+    payee_account: Mapped[str] = mapped_column(String(40))
+    payer_account: Mapped[str] = mapped_column(String(40))
+    cashier_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    request: Mapped[PaymentRequest] = relationship(backref="payment")
+    cashier: Mapped[User] = relationship(lazy="joined")
+    receipt: Mapped[Attachment | None] = relationship()

@@ -1,0 +1,121 @@
+"""The cashier's side: recording the bank transfer of an approved request, and reconciling it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from finance import storage
+from finance.auth.models import User
+from finance.db import utcnow
+from finance.extensions import db
+from finance.payment_requests import services as requests
+from finance.payment_requests.models import AttachmentKind, PaymentRequest, RequestAction
+from finance.payments.models import Payment
+from finance.roles import Role
+from finance.timefmt import today_local
+from finance.workflow import Action
+
+
+@dataclass
+class PaymentInput:
+    bank_reference: str
+    value_date: date | None
+    amount: Decimal | None
+    payee_name: str
+    payee_account: str
+    payer_account: str
+    receipt_filename: str = ""
+    receipt_data: bytes = b""
+
+
+def _norm_account(value: str) -> str:
+    return "".join(value.split())
+
+
+def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
+    """What is wrong with a payment against what was approved, field -> message."""
+    errors: dict[str, str] = {}
+    ref = (data.bank_reference or "").strip()
+    if not ref or len(ref) > 64:
+        errors["bank_reference"] = _("请填写银行流水号。")
+    elif db.session.execute(select(Payment.id).where(Payment.bank_reference == ref)).first():
+        errors["bank_reference"] = _("该银行流水号已被使用过，请核对。")
+    if data.value_date is None:
+        errors["value_date"] = _("请填写支付日期。")
+    elif data.value_date > today_local() + timedelta(days=1):
+        errors["value_date"] = _("支付日期不能晚于今天。")
+    elif req.submitted_at is not None and data.value_date < req.submitted_at.date() - timedelta(days=1):
+        errors["value_date"] = _("支付日期不能早于申请提交日期。")
+    if data.amount is None:
+        errors["amount"] = _("请填写实付金额。")
+    elif data.amount != req.amount:
+        errors["amount"] = _("实付金额与批准金额 %(a)s 元不一致。", a=f"{req.amount:,.2f}")
+    if (data.payee_name or "").strip() != req.payee_name:
+        errors["payee_name"] = _("收款人与批准的收款人“%(p)s”不一致。", p=req.payee_name)
+    if _norm_account(data.payee_account or "") != _norm_account(req.payee_account):
+        errors["payee_account"] = _("收款账号与批准的账号不一致。")
+    if not _norm_account(data.payer_account or ""):
+        errors["payer_account"] = _("请填写付款账号。")
+    if not data.receipt_data:
+        errors["receipt"] = _("请上传银行回单。")
+    return errors
+
+
+def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_key: str | None = None
+                   ) -> RequestAction | None:
+    """Record the transfer and move the request to paid. Paid amount, payee and account must equal
+    what was approved; a bank reference is used once; a form sent twice pays once."""
+    payment: Payment | None = None
+
+    def mutate() -> None:
+        nonlocal payment
+        errors = check_payment(req, data)
+        if errors:
+            raise requests.RequestError(_("支付信息有误，请核对标红的项目。"), errors)
+        try:
+            stored = storage.save(data.receipt_data)
+        except storage.StorageError as exc:
+            raise requests.RequestError(str(exc), {"receipt": str(exc)}) from None
+        receipt = requests._attach(user, req, AttachmentKind.RECEIPT, data.receipt_filename, stored, Role.CASHIER)
+        assert data.value_date is not None and data.amount is not None
+        payment = Payment(request=req, bank_reference=data.bank_reference.strip(), value_date=data.value_date,
+                          amount=data.amount, payee_name=req.payee_name, payee_account=req.payee_account,
+                          payer_account=_norm_account(data.payer_account), cashier_id=user.id,
+                          receipt=receipt, created_at=utcnow())
+        db.session.add(payment)
+        extra["payment"] = payment_snapshot(payment)
+        sha.append(stored.sha256)
+
+    extra: dict[str, object] = {}
+    sha: list[str] = []
+    try:
+        row = requests._transition(user, req, Action.PAY, client_key=client_key, mutate=mutate,
+                                   extra_after=extra, attachments=sha)  # filled in by mutate()
+    except IntegrityError:
+        raise requests.AlreadyHandled from None
+    return row
+
+
+def payment_snapshot(payment: Payment) -> dict[str, object]:
+    return {
+        "bank_reference": payment.bank_reference,
+        "value_date": payment.value_date,
+        "amount": payment.amount,
+        "payee_name": payment.payee_name,
+        "payee_account": payment.payee_account,
+        "payer_account": payment.payer_account,
+    }
+
+
+def reconcile(user: User, req: PaymentRequest, client_key: str | None = None) -> RequestAction | None:
+    def mutate() -> None:
+        pay = db.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one()
+        pay.reconciled_at = utcnow()
+
+    return requests._transition(user, req, Action.RECONCILE, client_key=client_key, mutate=mutate)

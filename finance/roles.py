@@ -1,0 +1,61 @@
+"""Roles, the org levels they belong to, and their Chinese names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+
+class OrgKind(StrEnum):
+    DISTRICT = "district"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+class Role(StrEnum):
+    ACCOUNTANT = "accountant"
+    VILLAGE_LEAD = "village_lead"
+    VILLAGE_SUPERVISOR = "village_supervisor"
+    AGENCY_REVIEWER = "agency_reviewer"
+    TOWNSHIP_LEADER = "township_leader"
+    TOWNSHIP_HEAD = "township_head"
+    CASHIER = "cashier"
+    LIAISON = "liaison"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+    @property
+    def levels(self) -> tuple[OrgKind, ...]:
+        """The org levels an assignment of this role may be bound to."""
+        return ROLE_LEVELS[self]
+
+
+ROLE_LABELS = {
+    Role.ACCOUNTANT: _l("村报账员"),
+    Role.VILLAGE_LEAD: _l("村负责人"),
+    Role.VILLAGE_SUPERVISOR: _l("村务监督委员会主任"),
+    Role.AGENCY_REVIEWER: _l("三资代理中心审核会计"),
+    Role.TOWNSHIP_LEADER: _l("包村领导"),
+    Role.TOWNSHIP_HEAD: _l("镇长"),
+    Role.CASHIER: _l("代理中心出纳"),
+    Role.LIAISON: _l("廉情联络员"),
+    Role.ADMIN: _l("区三资办管理员"),
+}
+
+ROLE_LEVELS: dict[Role, tuple[OrgKind, ...]] = {
+    Role.ACCOUNTANT: (OrgKind.VILLAGE,),
+    Role.VILLAGE_LEAD: (OrgKind.VILLAGE,),
+    Role.VILLAGE_SUPERVISOR: (OrgKind.VILLAGE,),
+    Role.AGENCY_REVIEWER: (OrgKind.TOWNSHIP,),
+    Role.TOWNSHIP_LEADER: (OrgKind.TOWNSHIP,),
+    Role.TOWNSHIP_HEAD: (OrgKind.TOWNSHIP,),
+    Role.CASHIER: (OrgKind.TOWNSHIP,),
+    Role.LIAISON: (OrgKind.TOWNSHIP, OrgKind.VILLAGE),
+    Role.ADMIN: (OrgKind.DISTRICT,),
+}
+
+ORG_KIND_LABELS = {OrgKind.DISTRICT: _l("区/县"), OrgKind.TOWNSHIP: _l("乡镇/街道"), OrgKind.VILLAGE: _l("村/社区")}
