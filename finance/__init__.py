@@ -79,6 +79,7 @@ def register_request_hooks(app: Flask) -> None:
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
         g.csp_nonce = secrets.token_urlsafe(12)
         g.pop("_login_user", None)  # never reuse a user loaded by an earlier request in this context
+        g.pop("csrf_token", None)  # nor another session's CSRF token (tests share one app context)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

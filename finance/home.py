@@ -1,16 +1,48 @@
-"""The home page: the user's to-do list (待办) and what they can start from here."""
+"""The home page: the user's to-do list (待办), oldest first, and what they can start from here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from finance.payment_requests.queries import inbox_for
+from finance.payment_requests.models import PaymentRequest
+from finance.payment_requests.queries import inbox_for, steps_of
+from finance.permissions import current_step_role
+from finance.roles import Role
+from finance.timefmt import waited_days
+from finance.workflow import State
 
 bp = Blueprint("home", __name__)
+
+
+@dataclass
+class Todo:
+    req: PaymentRequest
+    days: int
+    waits_for: str
+
+
+def waits_for(req: PaymentRequest) -> str:
+    """What the item waits for, in words: the step and role, or the cashier, or the accountant."""
+    if req.state == State.PENDING:
+        role = current_step_role(req)
+        return _("第 %(n)s/%(total)s 步 · 待%(role)s审批", n=req.step, total=len(steps_of(req)),
+                 role=role.label if role else "")
+    if req.state == State.APPROVED:
+        return _("待%(role)s支付", role=Role.CASHIER.label)
+    if req.state == State.RETURNED:
+        return _("已退回 · 待修改后重新提交")
+    if req.state == State.DRAFT:
+        return _("草稿 · 待提交")
+    return req.state.label
 
 
 @bp.route("/")
 @login_required
 def index() -> str:
-    return render_template("home/index.html", inbox=inbox_for(current_user))
+    items = [Todo(req, waited_days(req.waiting_since or req.created_at), waits_for(req))
+             for req in inbox_for(current_user)]
+    return render_template("home/index.html", inbox=items)
