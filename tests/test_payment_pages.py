@@ -1,0 +1,223 @@
+"""The cashier's pages through the test client, on SQLite and PostgreSQL: the pay form pre-filled with
+what was approved, every check of the payment against it, the receipt, a resent form, reconciliation."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from audit.models import Event
+from finance.extensions import db
+from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.payments.models import Payment
+from finance.timefmt import today_local
+from finance.workflow import State
+from tests import factories as f
+
+
+def counts() -> tuple[int, ...]:
+    return tuple(db.session.execute(select(func.count()).select_from(m)).scalar_one()
+                 for m in (Payment, RequestAction, Attachment, Event))
+
+
+def reload(req: PaymentRequest) -> PaymentRequest:
+    db.session.expire_all()
+    return db.session.get(PaymentRequest, req.id)  # type: ignore[return-value]
+
+
+def pay_form(client, req: PaymentRequest) -> tuple[str, dict[str, object]]:
+    """The pay page and what it pre-fills, plus a bank reference and a receipt photo."""
+    html = client.get(f"/payments/{req.id}/pay").get_data(as_text=True)
+
+    def value(name: str) -> str:
+        match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or \
+            re.search(rf'value="([^"]*)"[^>]*name="{name}"', html)
+        assert match, name
+        return match.group(1)
+
+    data: dict[str, object] = {name: value(name) for name in (
+        "amount", "payee_name", "payee_account", "payer_account", "value_date", "client_key", "version")}
+    data["bank_reference"] = f"NYH{uuid.uuid4().hex[:14].upper()}"
+    data["receipt"] = (io.BytesIO(f.jpeg_bytes(color="lightblue")), "huidan.jpg")
+    return html, data
+
+
+def post(client, req: PaymentRequest, data: dict[str, object]):
+    return client.post(f"/payments/{req.id}/pay", data=data, content_type="multipart/form-data")
+
+
+def test_pay_form_prefills_and_shows_what_was_approved(client):
+    req = f.in_state(State.APPROVED, "23456.70")
+    client.login("yc_chuna")
+    html, data = pay_form(client, req)
+    assert data["amount"] == "23456.70" and data["payee_name"] == req.payee_name
+    assert data["payee_account"] == req.payee_account
+    assert data["payer_account"] == req.village.bank_account and data["payer_account"]  # 东岳村's account
+    assert data["value_date"] == today_local().isoformat()
+    assert "批准：¥23,456.70" in html and "贰万叁仟肆佰伍拾陆元柒角整" in html
+    assert 'name="receipt"' in html and 'capture="environment"' in html and "确认支付" in html
+    assert 'inputmode="decimal"' in html and 'type="date"' in html
+
+
+def test_pay_records_the_payment_with_its_receipt(client):
+    req = f.in_state(State.APPROVED)
+    client.login("yc_chuna")
+    _, data = pay_form(client, req)
+    response = post(client, req, data)
+    assert response.status_code == 303
+    req = reload(req)
+    assert req.state == State.PAID
+    payment = db.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one()
+    assert payment.bank_reference == data["bank_reference"] and payment.amount == req.amount
+    page = client.get(f"/requests/{req.id}").get_data(as_text=True)
+    assert "支付已登记" in page and data["bank_reference"] in page and "查看回单" in page
+    assert client.get(f"/requests/attachments/{payment.receipt_id}").status_code == 200
+    assert "对账确认" in page
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("amount", "1199.99", "实付金额与批准金额 1,200.00 元不一致"),
+    ("amount", "12000", "实付金额与批准金额"),
+    ("amount", "abc", "金额格式不正确"),
+    ("amount", "-1200", "金额不能为负数"),
+    ("payee_name", "濮阳市华龙区兴农农资经营部（个人）", "收款人与批准的收款人"),
+    ("payee_account", "6228480012345678900", "收款账号与批准的账号不一致"),
+    ("payer_account", "", "请填写付款账号"),
+    ("bank_reference", "", "请填写银行流水号"),
+    ("value_date", "", "请填写支付日期"),
+    ("value_date", "2099-01-01", "支付日期不能晚于今天"),
+    ("value_date", "01/02/2026", "日期格式不正确"),
+])
+def test_pay_form_refuses_what_differs_from_the_approval(client, field, value, message):
+    req = f.in_state(State.APPROVED)
+    client.login("yc_chuna")
+    _, data = pay_form(client, req)
+    data[field] = value
+    before = counts()
+    response = post(client, req, data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html
+    assert counts() == before and reload(req).state == State.APPROVED
+    if value:
+        assert f'value="{value}"' in html  # what was typed stays in the form
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "请上传银行回单"),
+    (b"", "请上传银行回单"),
+    (b"plain text pretending to be a photo", "只能上传"),
+])
+def test_pay_needs_a_real_receipt(client, content, message):
+    req = f.in_state(State.APPROVED)
+    client.login("yc_chuna")
+    _, data = pay_form(client, req)
+    if content is None:
+        del data["receipt"]
+    else:
+        data["receipt"] = (io.BytesIO(content), "huidan.jpg")
+    before = counts()
+    response = post(client, req, data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert counts() == before
+
+
+def test_bank_reference_is_used_once(client):
+    paid = f.in_state(State.PAID)
+    used = db.session.execute(select(Payment.bank_reference).where(Payment.request_id == paid.id)).scalar_one()
+    req = f.in_state(State.APPROVED, "800.00")
+    client.login("yc_chuna")
+    _, data = pay_form(client, req)
+    data["bank_reference"] = used
+    before = counts()
+    response = post(client, req, data)
+    assert response.status_code == 422
+    assert "该银行流水号已被使用过" in response.get_data(as_text=True)
+    assert counts() == before and reload(req).state == State.APPROVED
+
+
+def test_same_pay_form_sent_twice_pays_once(client):
+    req = f.in_state(State.APPROVED)
+    client.login("yc_chuna")
+    _, data = pay_form(client, req)
+    before = counts()
+    for _ in range(2):
+        payload = dict(data, receipt=(io.BytesIO(f.jpeg_bytes(color="lightblue")), "huidan.jpg"))
+        response = post(client, req, payload)
+        assert response.status_code == 303
+    after = counts()
+    assert after[0] == before[0] + 1 and after[1] == before[1] + 1
+    assert reload(req).state == State.PAID
+
+
+def test_second_payment_with_a_new_form_is_refused(client):
+    req = f.in_state(State.PAID)
+    client.login("yc_chuna")
+    before = counts()
+    get = client.get(f"/payments/{req.id}/pay")
+    assert get.status_code == 303
+    response = post(client, req, {"client_key": uuid.uuid4().hex, "bank_reference": "X1", "amount": "1200"})
+    assert response.status_code == 409
+    assert counts() == before
+
+
+@pytest.mark.parametrize("who", ["dy_baozhang", "dy_shuji", "yc_shenhe", "yc_lianqing"])
+def test_only_the_cashier_may_pay(make_client, who):
+    req = f.in_state(State.APPROVED)
+    client = make_client()
+    client.login(who)
+    before = counts()
+    assert client.get(f"/payments/{req.id}/pay").status_code == 403
+    response = post(client, req, {"client_key": uuid.uuid4().hex, "bank_reference": "ABC", "amount": "1200.00"})
+    assert response.status_code == 403
+    assert counts() == before
+
+
+def test_other_townships_cashier_gets_404(client):
+    req = f.in_state(State.APPROVED)
+    client.login("mk_chuna")
+    before = counts()
+    assert client.get(f"/payments/{req.id}/pay").status_code == 404
+    assert post(client, req, {"client_key": uuid.uuid4().hex}).status_code == 404
+    assert client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 404
+    assert counts() == before
+
+
+def test_pay_page_of_a_request_not_yet_approved_sends_back(client):
+    req = f.in_state(State.PENDING)
+    client.login("yc_chuna")
+    response = client.get(f"/payments/{req.id}/pay", follow_redirects=True)
+    assert "不能登记支付" in response.get_data(as_text=True)
+
+
+def test_reconcile_once(client):
+    req = f.in_state(State.PAID)
+    client.login("yc_chuna")
+    page = client.get(f"/requests/{req.id}").get_data(as_text=True)
+    key = re.search(r'/reconcile">.*?name="client_key" value="([0-9a-f]+)"', page, re.S).group(1)
+    before = counts()
+    for _ in range(2):
+        assert client.post(f"/payments/{req.id}/reconcile", data={"client_key": key}).status_code == 303
+    after = counts()
+    assert after[1] == before[1] + 1 and after[3] == before[3] + 1
+    req = reload(req)
+    assert req.state == State.RECONCILED
+    page = client.get(f"/requests/{req.id}").get_data(as_text=True)
+    assert "已对账确认" in page and "已支付并对账" in page
+    # a fresh form on a reconciled request is refused
+    assert client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 409
+
+
+def test_cashier_todo_lists_approved_requests(client):
+    req = f.in_state(State.APPROVED, "3300.00", payee_name="待支付的收款人")
+    old = req.waiting_since
+    req.waiting_since = old - timedelta(days=2)
+    db.session.commit()
+    client.login("yc_chuna")
+    html = client.get("/").get_data(as_text=True)
+    assert "待支付的收款人" in html and "待代理中心出纳支付" in html and "已等待 2 天" in html
