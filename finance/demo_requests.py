@@ -35,8 +35,12 @@ FONT_PATHS = (
 )
 
 # Demo people by village prefix and township prefix (see finance.demo.PEOPLE).
-VILLAGES = {"HL-YC-01": ("dy", "yc"), "HL-YC-02": ("xy", "yc"), "HL-MK-01": ("mk", "mk"),
-            "HL-MK-02": ("ws", "mk")}
+VILLAGES = {
+    "HL-YC-01": ("dy", "yc"),
+    "HL-YC-02": ("xy", "yc"),
+    "HL-MK-01": ("mk", "mk"),
+    "HL-MK-02": ("ws", "mk"),
+}
 TOWNSHIP_HEAD = {"yc": "yc_zhenzhang", "mk": "mk_xiangzhang"}
 
 
@@ -59,64 +63,238 @@ class Demo:
 # ("reject", reason), "withdraw", "pay", "reconcile".
 DEMOS = [
     # 东岳村
-    Demo("HL-YC-01", "濮阳市华龙区文华办公用品商行", "中国建设银行濮阳分行", "6217 0022 5001 3388 012", "1280.00",
-         "村委会办公用品采购（打印纸 20 包、硒鼓 4 个）", "5401", "村集体经营收入", "2026年度管理费用预算",
-         ["submit", ("approve", None), "pay", "reconcile"]),
-    Demo("HL-YC-01", "濮阳市明亮照明工程有限公司", "中国工商银行濮阳华龙支行", "1708 0212 0910 0045 678", "18600.00",
-         "村内主干道路灯维修，更换 LED 灯具 36 盏", "5501", "上级转移支付资金", "2026年度公益支出预算",
-         ["submit", ("approve", None), "pay"]),
-    Demo("HL-YC-01", "河南濮建建筑工程有限公司", "中国农业银行濮阳华龙支行", "1660 1101 0400 1234 5", "186000.00",
-         "东岳村文化广场硬化及排水工程（一期）", "1601", "一事一议财政奖补资金", "2026年度基础设施建设计划",
-         ["submit", ("approve", 4)]),
-    Demo("HL-YC-01", "华龙区兴农苗木种植专业合作社", "濮阳农村商业银行岳村支行", "6230 5900 1122 3344 556", "4560.00",
-         "春季村内道路绿化，采购国槐苗木 120 株", "5501", "村集体经营收入", "2026年度公益支出预算",
-         ["submit", ("return", "附件为收据，请补开正式发票后重新提交。"), "submit", ("approve", None)]),
-    Demo("HL-YC-01", "张秀兰", "中国邮政储蓄银行华龙区支行", "6217 9950 0012 3456 789", "2400.00",
-         "村保洁员 11 月工资", "2301", "村集体经营收入", "2026年度应付工资", []),
-    Demo("HL-YC-01", "濮阳市华龙区格力空调专卖店", "中国银行濮阳分行", "2515 6603 8891 0021 3", "3980.00",
-         "村卫生室空调采购（1.5 匹 1 台）", "1501", "村集体经营收入", "2026年度固定资产购置",
-         ["submit", ("approve", 1), ("return", "请补充三家比价单，并注明由谁验收。")]),
+    Demo(
+        "HL-YC-01",
+        "濮阳市华龙区文华办公用品商行",
+        "中国建设银行濮阳分行",
+        "6217 0022 5001 3388 012",
+        "1280.00",
+        "村委会办公用品采购（打印纸 20 包、硒鼓 4 个）",
+        "5401",
+        "村集体经营收入",
+        "2026年度管理费用预算",
+        ["submit", ("approve", None), "pay", "reconcile"],
+    ),
+    Demo(
+        "HL-YC-01",
+        "濮阳市明亮照明工程有限公司",
+        "中国工商银行濮阳华龙支行",
+        "1708 0212 0910 0045 678",
+        "18600.00",
+        "村内主干道路灯维修，更换 LED 灯具 36 盏",
+        "5501",
+        "上级转移支付资金",
+        "2026年度公益支出预算",
+        ["submit", ("approve", None), "pay"],
+    ),
+    Demo(
+        "HL-YC-01",
+        "河南濮建建筑工程有限公司",
+        "中国农业银行濮阳华龙支行",
+        "1660 1101 0400 1234 5",
+        "186000.00",
+        "东岳村文化广场硬化及排水工程（一期）",
+        "1601",
+        "一事一议财政奖补资金",
+        "2026年度基础设施建设计划",
+        ["submit", ("approve", 4)],
+    ),
+    Demo(
+        "HL-YC-01",
+        "华龙区兴农苗木种植专业合作社",
+        "濮阳农村商业银行岳村支行",
+        "6230 5900 1122 3344 556",
+        "4560.00",
+        "春季村内道路绿化，采购国槐苗木 120 株",
+        "5501",
+        "村集体经营收入",
+        "2026年度公益支出预算",
+        ["submit", ("return", "附件为收据，请补开正式发票后重新提交。"), "submit", ("approve", None)],
+    ),
+    Demo(
+        "HL-YC-01",
+        "张秀兰",
+        "中国邮政储蓄银行华龙区支行",
+        "6217 9950 0012 3456 789",
+        "2400.00",
+        "村保洁员 11 月工资",
+        "2301",
+        "村集体经营收入",
+        "2026年度应付工资",
+        [],
+    ),
+    Demo(
+        "HL-YC-01",
+        "濮阳市华龙区格力空调专卖店",
+        "中国银行濮阳分行",
+        "2515 6603 8891 0021 3",
+        "3980.00",
+        "村卫生室空调采购（1.5 匹 1 台）",
+        "1501",
+        "村集体经营收入",
+        "2026年度固定资产购置",
+        ["submit", ("approve", 1), ("return", "请补充三家比价单，并注明由谁验收。")],
+    ),
     # 西岳村
-    Demo("HL-YC-02", "濮阳市华龙区顺达机电维修部", "濮阳农村商业银行岳村支行", "6230 5900 8765 4321 001", "6750.00",
-         "农田灌溉机井 3 眼维修，更换潜水泵 2 台", "5201", "村集体经营收入", "2026年度经营支出预算",
-         ["submit"]),
-    Demo("HL-YC-02", "濮阳市安居防水工程有限公司", "中国建设银行濮阳分行", "4100 1522 0100 5000 3321", "32800.00",
-         "村党群服务中心屋面防水维修", "5401", "上级转移支付资金", "2026年度管理费用预算",
-         ["submit", ("approve", 2)]),
-    Demo("HL-YC-02", "西岳村村民委员会", "濮阳农村商业银行岳村支行", "6230 5900 1100 2200 330", "9600.00",
-         "2026 年度村干部误工补贴", "5501", "村集体经营收入", "2026年度公益支出预算",
-         ["submit", ("approve", 2), ("reject", "误工补贴应按镇定标准从应付工资列支，不得从公益支出列支。")]),
-    Demo("HL-YC-02", "濮阳市安泰消防器材有限公司", "中国工商银行濮阳华龙支行", "1708 0212 0910 0088 123", "2150.00",
-         "购买灭火器 30 具、消防水带 4 盘", "5401", "村集体经营收入", "2026年度管理费用预算",
-         ["submit", "withdraw"]),
-    Demo("HL-YC-02", "濮阳市通达路桥工程有限公司", "中国农业银行濮阳华龙支行", "1660 1101 0400 7788 9", "72500.00",
-         "西岳村生产道路修复工程（1.2 公里）", "1601", "一事一议财政奖补资金", "2026年度基础设施建设计划",
-         ["submit", ("approve", None)]),
+    Demo(
+        "HL-YC-02",
+        "濮阳市华龙区顺达机电维修部",
+        "濮阳农村商业银行岳村支行",
+        "6230 5900 8765 4321 001",
+        "6750.00",
+        "农田灌溉机井 3 眼维修，更换潜水泵 2 台",
+        "5201",
+        "村集体经营收入",
+        "2026年度经营支出预算",
+        ["submit"],
+    ),
+    Demo(
+        "HL-YC-02",
+        "濮阳市安居防水工程有限公司",
+        "中国建设银行濮阳分行",
+        "4100 1522 0100 5000 3321",
+        "32800.00",
+        "村党群服务中心屋面防水维修",
+        "5401",
+        "上级转移支付资金",
+        "2026年度管理费用预算",
+        ["submit", ("approve", 2)],
+    ),
+    Demo(
+        "HL-YC-02",
+        "西岳村村民委员会",
+        "濮阳农村商业银行岳村支行",
+        "6230 5900 1100 2200 330",
+        "9600.00",
+        "2026 年度村干部误工补贴",
+        "5501",
+        "村集体经营收入",
+        "2026年度公益支出预算",
+        ["submit", ("approve", 2), ("reject", "误工补贴应按镇定标准从应付工资列支，不得从公益支出列支。")],
+    ),
+    Demo(
+        "HL-YC-02",
+        "濮阳市安泰消防器材有限公司",
+        "中国工商银行濮阳华龙支行",
+        "1708 0212 0910 0088 123",
+        "2150.00",
+        "购买灭火器 30 具、消防水带 4 盘",
+        "5401",
+        "村集体经营收入",
+        "2026年度管理费用预算",
+        ["submit", "withdraw"],
+    ),
+    Demo(
+        "HL-YC-02",
+        "濮阳市通达路桥工程有限公司",
+        "中国农业银行濮阳华龙支行",
+        "1660 1101 0400 7788 9",
+        "72500.00",
+        "西岳村生产道路修复工程（1.2 公里）",
+        "1601",
+        "一事一议财政奖补资金",
+        "2026年度基础设施建设计划",
+        ["submit", ("approve", None)],
+    ),
     # 孟轲村
-    Demo("HL-MK-01", "中国人民财产保险股份有限公司濮阳市分公司", "中国工商银行濮阳分行", "1708 0212 0900 0012 345",
-         "3600.00", "村级公益岗位 30 人意外伤害保险", "5501", "上级转移支付资金", "2026年度公益支出预算",
-         ["submit", ("approve", None), "pay"]),
-    Demo("HL-MK-01", "濮阳市华龙区洁美环卫服务有限公司", "中国邮政储蓄银行华龙区支行", "9410 0501 2000 3344 5",
-         "12000.00", "村内垃圾清运服务（第四季度）", "5501", "村集体经营收入", "2026年度公益支出预算",
-         ["submit", ("approve", 3)]),
-    Demo("HL-MK-01", "濮阳市丰收农机销售有限公司", "中国农业银行濮阳孟轲支行", "1660 2201 0400 5566 7", "58000.00",
-         "村集体农机具购置（旋耕机 2 台）", "1501", "村集体经营收入", "2026年度固定资产购置", []),
-    Demo("HL-MK-01", "中国联合网络通信有限公司濮阳市分公司", "中国工商银行濮阳分行", "1708 0212 0900 0099 888",
-         "1200.00", "村委会网络宽带年费", "5401", "村集体经营收入", "2026年度管理费用预算",
-         ["submit", ("approve", None)]),
+    Demo(
+        "HL-MK-01",
+        "中国人民财产保险股份有限公司濮阳市分公司",
+        "中国工商银行濮阳分行",
+        "1708 0212 0900 0012 345",
+        "3600.00",
+        "村级公益岗位 30 人意外伤害保险",
+        "5501",
+        "上级转移支付资金",
+        "2026年度公益支出预算",
+        ["submit", ("approve", None), "pay"],
+    ),
+    Demo(
+        "HL-MK-01",
+        "濮阳市华龙区洁美环卫服务有限公司",
+        "中国邮政储蓄银行华龙区支行",
+        "9410 0501 2000 3344 5",
+        "12000.00",
+        "村内垃圾清运服务（第四季度）",
+        "5501",
+        "村集体经营收入",
+        "2026年度公益支出预算",
+        ["submit", ("approve", 3)],
+    ),
+    Demo(
+        "HL-MK-01",
+        "濮阳市丰收农机销售有限公司",
+        "中国农业银行濮阳孟轲支行",
+        "1660 2201 0400 5566 7",
+        "58000.00",
+        "村集体农机具购置（旋耕机 2 台）",
+        "1501",
+        "村集体经营收入",
+        "2026年度固定资产购置",
+        [],
+    ),
+    Demo(
+        "HL-MK-01",
+        "中国联合网络通信有限公司濮阳市分公司",
+        "中国工商银行濮阳分行",
+        "1708 0212 0900 0099 888",
+        "1200.00",
+        "村委会网络宽带年费",
+        "5401",
+        "村集体经营收入",
+        "2026年度管理费用预算",
+        ["submit", ("approve", None)],
+    ),
     # 王什村
-    Demo("HL-MK-02", "濮阳市水务建设工程有限公司", "中国建设银行濮阳分行", "4100 1522 0100 5000 7788", "96000.00",
-         "王什村饮水安全管网改造工程", "1601", "上级转移支付资金", "2026年度基础设施建设计划",
-         ["submit", ("approve", None), "pay", "reconcile"]),
-    Demo("HL-MK-02", "濮阳市华龙区墨香广告设计部", "濮阳农村商业银行孟轲支行", "6230 5900 6655 4433 221", "8800.00",
-         "村史馆展板设计制作 24 块", "5501", "村集体经营收入", "2026年度公益支出预算",
-         ["submit", ("approve", 1)]),
-    Demo("HL-MK-02", "濮阳市华龙区诚信广告制作部", "濮阳农村商业银行孟轲支行", "6230 5900 1234 0099 887", "2350.00",
-         "村务公开栏更新（不锈钢 2 块）", "5401", "村集体经营收入", "2026年度管理费用预算", [],
-         complete=False),
-    Demo("HL-MK-02", "濮阳市华龙区惠民超市", "中国邮政储蓄银行华龙区支行", "6217 9950 0099 8877 665", "5200.00",
-         "冬季困难群众慰问品采购（米、面、油 65 份）", "5501", "村集体经营收入", "2026年度公益支出预算",
-         ["submit", ("return", "请附上慰问对象名单（须经村务监督委员会签字）。"), "submit"]),
+    Demo(
+        "HL-MK-02",
+        "濮阳市水务建设工程有限公司",
+        "中国建设银行濮阳分行",
+        "4100 1522 0100 5000 7788",
+        "96000.00",
+        "王什村饮水安全管网改造工程",
+        "1601",
+        "上级转移支付资金",
+        "2026年度基础设施建设计划",
+        ["submit", ("approve", None), "pay", "reconcile"],
+    ),
+    Demo(
+        "HL-MK-02",
+        "濮阳市华龙区墨香广告设计部",
+        "濮阳农村商业银行孟轲支行",
+        "6230 5900 6655 4433 221",
+        "8800.00",
+        "村史馆展板设计制作 24 块",
+        "5501",
+        "村集体经营收入",
+        "2026年度公益支出预算",
+        ["submit", ("approve", 1)],
+    ),
+    Demo(
+        "HL-MK-02",
+        "濮阳市华龙区诚信广告制作部",
+        "濮阳农村商业银行孟轲支行",
+        "6230 5900 1234 0099 887",
+        "2350.00",
+        "村务公开栏更新（不锈钢 2 块）",
+        "5401",
+        "村集体经营收入",
+        "2026年度管理费用预算",
+        [],
+        complete=False,
+    ),
+    Demo(
+        "HL-MK-02",
+        "濮阳市华龙区惠民超市",
+        "中国邮政储蓄银行华龙区支行",
+        "6217 9950 0099 8877 665",
+        "5200.00",
+        "冬季困难群众慰问品采购（米、面、油 65 份）",
+        "5501",
+        "村集体经营收入",
+        "2026年度公益支出预算",
+        ["submit", ("return", "请附上慰问对象名单（须经村务监督委员会签字）。"), "submit"],
+    ),
 ]
 
 
@@ -159,8 +337,13 @@ def document_pdf(title: str, lines: list[str]) -> bytes:
 def _input(demo: Demo, subjects: dict[str, AccountSubject]) -> requests.RequestInput:
     amount = Decimal(demo.amount)
     data = requests.RequestInput(
-        payee_name=demo.payee, payee_bank=demo.bank, payee_account=demo.account, amount=amount,
-        purpose=demo.purpose, subject_id=subjects[demo.subject].id, fund_source=demo.fund_source,
+        payee_name=demo.payee,
+        payee_bank=demo.bank,
+        payee_account=demo.account,
+        amount=amount,
+        purpose=demo.purpose,
+        subject_id=subjects[demo.subject].id,
+        fund_source=demo.fund_source,
         budget_line=demo.budget_line,
     )
     if amount >= Decimal("50000"):
@@ -175,27 +358,69 @@ def _attach_all(user: User, req: PaymentRequest, demo: Demo) -> None:
     figures = f"金额：¥{amount:,.2f}  {to_capital(amount, prefix=True)}"
     if not demo.complete:  # a draft still waiting for its invoice photo
         return
-    requests.add_attachment(user, req, AttachmentKind.INVOICE, "发票.jpg", document_photo(
-        "河南增值税普通发票", [f"购买方：{req.village.name}股份经济合作社", f"销售方：{demo.payee}",
-                         f"项目：{demo.purpose[:18]}", figures]))
+    requests.add_attachment(
+        user,
+        req,
+        AttachmentKind.INVOICE,
+        "发票.jpg",
+        document_photo(
+            "河南增值税普通发票",
+            [
+                f"购买方：{req.village.name}股份经济合作社",
+                f"销售方：{demo.payee}",
+                f"项目：{demo.purpose[:18]}",
+                figures,
+            ],
+        ),
+    )
     if amount >= Decimal("10000"):
-        requests.add_attachment(user, req, AttachmentKind.CONTRACT, "合同.pdf", document_pdf(
-            "合  同  书", [f"甲方：{req.village.name}村民委员会", f"乙方：{demo.payee}", demo.purpose[:22], figures]))
+        requests.add_attachment(
+            user,
+            req,
+            AttachmentKind.CONTRACT,
+            "合同.pdf",
+            document_pdf(
+                "合  同  书",
+                [f"甲方：{req.village.name}村民委员会", f"乙方：{demo.payee}", demo.purpose[:22], figures],
+            ),
+        )
     if amount >= Decimal("20000"):
-        requests.add_attachment(user, req, AttachmentKind.ACCEPTANCE, "验收单.jpg", document_photo(
-            "工程（货物）验收单", [demo.purpose[:22], "验收意见：合格", "验收人：（5 人签字）"], "#f4f7fb"))
+        requests.add_attachment(
+            user,
+            req,
+            AttachmentKind.ACCEPTANCE,
+            "验收单.jpg",
+            document_photo(
+                "工程（货物）验收单", [demo.purpose[:22], "验收意见：合格", "验收人：（5 人签字）"], "#f4f7fb"
+            ),
+        )
     if amount >= Decimal("50000"):
-        requests.add_attachment(user, req, AttachmentKind.MINUTES, "四议两公开会议记录.jpg", document_photo(
-            "村民代表会议决议", ["党支部提议 → 两委商议 → 党员大会审议", "→ 村民代表会议决议（42 人参加）",
-                          demo.purpose[:22], figures], "#f7f3e8"))
+        requests.add_attachment(
+            user,
+            req,
+            AttachmentKind.MINUTES,
+            "四议两公开会议记录.jpg",
+            document_photo(
+                "村民代表会议决议",
+                [
+                    "党支部提议 → 两委商议 → 党员大会审议",
+                    "→ 村民代表会议决议（42 人参加）",
+                    demo.purpose[:22],
+                    figures,
+                ],
+                "#f7f3e8",
+            ),
+        )
 
 
 def _approver(req: PaymentRequest, users: dict[str, User]) -> User:
     village_prefix, town_prefix = VILLAGES[req.village.code]
     role = current_step_role(req)
     name = {
-        Role.VILLAGE_LEAD: f"{village_prefix}_shuji", Role.VILLAGE_SUPERVISOR: f"{village_prefix}_jianwei",
-        Role.AGENCY_REVIEWER: f"{town_prefix}_shenhe", Role.TOWNSHIP_LEADER: f"{town_prefix}_baocun",
+        Role.VILLAGE_LEAD: f"{village_prefix}_shuji",
+        Role.VILLAGE_SUPERVISOR: f"{village_prefix}_jianwei",
+        Role.AGENCY_REVIEWER: f"{town_prefix}_shenhe",
+        Role.TOWNSHIP_LEADER: f"{town_prefix}_baocun",
         Role.TOWNSHIP_HEAD: TOWNSHIP_HEAD[town_prefix],
     }[role]  # type: ignore[index]
     return users[name]
@@ -217,22 +442,39 @@ def _run(req: PaymentRequest, demo: Demo, users: dict[str, User], accountant: Us
                 requests.approve(_approver(req, users), req, "同意。", client_key=_key())
                 count -= 1
         elif name == "return":
-            requests.return_for_revision(_approver(req, users), req, arg, client_key=_key())
+            requests.return_for_revision(_approver(req, users), req, str(arg), client_key=_key())
         elif name == "reject":
-            requests.reject(_approver(req, users), req, arg, client_key=_key())
+            requests.reject(_approver(req, users), req, str(arg), client_key=_key())
         elif name == "withdraw":
             requests.withdraw(accountant, req, client_key=_key())
         elif name == "pay":
             assert req.amount is not None
-            receipt = document_photo("中国农业银行 网上银行电子回单", [
-                f"付款人：{req.village.bank_account_name or req.village.name}",
-                f"收款人：{req.payee_name}", f"收款账号：{req.payee_account}",
-                f"金额：¥{req.amount:,.2f}", f"用途：{req.purpose[:16]}"], "#eef5ff")
-            payments.record_payment(cashier, req, payments.PaymentInput(
-                bank_reference=f"NYH{today_local():%Y%m%d}{n:06d}", value_date=today_local(), amount=req.amount,
-                payee_name=req.payee_name, payee_account=req.payee_account,
-                payer_account=req.village.bank_account or "", receipt_filename="银行回单.jpg",
-                receipt_data=receipt), client_key=_key())
+            receipt = document_photo(
+                "中国农业银行 网上银行电子回单",
+                [
+                    f"付款人：{req.village.bank_account_name or req.village.name}",
+                    f"收款人：{req.payee_name}",
+                    f"收款账号：{req.payee_account}",
+                    f"金额：¥{req.amount:,.2f}",
+                    f"用途：{req.purpose[:16]}",
+                ],
+                "#eef5ff",
+            )
+            payments.record_payment(
+                cashier,
+                req,
+                payments.PaymentInput(
+                    bank_reference=f"NYH{today_local():%Y%m%d}{n:06d}",
+                    value_date=today_local(),
+                    amount=req.amount,
+                    payee_name=req.payee_name,
+                    payee_account=req.payee_account,
+                    payer_account=req.village.bank_account or "",
+                    receipt_filename="银行回单.jpg",
+                    receipt_data=receipt,
+                ),
+                client_key=_key(),
+            )
         elif name == "reconcile":
             payments.reconcile(cashier, req, client_key=_key())
         else:  # pragma: no cover - a typo in the table above
@@ -242,12 +484,16 @@ def _run(req: PaymentRequest, demo: Demo, users: dict[str, User], accountant: Us
 def seed_requests(users: dict[str, User]) -> list[PaymentRequest]:
     """Create the demo requests through the services. Does not commit (the caller does)."""
     subjects = {s.code: s for s in db.session.execute(select(AccountSubject)).scalars()}
-    villages = {v.code: v for v in db.session.execute(
-        select(OrgUnit).where(OrgUnit.code.in_(list(VILLAGES)))).scalars()}
+    villages = {
+        v.code: v
+        for v in db.session.execute(select(OrgUnit).where(OrgUnit.code.in_(list(VILLAGES)))).scalars()
+    }
     made = []
     for n, demo in enumerate(DEMOS, start=1):
         accountant = users[f"{VILLAGES[demo.village][0]}_baozhang"]
-        req = requests.create_draft(accountant, villages[demo.village], _input(demo, subjects), client_key=_key())
+        req = requests.create_draft(
+            accountant, villages[demo.village], _input(demo, subjects), client_key=_key()
+        )
         _attach_all(accountant, req, demo)
         _run(req, demo, users, accountant, n)
         made.append(req)

@@ -29,8 +29,12 @@ def waits_for(req: PaymentRequest) -> str:
     """What the item waits for, in words: the step and role, or the cashier, or the accountant."""
     if req.state == State.PENDING:
         role = current_step_role(req)
-        return _("第 %(n)s/%(total)s 步 · 待%(role)s审批", n=req.step, total=len(steps_of(req)),
-                 role=role.label if role else "")
+        return _(
+            "第 %(n)s/%(total)s 步 · 待%(role)s审批",
+            n=req.step,
+            total=len(steps_of(req)),
+            role=role.label if role else "",
+        )
     if req.state == State.APPROVED:
         return _("待%(role)s支付", role=Role.CASHIER.label)
     if req.state == State.RETURNED:
@@ -43,6 +47,8 @@ def waits_for(req: PaymentRequest) -> str:
 @bp.route("/")
 @login_required
 def index() -> str:
-    items = [Todo(req, waited_days(req.waiting_since or req.created_at), waits_for(req))
-             for req in inbox_for(current_user)]
+    items = [
+        Todo(req, waited_days(req.waiting_since or req.created_at), waits_for(req))
+        for req in inbox_for(current_user)
+    ]
     return render_template("home/index.html", inbox=items)

@@ -49,8 +49,13 @@ def test_demo_seed_creates_every_state_through_the_services(fresh_app):
         assert any(a < Decimal("10000") for a in amounts)
         assert any(Decimal("10000") <= a < Decimal("50000") for a in amounts)
         large = [r for r in reqs if r.amount >= Decimal("50000") and r.state != State.DRAFT]
-        assert large and all(r.meeting_date and r.meeting_attendance and r.meeting_amount >= r.amount
-                             and any(a.kind == AttachmentKind.MINUTES for a in r.attachments) for r in large)
+        assert large and all(
+            r.meeting_date
+            and r.meeting_attendance
+            and r.meeting_amount >= r.amount
+            and any(a.kind == AttachmentKind.MINUTES for a in r.attachments)
+            for r in large
+        )
         # one returned and resubmitted: two rounds, a return in the first
         resubmitted = [r for r in reqs if r.round >= 2]
         assert resubmitted and all(any(a.action == Action.RETURN for a in r.actions) for r in resubmitted)

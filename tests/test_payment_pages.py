@@ -21,8 +21,10 @@ from tests import factories as f
 
 
 def counts() -> tuple[int, ...]:
-    return tuple(db.session.execute(select(func.count()).select_from(m)).scalar_one()
-                 for m in (Payment, RequestAction, Attachment, Event))
+    return tuple(
+        db.session.execute(select(func.count()).select_from(m)).scalar_one()
+        for m in (Payment, RequestAction, Attachment, Event)
+    )
 
 
 def reload(req: PaymentRequest) -> PaymentRequest:
@@ -35,13 +37,24 @@ def pay_form(client, req: PaymentRequest) -> tuple[str, dict[str, object]]:
     html = client.get(f"/payments/{req.id}/pay").get_data(as_text=True)
 
     def value(name: str) -> str:
-        match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or \
-            re.search(rf'value="([^"]*)"[^>]*name="{name}"', html)
+        match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
+            rf'value="([^"]*)"[^>]*name="{name}"', html
+        )
         assert match, name
         return match.group(1)
 
-    data: dict[str, object] = {name: value(name) for name in (
-        "amount", "payee_name", "payee_account", "payer_account", "value_date", "client_key", "version")}
+    data: dict[str, object] = {
+        name: value(name)
+        for name in (
+            "amount",
+            "payee_name",
+            "payee_account",
+            "payer_account",
+            "value_date",
+            "client_key",
+            "version",
+        )
+    }
     data["bank_reference"] = f"NYH{uuid.uuid4().hex[:14].upper()}"
     data["receipt"] = (io.BytesIO(f.jpeg_bytes(color="lightblue")), "huidan.jpg")
     return html, data
@@ -80,19 +93,22 @@ def test_pay_records_the_payment_with_its_receipt(client):
     assert "对账确认" in page
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("amount", "1199.99", "实付金额与批准金额 1,200.00 元不一致"),
-    ("amount", "12000", "实付金额与批准金额"),
-    ("amount", "abc", "金额格式不正确"),
-    ("amount", "-1200", "金额不能为负数"),
-    ("payee_name", "濮阳市华龙区兴农农资经营部（个人）", "收款人与批准的收款人"),
-    ("payee_account", "6228480012345678900", "收款账号与批准的账号不一致"),
-    ("payer_account", "", "请填写付款账号"),
-    ("bank_reference", "", "请填写银行流水号"),
-    ("value_date", "", "请填写支付日期"),
-    ("value_date", "2099-01-01", "支付日期不能晚于今天"),
-    ("value_date", "01/02/2026", "日期格式不正确"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("amount", "1199.99", "实付金额与批准金额 1,200.00 元不一致"),
+        ("amount", "12000", "实付金额与批准金额"),
+        ("amount", "abc", "金额格式不正确"),
+        ("amount", "-1200", "金额不能为负数"),
+        ("payee_name", "濮阳市华龙区兴农农资经营部（个人）", "收款人与批准的收款人"),
+        ("payee_account", "6228480012345678900", "收款账号与批准的账号不一致"),
+        ("payer_account", "", "请填写付款账号"),
+        ("bank_reference", "", "请填写银行流水号"),
+        ("value_date", "", "请填写支付日期"),
+        ("value_date", "2099-01-01", "支付日期不能晚于今天"),
+        ("value_date", "01/02/2026", "日期格式不正确"),
+    ],
+)
 def test_pay_form_refuses_what_differs_from_the_approval(client, field, value, message):
     req = f.in_state(State.APPROVED)
     client.login("yc_chuna")
@@ -108,11 +124,14 @@ def test_pay_form_refuses_what_differs_from_the_approval(client, field, value, m
         assert f'value="{value}"' in html  # what was typed stays in the form
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "请上传银行回单"),
-    (b"", "请上传银行回单"),
-    (b"plain text pretending to be a photo", "只能上传"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "请上传银行回单"),
+        (b"", "请上传银行回单"),
+        (b"plain text pretending to be a photo", "只能上传"),
+    ],
+)
 def test_pay_needs_a_real_receipt(client, content, message):
     req = f.in_state(State.APPROVED)
     client.login("yc_chuna")
@@ -129,7 +148,9 @@ def test_pay_needs_a_real_receipt(client, content, message):
 
 def test_bank_reference_is_used_once(client):
     paid = f.in_state(State.PAID)
-    used = db.session.execute(select(Payment.bank_reference).where(Payment.request_id == paid.id)).scalar_one()
+    used = db.session.execute(
+        select(Payment.bank_reference).where(Payment.request_id == paid.id)
+    ).scalar_one()
     req = f.in_state(State.APPROVED, "800.00")
     client.login("yc_chuna")
     _, data = pay_form(client, req)
@@ -173,7 +194,9 @@ def test_only_the_cashier_may_pay(make_client, who):
     client.login(who)
     before = counts()
     assert client.get(f"/payments/{req.id}/pay").status_code == 403
-    response = post(client, req, {"client_key": uuid.uuid4().hex, "bank_reference": "ABC", "amount": "1200.00"})
+    response = post(
+        client, req, {"client_key": uuid.uuid4().hex, "bank_reference": "ABC", "amount": "1200.00"}
+    )
     assert response.status_code == 403
     assert counts() == before
 
@@ -184,7 +207,9 @@ def test_other_townships_cashier_gets_404(client):
     before = counts()
     assert client.get(f"/payments/{req.id}/pay").status_code == 404
     assert post(client, req, {"client_key": uuid.uuid4().hex}).status_code == 404
-    assert client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 404
+    assert (
+        client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 404
+    )
     assert counts() == before
 
 
@@ -210,7 +235,9 @@ def test_reconcile_once(client):
     page = client.get(f"/requests/{req.id}").get_data(as_text=True)
     assert "已对账确认" in page and "已支付并对账" in page
     # a fresh form on a reconciled request is refused
-    assert client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 409
+    assert (
+        client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 409
+    )
 
 
 def test_cashier_todo_lists_approved_requests(client):

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from audit.models import Event
 from finance.extensions import db
-from finance.timefmt import CST
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.timefmt import CST
 from finance.workflow import Action, State
 from tests import factories as f
 
@@ -25,8 +25,10 @@ KEY_RE = re.compile(r'name="client_key"[^>]*value="([0-9a-f]+)"|value="([0-9a-f]
 
 def counts() -> tuple[int, int, int, int]:
     """Requests, history rows, attachments and audit events: what a refused post must leave alone."""
-    return tuple(db.session.execute(select(func.count()).select_from(m)).scalar_one()  # type: ignore[return-value]
-                 for m in (PaymentRequest, RequestAction, Attachment, Event))
+    return tuple(
+        db.session.execute(select(func.count()).select_from(m)).scalar_one()  # type: ignore[return-value]
+        for m in (PaymentRequest, RequestAction, Attachment, Event)
+    )
 
 
 def key_in(html: str) -> str:
@@ -72,11 +74,25 @@ def test_new_form_offers_phone_inputs_and_a_fresh_key(client):
     page = client.get("/requests/new")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for name in ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject_id", "fund_source",
-                 "budget_line", "meeting_date", "meeting_attendance", "meeting_amount"):
+    for name in (
+        "payee_name",
+        "payee_bank",
+        "payee_account",
+        "amount",
+        "purpose",
+        "subject_id",
+        "fund_source",
+        "budget_line",
+        "meeting_date",
+        "meeting_attendance",
+        "meeting_amount",
+    ):
         assert f'name="{name}"' in html
-    assert re.search(r'<input[^>]*inputmode="decimal"[^>]*name="amount"[^>]*type="text"|'
-                     r'<input[^>]*name="amount"[^>]*type="text"', html)
+    assert re.search(
+        r'<input[^>]*inputmode="decimal"[^>]*name="amount"[^>]*type="text"|'
+        r'<input[^>]*name="amount"[^>]*type="text"',
+        html,
+    )
     assert 'capture="environment"' in html and 'accept="image/*,application/pdf"' in html
     assert 'type="date"' in html and "5501 公益支出" in html
     assert "保存草稿" in html and "保存并提交" in html
@@ -104,15 +120,18 @@ def test_save_draft_creates_it_with_a_decimal_amount(client):
     assert "壹仟贰佰叁拾肆元伍角整" in page and "¥1,234.50" in page
 
 
-@pytest.mark.parametrize(("amount", "message"), [
-    ("0", "金额必须大于零"),
-    ("0.00", "金额必须大于零"),
-    ("-5", "金额不能为负数"),
-    ("12.345", "最多保留两位小数"),
-    ("abc", "金额格式不正确"),
-    ("1e5", "金额格式不正确"),
-    ("10000000.01", "金额超过单笔上限"),
-])
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "金额必须大于零"),
+        ("0.00", "金额必须大于零"),
+        ("-5", "金额不能为负数"),
+        ("12.345", "最多保留两位小数"),
+        ("abc", "金额格式不正确"),
+        ("1e5", "金额格式不正确"),
+        ("10000000.01", "金额超过单笔上限"),
+    ],
+)
 def test_bad_amount_is_refused_and_what_was_typed_is_kept(client, amount, message):
     client.login("dy_baozhang")
     before = counts()
@@ -124,14 +143,17 @@ def test_bad_amount_is_refused_and_what_was_typed_is_kept(client, amount, messag
     assert counts() == before
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("payee_account", "62284800abc", "银行账号只能填写数字"),
-    ("payee_name", "长" * 101, "最多 100 个字"),
-    ("meeting_attendance", "-3", "参会人数请填写正整数"),
-    ("meeting_date", "2026-13-45", "日期格式不正确"),
-    ("subject_id", "999999", "请选择有效的会计科目"),
-    ("meeting_amount", "abc", "金额格式不正确"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("payee_account", "62284800abc", "银行账号只能填写数字"),
+        ("payee_name", "长" * 101, "最多 100 个字"),
+        ("meeting_attendance", "-3", "参会人数请填写正整数"),
+        ("meeting_date", "2026-13-45", "日期格式不正确"),
+        ("subject_id", "999999", "请选择有效的会计科目"),
+        ("meeting_amount", "abc", "金额格式不正确"),
+    ],
+)
 def test_bad_field_is_refused_under_that_field(client, field, value, message):
     client.login("dy_baozhang")
     before = counts()
@@ -143,12 +165,19 @@ def test_bad_field_is_refused_under_that_field(client, field, value, message):
 
 def test_submit_with_missing_fields_keeps_the_draft_and_names_each_field(client):
     client.login("dy_baozhang")
-    response = client.post("/requests/new", data=form_data(payee_name="", payee_bank="", purpose="",
-                                                            subject_id="", action="submit"))
+    response = client.post(
+        "/requests/new",
+        data=form_data(payee_name="", payee_bank="", purpose="", subject_id="", action="submit"),
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    for text in ("请填写收款人。", "请填写收款人开户行。", "请填写资金用途。", "请选择会计科目。",
-                 "草稿已保存，但还不能提交"):
+    for text in (
+        "请填写收款人。",
+        "请填写收款人开户行。",
+        "请填写资金用途。",
+        "请选择会计科目。",
+        "草稿已保存，但还不能提交",
+    ):
         assert text in html
     req = db.session.execute(select(PaymentRequest).order_by(PaymentRequest.id.desc())).scalars().first()
     assert req.state == State.DRAFT and req.round == 0
@@ -158,13 +187,23 @@ def test_submit_with_missing_fields_keeps_the_draft_and_names_each_field(client)
 
 def test_large_request_needs_the_four_deliberations_evidence(client):
     client.login("dy_baozhang")
-    data = form_data(amount="60000", action="submit", meeting_date="2099-01-01", meeting_attendance="",
-                     meeting_amount="50000")
+    data = form_data(
+        amount="60000",
+        action="submit",
+        meeting_date="2099-01-01",
+        meeting_attendance="",
+        meeting_amount="50000",
+    )
     data["file"] = jpeg_upload()
     data["kind"] = "invoice"
     html = client.post("/requests/new", data=data, content_type="multipart/form-data").get_data(as_text=True)
-    for text in ("会议日期（不晚于今天）", "请填写参会人数", "决议金额不能低于申请金额", "缺少附件：合同",
-                 "缺少附件：“四议两公开”会议记录照片"):
+    for text in (
+        "会议日期（不晚于今天）",
+        "请填写参会人数",
+        "决议金额不能低于申请金额",
+        "缺少附件：合同",
+        "缺少附件：“四议两公开”会议记录照片",
+    ):
         assert text in html
 
 
@@ -203,7 +242,9 @@ def test_edit_a_draft(client):
     client.login("dy_baozhang")
     page = client.get(f"/requests/{req.id}/edit").get_data(as_text=True)
     assert 'value="1200.00"' in page and "删除" in page
-    response = client.post(f"/requests/{req.id}/edit", data=form_data(amount="888.80", client_key=key_in(page)))
+    response = client.post(
+        f"/requests/{req.id}/edit", data=form_data(amount="888.80", client_key=key_in(page))
+    )
     assert response.status_code == 303
     assert reload(req).amount == Decimal("888.80")
 
@@ -221,18 +262,25 @@ def test_edit_is_refused_once_submitted(client):
 # ---- attachments -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("content", "name", "message"), [
-    (b"this is not a picture at all", "fapiao.jpg", "只能上传 JPG、PNG、WEBP 图片或 PDF 文件"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "x.png", "只能上传"),
-    (b"\xff\xd8\xff\xe0broken jpeg", "x.jpg", "图片文件已损坏"),
-    (b"", "empty.jpg", "文件是空的"),
-])
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"this is not a picture at all", "fapiao.jpg", "只能上传 JPG、PNG、WEBP 图片或 PDF 文件"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "x.png", "只能上传"),
+        (b"\xff\xd8\xff\xe0broken jpeg", "x.jpg", "图片文件已损坏"),
+        (b"", "empty.jpg", "文件是空的"),
+    ],
+)
 def test_bad_attachment_is_refused_by_its_content(client, content, name, message):
     req = f.draft(with_attachments=False)
     client.login("dy_baozhang")
     before = counts()
-    response = client.post(f"/requests/{req.id}/attachments", data={"kind": "invoice", "file": (io.BytesIO(content), name)},
-                           content_type="multipart/form-data", follow_redirects=True)
+    response = client.post(
+        f"/requests/{req.id}/attachments",
+        data={"kind": "invoice", "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert message in response.get_data(as_text=True)
     assert counts() == before
 
@@ -243,8 +291,12 @@ def test_too_large_attachment_is_refused(client, app, monkeypatch):
     client.login("dy_baozhang")
     before = counts()
     big = f.jpeg_bytes((400, 400), color="red") + b"\0" * 3000
-    response = client.post(f"/requests/{req.id}/attachments", data={"kind": "invoice", "file": (io.BytesIO(big), "a.jpg")},
-                           content_type="multipart/form-data", follow_redirects=True)
+    response = client.post(
+        f"/requests/{req.id}/attachments",
+        data={"kind": "invoice", "file": (io.BytesIO(big), "a.jpg")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "文件超过" in response.get_data(as_text=True)
     assert counts() == before
 
@@ -267,9 +319,11 @@ def test_upload_and_view_attachment_only_in_scope(client, make_client):
     buf = io.BytesIO()
     photo.save(buf, "JPEG")
     original = buf.getvalue()
-    response = client.post(f"/requests/{req.id}/attachments",
-                           data={"kind": "invoice", "file": (io.BytesIO(original), "发票.jpg"), "back": "edit"},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/requests/{req.id}/attachments",
+        data={"kind": "invoice", "file": (io.BytesIO(original), "发票.jpg"), "back": "edit"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/requests/{req.id}/edit")
     att = reload(req).attachments[0]
     assert att.kind.value == "invoice" and att.content_type == "image/jpeg"
@@ -301,8 +355,11 @@ def test_same_attachment_sent_twice_is_stored_once(client):
     client.login("dy_baozhang")
     data = f.jpeg_bytes(color="yellow")
     for _ in range(2):
-        client.post(f"/requests/{req.id}/attachments", data={"kind": "invoice", "file": (io.BytesIO(data), "a.jpg")},
-                    content_type="multipart/form-data")
+        client.post(
+            f"/requests/{req.id}/attachments",
+            data={"kind": "invoice", "file": (io.BytesIO(data), "a.jpg")},
+            content_type="multipart/form-data",
+        )
     assert len(reload(req).attachments) == 1
 
 
@@ -322,8 +379,11 @@ def test_attachments_cannot_change_after_submission(client):
     req = f.in_state(State.PENDING)
     client.login("dy_baozhang")
     before = counts()
-    r1 = client.post(f"/requests/{req.id}/attachments", data={"kind": "invoice", "file": jpeg_upload()},
-                     content_type="multipart/form-data")
+    r1 = client.post(
+        f"/requests/{req.id}/attachments",
+        data={"kind": "invoice", "file": jpeg_upload()},
+        content_type="multipart/form-data",
+    )
     r2 = client.post(f"/requests/{req.id}/attachments/{req.attachments[0].id}/delete")
     assert r1.status_code == 409 and r2.status_code == 409
     assert counts() == before
@@ -352,8 +412,15 @@ def test_return_resubmit_and_approve_through_every_login(make_client):
     assert reload(req).state == State.RETURNED
     page = accountant.get(f"/requests/{req.id}/edit").get_data(as_text=True)
     assert "发票抬头写错了，请重开" in page
-    response = accountant.post(f"/requests/{req.id}/edit", data=form_data(
-        amount="12000", purpose="村委会办公楼屋面防水维修（已重开发票）", action="submit", client_key=key_in(page)))
+    response = accountant.post(
+        f"/requests/{req.id}/edit",
+        data=form_data(
+            amount="12000",
+            purpose="村委会办公楼屋面防水维修（已重开发票）",
+            action="submit",
+            client_key=key_in(page),
+        ),
+    )
     assert response.status_code == 303
     req = reload(req)
     assert req.state == State.PENDING and req.round == 2 and req.step == 1
@@ -379,7 +446,7 @@ def test_approve_shows_success_and_moves_one_step(client):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "已同意" in page and "等待第 2/3 步：村务监督委员会主任 审批" in page
     # the same person cannot act at the next step
-    assert "以 " not in page and 'action="/requests/%d/approve"' % req.id not in page
+    assert "以 " not in page and f'action="/requests/{req.id}/approve"' not in page
 
 
 def test_return_without_reason_is_refused_and_nothing_written(client):
@@ -415,7 +482,7 @@ def test_withdraw_through_the_page_and_not_after_a_decision(client, make_client)
     act(shuji, other.id, "approve")
     before = counts()
     page = client.get(f"/requests/{other.id}").get_data(as_text=True)
-    assert f'/requests/{other.id}/withdraw' not in page
+    assert f"/requests/{other.id}/withdraw" not in page
     response = client.post(f"/requests/{other.id}/withdraw", data={"client_key": uuid.uuid4().hex})
     assert response.status_code == 409
     assert counts() == before
@@ -463,28 +530,34 @@ def test_stale_page_gets_the_already_handled_page(client, make_client):
     accountant.login("dy_baozhang")
     act(accountant, req.id, "withdraw")
     before = counts()
-    response = client.post(f"/requests/{req.id}/approve",
-                           data={"client_key": uuid.uuid4().hex, "version": version})
+    response = client.post(
+        f"/requests/{req.id}/approve", data={"client_key": uuid.uuid4().hex, "version": version}
+    )
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "该事项已被他人处理" in html and f'href="/requests/{req.id}"' in html
     assert counts() == before
 
 
-@pytest.mark.parametrize(("state", "who", "action"), [
-    (State.DRAFT, "dy_shuji", "approve"),
-    (State.DRAFT, "dy_baozhang", "withdraw"),
-    (State.PENDING, "dy_baozhang", "submit"),
-    (State.APPROVED, "dy_baozhang", "withdraw"),
-    (State.APPROVED, "yc_zhenzhang", "reject"),
-    (State.REJECTED, "dy_baozhang", "submit"),
-    (State.PAID, "dy_shuji", "return"),
-])
+@pytest.mark.parametrize(
+    ("state", "who", "action"),
+    [
+        (State.DRAFT, "dy_shuji", "approve"),
+        (State.DRAFT, "dy_baozhang", "withdraw"),
+        (State.PENDING, "dy_baozhang", "submit"),
+        (State.APPROVED, "dy_baozhang", "withdraw"),
+        (State.APPROVED, "yc_zhenzhang", "reject"),
+        (State.REJECTED, "dy_baozhang", "submit"),
+        (State.PAID, "dy_shuji", "return"),
+    ],
+)
 def test_action_not_open_in_this_state_is_refused_and_nothing_written(client, state, who, action):
     req = f.in_state(state)
     client.login(who)
     before = counts()
-    response = client.post(f"/requests/{req.id}/{action}", data={"client_key": uuid.uuid4().hex, "reason": "x"})
+    response = client.post(
+        f"/requests/{req.id}/{action}", data={"client_key": uuid.uuid4().hex, "reason": "x"}
+    )
     assert response.status_code == 409
     assert "不能执行" in response.get_data(as_text=True)
     assert counts() == before and reload(req).state == state
@@ -496,14 +569,21 @@ def test_reader_who_may_not_act_gets_403(client, make_client):
     page = client.get(f"/requests/{req.id}")
     assert page.status_code == 200 and 'id="actions"' not in page.get_data(as_text=True)
     before = counts()
-    assert client.post(f"/requests/{req.id}/approve", data={"client_key": uuid.uuid4().hex}).status_code == 403
+    assert (
+        client.post(f"/requests/{req.id}/approve", data={"client_key": uuid.uuid4().hex}).status_code == 403
+    )
     supervisor = make_client()
     supervisor.login("dy_jianwei")  # not yet their step
-    assert supervisor.post(f"/requests/{req.id}/approve", data={"client_key": uuid.uuid4().hex}).status_code == 403
+    assert (
+        supervisor.post(f"/requests/{req.id}/approve", data={"client_key": uuid.uuid4().hex}).status_code
+        == 403
+    )
     assert counts() == before
 
 
-@pytest.mark.parametrize("outsider", ["xy_baozhang", "xy_shuji", "mk_baozhang", "mk_shenhe", "mk_chuna", "hl_admin"])
+@pytest.mark.parametrize(
+    "outsider", ["xy_baozhang", "xy_shuji", "mk_baozhang", "mk_shenhe", "mk_chuna", "hl_admin"]
+)
 def test_other_villages_ids_are_not_found(client, outsider):
     req = f.in_state(State.PENDING)
     att = req.attachments[0]
@@ -512,10 +592,18 @@ def test_other_villages_ids_are_not_found(client, outsider):
     assert client.get(f"/requests/{req.id}").status_code == 404
     assert client.get(f"/requests/{req.id}/edit").status_code == 404
     for action in ("submit", "approve", "return", "reject", "withdraw"):
-        response = client.post(f"/requests/{req.id}/{action}", data={"client_key": uuid.uuid4().hex, "reason": "x"})
+        response = client.post(
+            f"/requests/{req.id}/{action}", data={"client_key": uuid.uuid4().hex, "reason": "x"}
+        )
         assert response.status_code == 404, action
-    assert client.post(f"/requests/{req.id}/attachments", data={"kind": "invoice", "file": jpeg_upload()},
-                       content_type="multipart/form-data").status_code == 404
+    assert (
+        client.post(
+            f"/requests/{req.id}/attachments",
+            data={"kind": "invoice", "file": jpeg_upload()},
+            content_type="multipart/form-data",
+        ).status_code
+        == 404
+    )
     assert client.post(f"/requests/{req.id}/attachments/{att.id}/delete").status_code == 404
     assert client.get(f"/payments/{req.id}/pay").status_code == 404
     assert counts() == before
@@ -527,11 +615,18 @@ def test_other_villages_ids_are_not_found(client, outsider):
 
 def test_list_filters_and_keyset_pages(client, make_client, app, monkeypatch):
     monkeypatch.setitem(app.config, "PAGE_SIZE", 3)
-    made = [f.draft(amount, payee_name=f"测试收款人{i}", with_attachments=False)
-            for i, amount in enumerate(["100.00", "2000.00", "15000.00", "300.00", "7000.00"])]
+    made = [
+        f.draft(amount, payee_name=f"测试收款人{i}", with_attachments=False)
+        for i, amount in enumerate(["100.00", "2000.00", "15000.00", "300.00", "7000.00"])
+    ]
     pending = f.in_state(State.PENDING, "999.00", payee_name="审批中的收款人")
-    theirs = f.draft("555.00", accountant="xy_baozhang", village="HL-YC-02", payee_name="西岳村收款人",
-                     with_attachments=False)
+    theirs = f.draft(
+        "555.00",
+        accountant="xy_baozhang",
+        village="HL-YC-02",
+        payee_name="西岳村收款人",
+        with_attachments=False,
+    )
     client.login("dy_baozhang")
 
     def payees(html: str) -> list[str]:
@@ -550,8 +645,20 @@ def test_list_filters_and_keyset_pages(client, make_client, app, monkeypatch):
     page = client.get("/requests?amount_min=abc").get_data(as_text=True)
     assert "金额格式不正确" in page
     today = made[0].created_at.astimezone(CST).date()
-    assert len(payees(client.get(f"/requests?payee=测试&date_from={today}&date_to={today}").get_data(as_text=True))) == 3
-    assert payees(client.get("/requests?payee=测试&date_from=2001-01-01&date_to=2001-01-02").get_data(as_text=True)) == []
+    assert (
+        len(
+            payees(
+                client.get(f"/requests?payee=测试&date_from={today}&date_to={today}").get_data(as_text=True)
+            )
+        )
+        == 3
+    )
+    assert (
+        payees(
+            client.get("/requests?payee=测试&date_from=2001-01-01&date_to=2001-01-02").get_data(as_text=True)
+        )
+        == []
+    )
     # the accountant sees only their village; the township sees both and can filter by village
     assert "西岳村收款人" not in client.get("/requests?payee=收款人").get_data(as_text=True)
     township = make_client()

@@ -26,12 +26,23 @@ from finance.payment_requests.services import RequestInput
 SUBMIT_REQUIRES = ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject_id")
 KEY_RE = re.compile(r"^[0-9a-f]{16,64}$")
 ACCOUNT_RE = re.compile(r"^[0-9 ]{6,40}$")
-UPLOAD_KINDS = (AttachmentKind.INVOICE, AttachmentKind.CONTRACT, AttachmentKind.ACCEPTANCE,
-                AttachmentKind.MINUTES, AttachmentKind.OTHER)
+UPLOAD_KINDS = (
+    AttachmentKind.INVOICE,
+    AttachmentKind.CONTRACT,
+    AttachmentKind.ACCEPTANCE,
+    AttachmentKind.MINUTES,
+    AttachmentKind.OTHER,
+)
 ACCEPT = "image/*,application/pdf"
 FIELD_NAMES = ("amount", "subject_id", "meeting_date", "meeting_attendance", "meeting_amount", "file")
-LIMITS = {"payee_name": 100, "payee_bank": 100, "payee_account": 40, "purpose": 500, "fund_source": 100,
-          "budget_line": 100}
+LIMITS = {
+    "payee_name": 100,
+    "payee_bank": 100,
+    "payee_account": 40,
+    "purpose": 500,
+    "fund_source": 100,
+    "budget_line": 100,
+}
 
 
 def new_key() -> str:
@@ -64,17 +75,23 @@ def parse_date(text: str | None) -> date | None:
 class RequestForm(FlaskForm):
     payee_name = StringField(_l("收款人"), render_kw={"autocomplete": "off", "maxlength": 100})
     payee_bank = StringField(_l("收款人开户行"), render_kw={"autocomplete": "off", "maxlength": 100})
-    payee_account = StringField(_l("收款人银行账号"), render_kw={"inputmode": "numeric", "autocomplete": "off",
-                                                            "maxlength": 40})
-    amount = StringField(_l("金额（元）"), render_kw={"inputmode": "decimal", "autocomplete": "off",
-                                                   "placeholder": "0.00"})
+    payee_account = StringField(
+        _l("收款人银行账号"), render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 40}
+    )
+    amount = StringField(
+        _l("金额（元）"), render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"}
+    )
     purpose = TextAreaField(_l("资金用途 / 事由"), render_kw={"rows": 3, "maxlength": 500})
     subject_id = SelectField(_l("会计科目"), choices=[], validate_choice=False)
     fund_source = StringField(_l("资金来源"), render_kw={"maxlength": 100})
     budget_line = StringField(_l("预算情况"), render_kw={"maxlength": 100})
     meeting_date = StringField(_l("决议会议日期"), render_kw={"type": "date"})
-    meeting_attendance = StringField(_l("参会人数"), render_kw={"inputmode": "numeric", "autocomplete": "off"})
-    meeting_amount = StringField(_l("决议金额（元）"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    meeting_attendance = StringField(
+        _l("参会人数"), render_kw={"inputmode": "numeric", "autocomplete": "off"}
+    )
+    meeting_amount = StringField(
+        _l("决议金额（元）"), render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
     client_key = HiddenField()
     version = HiddenField()
     kind = SelectField(_l("附件类型"), choices=[], validate_choice=False)
@@ -85,8 +102,9 @@ class RequestForm(FlaskForm):
         subjects = db.session.execute(
             select(AccountSubject).where(AccountSubject.active.is_(True)).order_by(AccountSubject.code)
         ).scalars()
-        self.subject_id.choices = [("", _("请选择会计科目"))] + [(str(s.id), f"{s.code} {s.name}")
-                                                                for s in subjects]
+        self.subject_id.choices = [("", _("请选择会计科目"))] + [
+            (str(s.id), f"{s.code} {s.name}") for s in subjects
+        ]
         self.kind.choices = kind_choices()
         for name in SUBMIT_REQUIRES:  # marked with * ; checked by the service when submitting
             getattr(self, name).flags.required = True
@@ -156,10 +174,17 @@ class RequestForm(FlaskForm):
             else:
                 attendance = int(raw)
         data = RequestInput(
-            payee_name=text["payee_name"], payee_bank=text["payee_bank"],
-            payee_account=" ".join(text["payee_account"].split()), amount=amount, purpose=text["purpose"],
-            subject_id=subject_id, fund_source=text["fund_source"], budget_line=text["budget_line"],
-            meeting_date=meeting_date, meeting_attendance=attendance, meeting_amount=meeting_amount,
+            payee_name=text["payee_name"],
+            payee_bank=text["payee_bank"],
+            payee_account=" ".join(text["payee_account"].split()),
+            amount=amount,
+            purpose=text["purpose"],
+            subject_id=subject_id,
+            fund_source=text["fund_source"],
+            budget_line=text["budget_line"],
+            meeting_date=meeting_date,
+            meeting_attendance=attendance,
+            meeting_amount=meeting_amount,
         )
         return data, errors
 

@@ -28,8 +28,15 @@ from finance.extensions import db
 from finance.money import AmountError, parse_amount
 from finance.orgs.models import OrgUnit
 from finance.payment_requests import services
-from finance.payment_requests.forms import FilterForm, RequestForm, UPLOAD_KINDS, clean_key, kind_choices, \
-    new_key, parse_date
+from finance.payment_requests.forms import (
+    UPLOAD_KINDS,
+    FilterForm,
+    RequestForm,
+    clean_key,
+    kind_choices,
+    new_key,
+    parse_date,
+)
 from finance.payment_requests.models import Attachment, AttachmentKind, PaymentRequest, RequestAction
 from finance.payment_requests.queries import current_policy, get_visible, rules_of, search
 from finance.permissions import Forbidden, acting_role, current_step_role, jurisdiction
@@ -43,7 +50,7 @@ THUMB_EDGE = 360
 
 DONE_MESSAGES = {
     Action.SUBMIT: _l("已提交审批。"),
-    Action.APPROVE: _l("已同意，已转下一步。"),
+    Action.APPROVE: _l("已同意。"),
     Action.RETURN: _l("已退回报账员修改。"),
     Action.REJECT: _l("已驳回，该申请已终止。"),
     Action.WITHDRAW: _l("已撤回。"),
@@ -79,25 +86,35 @@ def handled_by_me(client_key: str | None) -> RequestAction | None:
     return row if row is not None and row.actor_id == current_user.id else None
 
 
-def conflict(req: PaymentRequest, action: Action | None = None, not_allowed: bool = False
-             ) -> tuple[str, int]:
+def conflict(req: PaymentRequest, action: Action | None = None, not_allowed: bool = False) -> tuple[str, int]:
     """The 409 page: someone acted first, or the action is not open in the request's state."""
     db.session.rollback()
     if not_allowed and action is not None:
-        text = _("该申请当前状态为“%(state)s”，不能执行“%(action)s”。", state=req.state.label,
-                 action=action.label)
+        text = _(
+            "该申请当前状态为“%(state)s”，不能执行“%(action)s”。", state=req.state.label, action=action.label
+        )
     else:
         text = _("该事项已被他人处理，请查看最新状态。")
     return render_template("payment_requests/conflict.html", req=req, text=text), 409
 
 
 def success(req: PaymentRequest, action: Action) -> Response:
-    flash(str(DONE_MESSAGES[action]), "success")
+    message = str(DONE_MESSAGES[action])
+    role = current_step_role(req)
+    if role is not None:
+        message += _("下一步：%(role)s 审批。", role=role.label)
+    elif req.state == State.APPROVED:
+        message += _("审批已全部通过，等待出纳支付。")
+    flash(message, "success")
     return redirect(url_for("payment_requests.detail", request_id=req.id), 303)
 
 
-def perform(req: PaymentRequest, action: Action, call: Callable[[str | None], RequestAction | None],
-            on_error: Callable[[services.RequestError], Any]) -> Any:
+def perform(
+    req: PaymentRequest,
+    action: Action,
+    call: Callable[[str | None], RequestAction | None],
+    on_error: Callable[[services.RequestError], Any],
+) -> Any:
     """Run one state change from a posted form: replay-safe, one commit, rollback on any error."""
     key = clean_key(request.form.get("client_key"))
     done = handled_by_me(key)
@@ -179,14 +196,31 @@ def payment_of(req: PaymentRequest) -> Any:
     return db.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one_or_none()
 
 
-def render_detail(req: PaymentRequest, *, errors: dict[str, str] | None = None, open_form: str | None = None,
-                  typed: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+def render_detail(
+    req: PaymentRequest,
+    *,
+    errors: dict[str, str] | None = None,
+    open_form: str | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     missing = services.missing_for_submit(req) if req.state in (State.DRAFT, State.RETURNED) else {}
     return render_template(
-        "payment_requests/detail.html", req=req, may=may_take(req), route=route_of(req), rounds=rounds_of(req),
-        missing=missing, payment=payment_of(req), waiting_role=current_step_role(req), errors=errors or {},
-        open_form=open_form, typed=typed or {}, new_key=new_key, kinds=kind_choices(),
-        label=services.attachment_label, Action=Action,
+        "payment_requests/detail.html",
+        req=req,
+        may=may_take(req),
+        route=route_of(req),
+        rounds=rounds_of(req),
+        missing=missing,
+        payment=payment_of(req),
+        waiting_role=current_step_role(req),
+        errors=errors or {},
+        open_form=open_form,
+        typed=typed or {},
+        new_key=new_key,
+        kinds=kind_choices(),
+        label=services.attachment_label,
+        Action=Action,
     ), status
 
 
@@ -201,14 +235,26 @@ def my_village() -> OrgUnit:
     abort(403)
 
 
-def render_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit,
-                status: int = 200, other_errors: dict[str, str] | None = None) -> tuple[str, int]:
+def render_form(
+    form: RequestForm,
+    req: PaymentRequest | None,
+    village: OrgUnit,
+    status: int = 200,
+    other_errors: dict[str, str] | None = None,
+) -> tuple[str, int]:
     returned = None
     if req is not None and req.state == State.RETURNED:
         returned = next((a for a in reversed(req.actions) if a.action == Action.RETURN), None)
-    return render_template("payment_requests/form.html", form=form, req=req, village=village,
-                           returned=returned, other_errors=other_errors or {}, new_key=new_key,
-                           label=services.attachment_label), status
+    return render_template(
+        "payment_requests/form.html",
+        form=form,
+        req=req,
+        village=village,
+        returned=returned,
+        other_errors=other_errors or {},
+        new_key=new_key,
+        label=services.attachment_label,
+    ), status
 
 
 def uploaded_file() -> FileStorage | None:
@@ -343,8 +389,11 @@ def edit(request_id: int) -> Any:
 @bp.route("/<int:request_id>/attachments", methods=["POST"])
 def upload(request_id: int) -> Any:
     req = load_visible(request_id)
-    back = url_for(".edit", request_id=req.id) if request.form.get("back") == "edit" else \
-        url_for(".detail", request_id=req.id)
+    back = (
+        url_for(".edit", request_id=req.id)
+        if request.form.get("back") == "edit"
+        else url_for(".detail", request_id=req.id)
+    )
     if req.state not in (State.DRAFT, State.RETURNED):
         return conflict(req, Action.EDIT, not_allowed=True)
     if acting_role(current_user, req, Action.EDIT) is None:
@@ -376,8 +425,11 @@ def delete_attachment(request_id: int, attachment_id: int) -> Any:
     att = next((a for a in req.attachments if a.id == attachment_id), None)
     if att is None or att.kind == AttachmentKind.RECEIPT:
         abort(404)
-    back = url_for(".edit", request_id=req.id) if request.form.get("back") == "edit" else \
-        url_for(".detail", request_id=req.id)
+    back = (
+        url_for(".edit", request_id=req.id)
+        if request.form.get("back") == "edit"
+        else url_for(".detail", request_id=req.id)
+    )
     if req.state not in (State.DRAFT, State.RETURNED):
         return conflict(req, Action.EDIT, not_allowed=True)
     if acting_role(current_user, req, Action.EDIT) is None:
@@ -426,9 +478,15 @@ def attachment(attachment_id: int) -> Response:
         abort(404)
     name = att.filename or "file"
     # Read into memory (at most the upload limit): no file handle outlives the request.
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=mimetype, as_attachment=False, download_name=name, conditional=True,
-                         etag=att.sha256 + request.args.get("size", "") + request.args.get("original", ""),
-                         max_age=0)
+    response = send_file(
+        io.BytesIO(path.read_bytes()),
+        mimetype=mimetype,
+        as_attachment=False,
+        download_name=name,
+        conditional=True,
+        etag=att.sha256 + request.args.get("size", "") + request.args.get("original", ""),
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=86400"
     response.headers.pop("Expires", None)
@@ -443,8 +501,12 @@ def detail(request_id: int) -> Any:
     return render_detail(load_visible(request_id))
 
 
-def _action_view(request_id: int, action: Action, form_name: str,
-                 call: Callable[[PaymentRequest, str | None], RequestAction | None]) -> Any:
+def _action_view(
+    request_id: int,
+    action: Action,
+    form_name: str,
+    call: Callable[[PaymentRequest, str | None], RequestAction | None],
+) -> Any:
     req = load_visible(request_id)
 
     def on_error(exc: services.RequestError) -> Any:
@@ -459,32 +521,54 @@ def _action_view(request_id: int, action: Action, form_name: str,
 
 @bp.route("/<int:request_id>/submit", methods=["POST"])
 def submit(request_id: int) -> Any:
-    return _action_view(request_id, Action.SUBMIT, "submit",
-                        lambda req, key: services.submit(current_user, req, client_key=key))
+    return _action_view(
+        request_id,
+        Action.SUBMIT,
+        "submit",
+        lambda req, key: services.submit(current_user, req, client_key=key),
+    )
 
 
 @bp.route("/<int:request_id>/approve", methods=["POST"])
 def approve(request_id: int) -> Any:
-    return _action_view(request_id, Action.APPROVE, "approve", lambda req, key: services.approve(
-        current_user, req, request.form.get("comment"), client_key=key))
+    return _action_view(
+        request_id,
+        Action.APPROVE,
+        "approve",
+        lambda req, key: services.approve(current_user, req, request.form.get("comment"), client_key=key),
+    )
 
 
 @bp.route("/<int:request_id>/return", methods=["POST"])
 def return_(request_id: int) -> Any:
-    return _action_view(request_id, Action.RETURN, "return", lambda req, key: services.return_for_revision(
-        current_user, req, request.form.get("reason", ""), client_key=key))
+    return _action_view(
+        request_id,
+        Action.RETURN,
+        "return",
+        lambda req, key: services.return_for_revision(
+            current_user, req, request.form.get("reason", ""), client_key=key
+        ),
+    )
 
 
 @bp.route("/<int:request_id>/reject", methods=["POST"])
 def reject(request_id: int) -> Any:
-    return _action_view(request_id, Action.REJECT, "reject", lambda req, key: services.reject(
-        current_user, req, request.form.get("reason", ""), client_key=key))
+    return _action_view(
+        request_id,
+        Action.REJECT,
+        "reject",
+        lambda req, key: services.reject(current_user, req, request.form.get("reason", ""), client_key=key),
+    )
 
 
 @bp.route("/<int:request_id>/withdraw", methods=["POST"])
 def withdraw(request_id: int) -> Any:
-    return _action_view(request_id, Action.WITHDRAW, "withdraw",
-                        lambda req, key: services.withdraw(current_user, req, client_key=key))
+    return _action_view(
+        request_id,
+        Action.WITHDRAW,
+        "withdraw",
+        lambda req, key: services.withdraw(current_user, req, client_key=key),
+    )
 
 
 # ---- the list ----------------------------------------------------------------------------------------
@@ -509,10 +593,15 @@ def decode_after(token: str | None) -> tuple[datetime, int] | None:
 @bp.route("")
 def list_requests() -> Any:
     form = FilterForm(formdata=request.args)
-    villages = db.session.execute(
-        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(current_user)), OrgUnit.kind == OrgKind.VILLAGE)
-        .order_by(OrgUnit.code)
-    ).scalars().all()
+    villages = (
+        db.session.execute(
+            select(OrgUnit)
+            .where(OrgUnit.id.in_(jurisdiction(current_user)), OrgUnit.kind == OrgKind.VILLAGE)
+            .order_by(OrgUnit.code)
+        )
+        .scalars()
+        .all()
+    )
     form.state.choices = [("", _("全部状态"))] + [(s.value, s.label) for s in State]
     form.village.choices = [("", _("全部村"))] + [(str(v.id), v.name) for v in villages]
     errors: dict[str, str] = {}
@@ -539,20 +628,38 @@ def list_requests() -> Any:
     payee = (form.payee.data or "").strip()[:100] or None
     size = int(current_app.config.get("PAGE_SIZE", 20))
     after = decode_after(request.args.get("after"))
-    rows = search(current_user, states=[state] if state else None, village_id=village_id,
-                  date_from=dates["date_from"], date_to=dates["date_to"], amount_min=amounts["amount_min"],
-                  amount_max=amounts["amount_max"], payee=payee, after=after, limit=size + 1)
+    rows = search(
+        current_user,
+        states=[state] if state else None,
+        village_id=village_id,
+        date_from=dates["date_from"],
+        date_to=dates["date_to"],
+        amount_min=amounts["amount_min"],
+        amount_max=amounts["amount_max"],
+        payee=payee,
+        after=after,
+        limit=size + 1,
+    )
     more_url = None
     if len(rows) > size:
         rows = rows[:size]
-        args = {k: v for k, v in request.args.items() if k != "after" and v}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "after" and v}
         more_url = url_for(".list_requests", **args, after=encode_after(rows[-1]))
     filtered = any(v for k, v in request.args.items() if k != "after")
     total = None
     if after is None and not filtered:
         total = db.session.execute(
-            select(func.count(PaymentRequest.id)).where(PaymentRequest.village_id.in_(jurisdiction(current_user)))
+            select(func.count(PaymentRequest.id)).where(
+                PaymentRequest.village_id.in_(jurisdiction(current_user))
+            )
         ).scalar_one()
-    return render_template("payment_requests/list.html", form=form, rows=rows, more_url=more_url,
-                           filtered=filtered, paged=after is not None, total=total,
-                           show_village=len(villages) > 1)
+    return render_template(
+        "payment_requests/list.html",
+        form=form,
+        rows=rows,
+        more_url=more_url,
+        filtered=filtered,
+        paged=after is not None,
+        total=total,
+        show_village=len(villages) > 1,
+    )

@@ -18,23 +18,40 @@ from finance.timefmt import today_local
 
 
 class PaymentForm(FlaskForm):
-    bank_reference = StringField(_l("银行流水号"), render_kw={"autocomplete": "off", "maxlength": 64,
-                                                         "autocapitalize": "characters", "spellcheck": "false"})
+    bank_reference = StringField(
+        _l("银行流水号"),
+        render_kw={
+            "autocomplete": "off",
+            "maxlength": 64,
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+        },
+    )
     value_date = StringField(_l("支付日期"), render_kw={"type": "date"})
     amount = StringField(_l("实付金额（元）"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
     payee_name = StringField(_l("收款人"), render_kw={"autocomplete": "off", "maxlength": 100})
-    payee_account = StringField(_l("收款账号"), render_kw={"inputmode": "numeric", "autocomplete": "off",
-                                                       "maxlength": 40})
-    payer_account = StringField(_l("付款账号（村集体账户）"), render_kw={"inputmode": "numeric",
-                                                                "autocomplete": "off", "maxlength": 40})
+    payee_account = StringField(
+        _l("收款账号"), render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 40}
+    )
+    payer_account = StringField(
+        _l("付款账号（村集体账户）"),
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 40},
+    )
     receipt = FileField(_l("银行回单"), render_kw={"accept": ACCEPT, "capture": "environment"})
     client_key = HiddenField()
     version = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("bank_reference", "value_date", "amount", "payee_name", "payee_account", "payer_account",
-                     "receipt"):
+        for name in (
+            "bank_reference",
+            "value_date",
+            "amount",
+            "payee_name",
+            "payee_account",
+            "payer_account",
+            "receipt",
+        ):
             getattr(self, name).flags.required = True
         if not self.client_key.data:
             self.client_key.data = new_key()
@@ -64,9 +81,13 @@ class PaymentForm(FlaskForm):
         if len(reference) > 64:
             errors["bank_reference"] = _("银行流水号最多 64 位。")
         data = PaymentInput(
-            bank_reference=reference, value_date=value_date, amount=amount,
-            payee_name=(self.payee_name.data or "").strip(), payee_account=(self.payee_account.data or "").strip(),
-            payer_account=(self.payer_account.data or "").strip(), receipt_filename=receipt_name,
+            bank_reference=reference,
+            value_date=value_date,
+            amount=amount,
+            payee_name=(self.payee_name.data or "").strip(),
+            payee_account=(self.payee_account.data or "").strip(),
+            payer_account=(self.payer_account.data or "").strip(),
+            receipt_filename=receipt_name,
             receipt_data=receipt_data,
         )
         return data, errors

@@ -14,8 +14,15 @@ from finance.extensions import db
 from finance.payment_requests import services as requests
 from finance.payment_requests.forms import clean_key
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.views import FORM_ERROR, conflict, handled_by_me, load_visible, perform, \
-    render_detail, success
+from finance.payment_requests.views import (
+    FORM_ERROR,
+    conflict,
+    handled_by_me,
+    load_visible,
+    perform,
+    render_detail,
+    success,
+)
 from finance.payments import services
 from finance.payments.forms import PaymentForm
 from finance.permissions import Forbidden, acting_role
@@ -30,8 +37,9 @@ def _signed_in() -> None:
     return None
 
 
-def render_pay(form: PaymentForm, req: PaymentRequest, status: int = 200,
-               other_errors: dict[str, str] | None = None) -> tuple[str, int]:
+def render_pay(
+    form: PaymentForm, req: PaymentRequest, status: int = 200, other_errors: dict[str, str] | None = None
+) -> tuple[str, int]:
     return render_template("payments/pay.html", form=form, req=req, other_errors=other_errors or {}), status
 
 
@@ -98,5 +106,6 @@ def reconcile(request_id: int) -> Any:
     def on_error(exc: requests.RequestError) -> Any:
         return render_detail(req, errors={"form": str(exc)}, status=FORM_ERROR)
 
-    return perform(req, Action.RECONCILE,
-                   lambda key: services.reconcile(current_user, req, client_key=key), on_error)
+    return perform(
+        req, Action.RECONCILE, lambda key: services.reconcile(current_user, req, client_key=key), on_error
+    )
