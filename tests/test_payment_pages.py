@@ -118,7 +118,7 @@ def test_pay_form_refuses_what_differs_from_the_approval(client, field, value, m
     response = post(client, req, data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert message in html
+    assert message in html and "请重新选择回单" in html
     assert counts() == before and reload(req).state == State.APPROVED
     if value:
         assert f'value="{value}"' in html  # what was typed stays in the form

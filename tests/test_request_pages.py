@@ -686,3 +686,14 @@ def test_todo_lists_oldest_first_with_the_step_waited_for(client, make_client):
     accountant = make_client()
     accountant.login("dy_baozhang")
     assert "＋ 新建支出申请" in accountant.get("/").get_data(as_text=True)
+
+
+def test_a_refused_form_asks_to_choose_the_photo_again(client):
+    client.login("dy_baozhang")
+    data = form_data(amount="abc", file=jpeg_upload(), kind="invoice")
+    html = client.post("/requests/new", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "刚才选的文件没有保存" in html
+    # when the draft and its photo were saved but submitting needs more, the photo is not asked again
+    data = form_data(action="submit", purpose="", file=jpeg_upload(), kind="invoice")
+    html = client.post("/requests/new", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "请填写资金用途" in html and "刚才选的文件没有保存" not in html

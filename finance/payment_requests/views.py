@@ -241,12 +241,16 @@ def render_form(
     village: OrgUnit,
     status: int = 200,
     other_errors: dict[str, str] | None = None,
+    file_saved: bool = False,
 ) -> tuple[str, int]:
     returned = None
     if req is not None and req.state == State.RETURNED:
         returned = next((a for a in reversed(req.actions) if a.action == Action.RETURN), None)
+    # A file chosen with a form that was refused is gone: the browser will not keep it either.
+    reselect = status != 200 and not file_saved and uploaded_file() is not None and not form.file.errors
     return render_template(
         "payment_requests/form.html",
+        reselect=reselect,
         form=form,
         req=req,
         village=village,
@@ -344,7 +348,7 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
         form.client_key.data = key
         other = form.add_errors(exc.errors)
         flash(_("草稿已保存，但还不能提交：请补充标红的项目。"), "error")
-        return render_form(form, req, village, FORM_ERROR, other)
+        return render_form(form, req, village, FORM_ERROR, other, file_saved=True)
     except NotAllowed:
         return conflict(req, Action.SUBMIT, not_allowed=True)
     except Forbidden:
@@ -453,6 +457,7 @@ def thumbnail_path(att: Attachment) -> Path:
     thumb = original.with_name(original.name + ".thumb.jpg")
     if not thumb.exists():
         with Image.open(original) as img:
+            img.draft("RGB", (THUMB_EDGE * 2, THUMB_EDGE * 2))  # JPEG: decode at a reduced scale, fast
             img.thumbnail((THUMB_EDGE, THUMB_EDGE))
             fd, tmp = tempfile.mkstemp(dir=original.parent)
             with os.fdopen(fd, "wb") as fh:

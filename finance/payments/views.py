@@ -40,7 +40,10 @@ def _signed_in() -> None:
 def render_pay(
     form: PaymentForm, req: PaymentRequest, status: int = 200, other_errors: dict[str, str] | None = None
 ) -> tuple[str, int]:
-    return render_template("payments/pay.html", form=form, req=req, other_errors=other_errors or {}), status
+    reselect = status != 200 and bool(request.files.get("receipt") and request.files["receipt"].filename)
+    return render_template(
+        "payments/pay.html", form=form, req=req, other_errors=other_errors or {}, reselect=reselect
+    ), status
 
 
 @bp.route("/<int:request_id>/pay", methods=["GET", "POST"])
