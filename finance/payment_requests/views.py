@@ -337,7 +337,8 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
         raise
     db.session.commit()
     if not submitting:
-        flash(_("草稿已保存。"), "success")
+        saved_text = _("修改已保存，尚未重新提交。") if req.state == State.RETURNED else _("草稿已保存。")
+        flash(saved_text, "success")
         return redirect(url_for(".detail", request_id=req.id), 303)
     # Submitting is its own unit of work: the draft stays saved even when something is still missing.
     try:
