@@ -697,3 +697,26 @@ def test_a_refused_form_asks_to_choose_the_photo_again(client):
     data = form_data(action="submit", purpose="", file=jpeg_upload(), kind="invoice")
     html = client.post("/requests/new", data=data, content_type="multipart/form-data").get_data(as_text=True)
     assert "请填写资金用途" in html and "刚才选的文件没有保存" not in html
+
+
+def test_same_edit_form_with_submit_sent_twice_submits_once(client):
+    req = f.in_state(State.RETURNED)
+    client.login("dy_baozhang")
+    page = client.get(f"/requests/{req.id}/edit").get_data(as_text=True)
+    data = form_data(action="submit", client_key=key_in(page), purpose="已补充验收单")
+    before = counts()
+    for _ in range(2):
+        response = client.post(f"/requests/{req.id}/edit", data=dict(data))
+        assert response.status_code == 303
+    after = counts()
+    assert after[1] == before[1] + 1
+    req = reload(req)
+    assert req.state == State.PENDING and req.round == 2 and req.purpose == "已补充验收单"
+
+
+def test_saving_a_returned_request_says_it_is_not_yet_resubmitted(client):
+    req = f.in_state(State.RETURNED)
+    client.login("dy_baozhang")
+    response = client.post(f"/requests/{req.id}/edit", data=form_data(), follow_redirects=True)
+    assert "修改已保存，尚未重新提交" in response.get_data(as_text=True)
+    assert reload(req).state == State.RETURNED

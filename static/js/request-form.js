@@ -51,7 +51,7 @@
       }
     });
     var note = form.querySelector(".autosave-note");
-    if (changed && note) { note.textContent = "已恢复上次在本机暂存、尚未保存的内容。"; note.hidden = false; }
+    if (changed && note) { note.hidden = false; }  // its text comes from the template, translated
   }
   var timer = null;
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 400); });
