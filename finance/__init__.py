@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from finance import config as config_module
-from finance.config import PROJECT_ROOT
 from finance import extensions as ext
+from finance.config import PROJECT_ROOT
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

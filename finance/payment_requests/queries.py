@@ -42,7 +42,7 @@ def current_policy(township: OrgUnit) -> RoutingPolicy | None:
     ).scalar_one_or_none()
 
 
-def visible(user: Any) -> Select[tuple[PaymentRequest]]:
+def visible(user: Any) -> Select[PaymentRequest]:
     """Every request the user may read: the one jurisdiction filter for request lists."""
     return select(PaymentRequest).where(PaymentRequest.village_id.in_(jurisdiction(user)))
 
