@@ -150,6 +150,10 @@ def assign_role(user: User, role: Role, org_unit: OrgUnit, by: User | None = Non
 
 def remove_role(assignment: RoleAssignment, by: User) -> None:
     user = assignment.user
+    if len(user.assignments) <= 1:
+        raise AccountError(_("每个用户至少保留一个角色；不再使用的账号请停用。"))
+    if user.id == by.id and assignment.role == Role.ADMIN:
+        raise AccountError(_("不能撤销自己的管理员角色。"))
     trail.record(village=None, user=by, role=Role.ADMIN, action="role_remove", subject_type="user",
                  subject_id=user.id,
                  before={"role": assignment.role.value, "org_unit": assignment.org_unit.code})
