@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from finance import trail
 from finance.auth.models import LoginFailure, RoleAssignment, User
@@ -42,7 +43,11 @@ class AccountError(ValueError):
 
 
 class Throttled(Exception):
-    pass
+    """Too many recent failures for this account; `retry_after` is the seconds until the next try."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def hash_password(password: str) -> str:
@@ -62,21 +67,27 @@ def load_user(token: str) -> User | None:
     return user
 
 
-def _recent_failures(username: str) -> int:
+def _throttled_for(username: str) -> int:
+    """Seconds this account must still wait (0: it may try). Blocked while `limit` failures lie inside
+    the window, that is until the oldest of the newest `limit` failures leaves it."""
     window = timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
-    return int(db.session.execute(
-        select(func.count(LoginFailure.id)).where(
-            LoginFailure.username == username, LoginFailure.at > utcnow() - window
-        )
-    ).scalar_one())
+    limit = current_app.config["LOGIN_FAILURE_LIMIT"]
+    now = utcnow()
+    recent = list(db.session.execute(
+        select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at > now - window)
+        .order_by(LoginFailure.at.desc()).limit(limit)
+    ).scalars())
+    if len(recent) < limit:
+        return 0
+    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
 
 
 def authenticate(username: str, password: str, client_addr: str | None) -> User | None:
     """The user if the password is right; None otherwise (unknown user and wrong password alike).
     Raises Throttled after too many recent failures for the account. Commits nothing."""
     username = username.strip().lower()
-    if _recent_failures(username) >= current_app.config["LOGIN_FAILURE_LIMIT"]:
-        raise Throttled
+    if wait := _throttled_for(username):
+        raise Throttled(wait)
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
         hasher().verify(user.password_hash if user else _dummy_hash(), password)
