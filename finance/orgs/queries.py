@@ -64,4 +64,5 @@ def display_names(user_ids: set[int | None]) -> dict[int, str]:
     ids = [i for i in user_ids if i is not None]
     if not ids:
         return {}
-    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples().all())
+    rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+    return {user_id: name for user_id, name in rows}

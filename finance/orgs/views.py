@@ -228,7 +228,7 @@ def policy(unit_id: int) -> Response | str:
                  for r in form.attachments],
                 form.major_threshold.data or "",
             )
-            if current is not None and new_rules.to_json() == current.rules:
+            if current is not None and new_rules == rules_of(current):
                 flash(_("流程没有改动，未发布新版本。"), "info")
                 return redirect(url_for(".policy", unit_id=township.id))
             published = orgs.publish_policy(township, new_rules, by=current_user)

@@ -17,15 +17,16 @@ from finance.roles import Role
 from finance.routing import DEFAULT_RULES, Rules, StepRule
 from finance.workflow import State
 
-_rules_cache: dict[int, Rules] = {}
+_rules_cache: dict[str, Rules] = {}
 
 
 def rules_of(policy: RoutingPolicy | None) -> Rules:
     if policy is None:
         return DEFAULT_RULES
-    if policy.id not in _rules_cache:  # policy versions are immutable, so caching by id is safe
-        _rules_cache[policy.id] = Rules.from_json(policy.rules)
-    return _rules_cache[policy.id]
+    # Keyed by the JSON text, not the id: an id can come back after a rolled-back insert (SQLite).
+    if policy.rules not in _rules_cache:
+        _rules_cache[policy.rules] = Rules.from_json(policy.rules)
+    return _rules_cache[policy.rules]
 
 
 def steps_of(request: PaymentRequest) -> list[StepRule]:
