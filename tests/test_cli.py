@@ -91,12 +91,11 @@ def test_seed_demo_fills_an_empty_database_and_prints_working_logins(tmp_path):
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
                       "UPLOAD_DIR": str(tmp_path / "uploads"), "AUDIT_KEY_FILE": str(tmp_path / "key.pem"),
                       "ARGON2_PARAMS": FAST_ARGON2})
-    try:
+    with app.app_context():  # the flask command pushes one; the test runner does not
         r = run(app, "seed-demo", "--password", "demo-pass-1")
         assert r.exit_code == 0, r.output
         assert "演示账号（密码均为 demo-pass-1）" in r.output and "hl_admin" in r.output
         with app.test_request_context():
             assert services.authenticate("dy_baozhang", "demo-pass-1", None) is not None
         assert run(app, "seed-demo").exit_code == 1
-    finally:
-        app.extensions[Database.key][0].dispose()
+    app.extensions[Database.key][0].dispose()
