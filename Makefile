@@ -50,11 +50,11 @@ pytest:
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 i18n: setup
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project sanzi -o finance/translations/messages.pot .
-	$(BIN)/pybabel update -q -i finance/translations/messages.pot -d finance/translations -l en \
-		--no-fuzzy-matching
-	$(BIN)/pybabel compile -q -f -d finance/translations
+	$(BIN)/pybabel -q update -i finance/translations/messages.pot -d finance/translations -l en \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel -q compile -f -d finance/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh as babel_refresh
 from werkzeug.exceptions import HTTPException
 
 from finance import config as config_module
@@ -81,6 +82,7 @@ def register_request_hooks(app: Flask) -> None:
         # Never reuse a user or CSRF token of an earlier request sharing this app context (tests do).
         g.pop("_login_user", None)
         g.pop("csrf_token", None)
+        babel_refresh()  # and choose the language afresh
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
