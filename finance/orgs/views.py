@@ -26,7 +26,7 @@ from finance.roles import ORG_KIND_LABELS, OrgKind, Role
 bp = Blueprint("orgs", __name__, url_prefix="/admin")
 
 CHILD_KIND = {OrgKind.DISTRICT: OrgKind.TOWNSHIP, OrgKind.TOWNSHIP: OrgKind.VILLAGE}
-EXTRA_POLICY_ROWS = 2
+EXTRA_POLICY_ROWS = 1  # a blank row to add a step; publishing brings another
 
 
 @bp.before_request
