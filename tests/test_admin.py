@@ -365,3 +365,17 @@ def test_unchanged_policy_publishes_no_new_version(admin):
 def test_policy_only_for_townships(admin):
     assert admin.get(f"/admin/townships/{f.unit('HL-YC-01').id}/policy").status_code == 404
     assert admin.get(f"/admin/townships/{f.unit('HL').id}/policy").status_code == 404
+
+
+def test_admin_writes_without_csrf_token_are_400_and_change_nothing(admin):
+    users = count(User)
+    data = {"username": "no_token", "display_name": "无令牌", "password": "good-password", "role": "accountant",
+            "org_unit": f.unit("HL-YC-01").id}
+    r = admin.post("/admin/users/new", data=data, csrf=False)
+    assert r.status_code == 400 and count(User) == users
+    shuji = f.user("dy_shuji")
+    assert admin.post(f"/admin/users/{shuji.id}/active", data={"active": "0"}, csrf=False).status_code == 400
+    assert f.user("dy_shuji").active
+    town = f.unit("HL-YC")
+    r = admin.post(f"/admin/townships/{town.id}/policy", data=policy_form([("village_lead", "", "")]), csrf=False)
+    assert r.status_code == 400 and current_policy(town).version == 1
