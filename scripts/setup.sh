@@ -29,8 +29,9 @@ if command -v dpkg-query >/dev/null 2>&1; then
             missing+=("$pkg")
         fi
     done
-    # Debian's own python needs the venv module from a separate package.
-    if [[ ! -x .venv/bin/python ]] && ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
+    # Debian's own python makes virtual environments only with python3-venv (ensurepip's wheels).
+    if [[ ! -x .venv/bin/python && "$(command -v "$PY")" == /usr/bin/* ]] \
+        && ! dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "ok installed"; then
         missing+=(python3-venv)
     fi
 fi
@@ -49,7 +50,11 @@ fi
 # --- Python ------------------------------------------------------------------------------------------
 if [[ ! -x .venv/bin/python ]]; then
     say "creating .venv with $PY"
-    "$PY" -m venv .venv
+    if ! "$PY" -m venv .venv; then
+        rm -rf .venv
+        echo "could not create .venv with $PY (on Debian: apt-get install python3-venv)" >&2
+        exit 1
+    fi
 fi
 
 # Reinstall only when the project's requirements changed since the last install.
