@@ -10,6 +10,19 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# Run a noisy command quietly; show its output only when it fails.
+quietly() {
+    local log
+    log=$(mktemp)
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "failed: $*" >&2
+        exit 1
+    fi
+    rm -f "$log"
+}
+
 # --- Debian packages ---------------------------------------------------------------------------------
 # chromium: browser tests; fonts-noto-cjk: Chinese text in pages and PDFs; libharfbuzz-subset0: fast PDF
 # font subsetting (~0.2 s instead of 11-17 s a page); poppler-utils/zbar-tools: tests read PDFs and QR
@@ -40,8 +53,8 @@ if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         say "installing Debian packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        quietly apt-get update -qq
+        quietly apt-get install -y -qq --no-install-recommends "${missing[@]}"
     else
         say "missing Debian packages (run as root to install them): ${missing[*]}" >&2
     fi
@@ -61,8 +74,8 @@ fi
 stamp=".venv/.sanzi-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [[ ! -e "$stamp" ]]; then
     say "installing the project and its dev tools into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    quietly .venv/bin/python -m pip install --upgrade pip
+    quietly .venv/bin/python -m pip install -e '.[dev]'
     rm -f .venv/.sanzi-installed-*
     touch "$stamp"
 fi
