@@ -159,6 +159,7 @@ def test_admin_creates_a_user_who_can_then_log_in(admin, make_client):
         ({"username": "dy_baozhang"}, "已被使用"),
         ({"username": "有 空格"}, "用户名只能包含"),
         ({"password": "short"}, "密码至少需要 8 位"),
+        ({"phone": "call me"}, "手机号只能包含数字"),
         ({"role": "cashier"}, "只能设置在"),  # a township role at a village
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -36,6 +37,7 @@ def _dummy_hash() -> str:
     hasher()
     return _dummy[tuple(current_app.config.get("ARGON2_PARAMS") or (3, 65536, 4))]
 MIN_PASSWORD = 8
+PHONE_RE = re.compile(r"\+?[0-9][0-9 -]{4,18}")
 
 
 class AccountError(ValueError):
@@ -131,6 +133,8 @@ def create_user(*, username: str, display_name: str, password: str, role: Role, 
         raise AccountError(_("请填写姓名。"))
     if len(password) < MIN_PASSWORD:
         raise AccountError(_("密码至少需要 %(n)d 位。", n=MIN_PASSWORD))
+    if phone and not PHONE_RE.fullmatch(phone):
+        raise AccountError(_("手机号只能包含数字，例如 13912345678。"))
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise AccountError(_("用户名 %(u)s 已被使用。", u=username))
     user = User(username=username, display_name=display_name.strip(), phone=phone,
