@@ -380,3 +380,18 @@ def test_admin_writes_without_csrf_token_are_400_and_change_nothing(admin):
     town = f.unit("HL-YC")
     r = admin.post(f"/admin/townships/{town.id}/policy", data=policy_form([("village_lead", "", "")]), csrf=False)
     assert r.status_code == 400 and current_policy(town).version == 1
+
+
+def test_users_list_filters_by_unit_and_text(admin, other_district):
+    page = admin.get(f"/admin/users?unit={f.unit('HL-YC-02').id}").get_data(as_text=True)
+    assert "刘春燕" in page and "李秀英" not in page and "孙丽华" not in page
+    page = admin.get(f"/admin/users?unit={f.unit('HL-YC').id}").get_data(as_text=True)
+    assert "刘春燕" in page and "李秀英" in page and "孙丽华" in page and "黄丽娟" not in page
+    page = admin.get("/admin/users?q=丽").get_data(as_text=True)
+    assert "孙丽华" in page and "黄丽娟" in page and "李秀英" not in page
+    page = admin.get("/admin/users?q=DY_").get_data(as_text=True)
+    assert "李秀英" in page and "刘春燕" not in page
+    # A unit of another district filters nothing in and shows nothing of it.
+    page = admin.get(f"/admin/users?unit={other_district['village'].id}").get_data(as_text=True)
+    assert "孙红" not in page and "李秀英" in page
+    assert "没有找到用户" in admin.get("/admin/users?q=nobody-like-this").get_data(as_text=True)

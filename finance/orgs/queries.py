@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from finance.auth.models import RoleAssignment, User
 from finance.extensions import db
@@ -36,11 +36,19 @@ def _users_stmt(admin: Any) -> Any:
     return select(User).where(User.id.in_(in_scope))
 
 
-def users_in_scope(admin: Any, active: bool | None = None) -> list[User]:
-    """Users holding at least one role inside the admin's district."""
+def users_in_scope(admin: Any, active: bool | None = None, unit: OrgUnit | None = None,
+                   text: str | None = None) -> list[User]:
+    """Users holding at least one role inside the admin's district; optionally only those with a role
+    at `unit` or under it, or whose username or name contains `text`."""
     stmt = _users_stmt(admin)
     if active is not None:
         stmt = stmt.where(User.active.is_(active))
+    if unit is not None:
+        under = select(OrgUnit.id).where(OrgUnit.path.startswith(unit.path, autoescape=True))
+        stmt = stmt.where(User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.org_unit_id.in_(under))))
+    if text:
+        stmt = stmt.where(or_(User.username.contains(text.lower(), autoescape=True),
+                              User.display_name.contains(text, autoescape=True)))
     return list(db.session.execute(stmt.order_by(User.username)).scalars())
 
 

@@ -90,7 +90,11 @@ def new_unit(parent_id: int) -> Response | str:
 
 @bp.route("/users")
 def users() -> str:
-    return render_template("orgs/users.html", users=queries.users_in_scope(current_user))
+    unit_id = request.args.get("unit", "")
+    unit = queries.get_unit(current_user, int(unit_id)) if unit_id.isdigit() else None
+    text = request.args.get("q", "").strip()[:64]
+    found = queries.users_in_scope(current_user, unit=unit, text=text or None)
+    return render_template("orgs/users.html", users=found, unit=unit, q=text, units=_unit_choices())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
