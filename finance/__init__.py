@@ -7,12 +7,13 @@ import uuid
 from typing import Any
 
 from flask import Flask, g, has_request_context, render_template, request
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh as babel_refresh
 from werkzeug.exceptions import HTTPException
 
 from finance import config as config_module
-from finance.config import PROJECT_ROOT
 from finance import extensions as ext
+from finance.config import PROJECT_ROOT
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -78,8 +79,10 @@ def register_request_hooks(app: Flask) -> None:
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
         g.csp_nonce = secrets.token_urlsafe(12)
-        g.pop("_login_user", None)  # never reuse a user loaded by an earlier request in this context
-        g.pop("csrf_token", None)  # nor another session's CSRF token (tests share one app context)
+        # Never reuse a user or CSRF token of an earlier request sharing this app context (tests do).
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+        babel_refresh()  # and choose the language afresh
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
@@ -104,14 +107,14 @@ def register_request_hooks(app: Flask) -> None:
 
 
 ERROR_TEXT = {
-    400: ("请求无效", "表单已过期或不完整，请返回上一页刷新后重试。"),
-    403: ("无权操作", "您没有执行此操作的权限。"),
-    404: ("页面不存在", "您要找的内容不存在，或不在您的管辖范围内。"),
-    405: ("操作无效", "此页面不接受这种操作。"),
-    409: ("已处理", "该事项已被处理，请刷新查看最新状态。"),
-    413: ("文件太大", "上传的文件超过大小限制，请压缩后重试。"),
-    429: ("尝试次数过多", "登录失败次数过多，请一分钟后再试。"),
-    500: ("系统出错", "系统暂时出错，您的操作没有生效，请稍后重试。"),
+    400: (_l("请求无效"), _l("表单已过期或不完整，请返回上一页刷新后重试。")),
+    403: (_l("无权操作"), _l("您没有执行此操作的权限。")),
+    404: (_l("页面不存在"), _l("您要找的内容不存在，或不在您的管辖范围内。")),
+    405: (_l("操作无效"), _l("此页面不接受这种操作。")),
+    409: (_l("已处理"), _l("该事项已被处理，请刷新查看最新状态。")),
+    413: (_l("文件太大"), _l("上传的文件超过大小限制，请压缩后重试。")),
+    429: (_l("尝试次数过多"), _l("登录失败次数过多，请一分钟后再试。")),
+    500: (_l("系统出错"), _l("系统暂时出错，您的操作没有生效，请稍后重试。")),
 }
 
 
@@ -120,12 +123,13 @@ def register_errorhandlers(app: Flask) -> None:
         code = error.code if isinstance(error, HTTPException) and error.code else 500
         title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
         description = getattr(error, "description", None)
-        if code in (400, 409, 429) and isinstance(description, str) and not description.startswith(
-            ("The ", "CSRF", "Bad")
-        ):
+        # A message the app gave abort() is shown; werkzeug's and Flask-WTF's English defaults are not.
+        default = getattr(type(error), "description", None)
+        if (code in (400, 409, 429) and isinstance(description, str) and description != default
+                and not description.startswith(("The ", "CSRF", "Bad"))):
             text = description
         ext.db.scoped.rollback()
-        return render_template("errors.html", code=code, title=_(title), text=_(text)), code
+        return render_template("errors.html", code=code, title=str(title), text=str(text)), code
 
     for code in ERROR_TEXT:
         app.register_error_handler(code, render_error)

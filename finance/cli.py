@@ -58,12 +58,22 @@ def create_user(username: str, display_name: str, role: str, org_code: str, pass
 
 @click.command("seed-demo")
 @click.option("--password", default="sanzi2026", show_default=True)
-def seed_demo(password: str) -> None:
+@click.option("--if-empty", is_flag=True,
+              help="when the database already has data, load nothing and just print the demo logins")
+def seed_demo(password: str, if_empty: bool) -> None:
     """Load the demo district, people and requests (only into an empty database)."""
-    from finance.demo import seed
+    from finance.demo import PEOPLE, AlreadySeeded, seed
 
-    logins = seed(password)
-    db.session.commit()
+    try:
+        logins = seed(password)
+    except AlreadySeeded as exc:
+        db.session.rollback()
+        if not if_empty:
+            raise click.ClickException(str(exc)) from None
+        click.echo("the database already has data; demo data not loaded again")
+        logins = [(u, name, f"{role.label} · {code}") for u, name, role, code in PEOPLE]
+    else:
+        db.session.commit()
     click.echo(format_logins(logins, password))
 
 

@@ -3,8 +3,8 @@
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from finance.auth.models import LoginFailure, RoleAssignment, User
 from finance.db import Base
-from finance.oversight.models import Question
 from finance.orgs.models import AccountSubject, OrgUnit
+from finance.oversight.models import Question
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
 from finance.payments.models import Payment
 

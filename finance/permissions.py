@@ -150,7 +150,7 @@ def require(user: Any, permission: Permission, obj: Any = None) -> None:
         raise Forbidden(permission)
 
 
-def jurisdiction(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> Select[tuple[int]]:
+def jurisdiction(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> Select[int]:
     """The ids of org units the user's assignments (in `roles`) cover. Every list query filters by it,
     so no view can forget; a record outside it is a 404 like a missing one."""
     paths = [a.org_unit.path for a in getattr(user, "assignments", []) if a.role in roles]

@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from finance.db import Base, str_enum, UTCDateTime, utcnow
+from finance.db import Base, UTCDateTime, str_enum, utcnow
 from finance.orgs.models import OrgUnit
 from finance.roles import Role
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from finance import trail
 from finance.auth.models import LoginFailure, RoleAssignment, User
@@ -35,6 +37,7 @@ def _dummy_hash() -> str:
     hasher()
     return _dummy[tuple(current_app.config.get("ARGON2_PARAMS") or (3, 65536, 4))]
 MIN_PASSWORD = 8
+PHONE_RE = re.compile(r"\+?[0-9][0-9 -]{4,18}")
 
 
 class AccountError(ValueError):
@@ -42,7 +45,11 @@ class AccountError(ValueError):
 
 
 class Throttled(Exception):
-    pass
+    """Too many recent failures for this account; `retry_after` is the seconds until the next try."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def hash_password(password: str) -> str:
@@ -62,21 +69,27 @@ def load_user(token: str) -> User | None:
     return user
 
 
-def _recent_failures(username: str) -> int:
+def _throttled_for(username: str) -> int:
+    """Seconds this account must still wait (0: it may try). Blocked while `limit` failures lie inside
+    the window, that is until the oldest of the newest `limit` failures leaves it."""
     window = timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
-    return int(db.session.execute(
-        select(func.count(LoginFailure.id)).where(
-            LoginFailure.username == username, LoginFailure.at > utcnow() - window
-        )
-    ).scalar_one())
+    limit = current_app.config["LOGIN_FAILURE_LIMIT"]
+    now = utcnow()
+    recent = list(db.session.execute(
+        select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at > now - window)
+        .order_by(LoginFailure.at.desc()).limit(limit)
+    ).scalars())
+    if len(recent) < limit:
+        return 0
+    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
 
 
 def authenticate(username: str, password: str, client_addr: str | None) -> User | None:
     """The user if the password is right; None otherwise (unknown user and wrong password alike).
     Raises Throttled after too many recent failures for the account. Commits nothing."""
     username = username.strip().lower()
-    if _recent_failures(username) >= current_app.config["LOGIN_FAILURE_LIMIT"]:
-        raise Throttled
+    if wait := _throttled_for(username):
+        raise Throttled(wait)
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
         hasher().verify(user.password_hash if user else _dummy_hash(), password)
@@ -120,6 +133,8 @@ def create_user(*, username: str, display_name: str, password: str, role: Role, 
         raise AccountError(_("请填写姓名。"))
     if len(password) < MIN_PASSWORD:
         raise AccountError(_("密码至少需要 %(n)d 位。", n=MIN_PASSWORD))
+    if phone and not PHONE_RE.fullmatch(phone):
+        raise AccountError(_("手机号只能包含数字，例如 13912345678。"))
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise AccountError(_("用户名 %(u)s 已被使用。", u=username))
     user = User(username=username, display_name=display_name.strip(), phone=phone,
@@ -150,6 +165,10 @@ def assign_role(user: User, role: Role, org_unit: OrgUnit, by: User | None = Non
 
 def remove_role(assignment: RoleAssignment, by: User) -> None:
     user = assignment.user
+    if len(user.assignments) <= 1:
+        raise AccountError(_("每个用户至少保留一个角色；不再使用的账号请停用。"))
+    if user.id == by.id and assignment.role == Role.ADMIN:
+        raise AccountError(_("不能撤销自己的管理员角色。"))
     trail.record(village=None, user=by, role=Role.ADMIN, action="role_remove", subject_type="user",
                  subject_id=user.id,
                  before={"role": assignment.role.value, "org_unit": assignment.org_unit.code})

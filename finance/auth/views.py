@@ -27,9 +27,9 @@ def login() -> Response | str:
         try:
             user = services.authenticate(form.username.data or "", form.password.data or "",
                                          request.remote_addr)
-        except services.Throttled:
+        except services.Throttled as exc:
             db.session.rollback()
-            abort(429)
+            abort(429, description=_("登录失败次数过多，请 %(s)d 秒后再试。", s=exc.retry_after))
         if user is None:
             db.session.commit()  # keep the failure for throttling
             flash(_("用户名或密码不正确。"), "error")

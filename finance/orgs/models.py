@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from finance.db import Base, str_enum, UTCDateTime, utcnow
+from finance.db import Base, UTCDateTime, str_enum, utcnow
 from finance.roles import OrgKind
 
 

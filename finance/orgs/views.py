@@ -1,17 +1,32 @@
-"""District admin pages: org units, users and roles, routing policies."""
+"""District admin pages: org units, users and roles, routing policies.
+
+Everything here is limited to the admin's own district: a unit or user outside it is a 404, like a
+missing one. Writes go through the services (each records its audit event); the view commits once.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from decimal import Decimal
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from finance.auth import services as accounts
 from finance.extensions import db
+from finance.orgs import queries
+from finance.orgs import services as orgs
+from finance.orgs.forms import ATTACHMENT_KIND_LABELS, PolicyForm, RoleForm, UnitForm, UserForm, role_choices
 from finance.orgs.models import OrgUnit
-from finance.permissions import Permission, can, jurisdiction
-from finance.roles import Role
+from finance.payment_requests.queries import current_policy, rules_of
+from finance.permissions import Permission, can
+from finance.roles import ORG_KIND_LABELS, OrgKind, Role
 
 bp = Blueprint("orgs", __name__, url_prefix="/admin")
+
+CHILD_KIND = {OrgKind.DISTRICT: OrgKind.TOWNSHIP, OrgKind.TOWNSHIP: OrgKind.VILLAGE}
+EXTRA_POLICY_ROWS = 1  # a blank row to add a step; publishing brings another
 
 
 @bp.before_request
@@ -21,9 +36,224 @@ def _admins_only() -> None:
         abort(404)
 
 
+@bp.context_processor
+def _labels() -> dict[str, object]:
+    return {"kind_labels": ORG_KIND_LABELS, "attachment_labels": ATTACHMENT_KIND_LABELS}
+
+
+def _unit_or_404(unit_id: int) -> OrgUnit:
+    unit = queries.get_unit(current_user, unit_id)
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def _unit_choices() -> list[tuple[int, str]]:
+    return [(u.id, f"{u.name}（{ORG_KIND_LABELS[u.kind]} · {u.code}）") for u in queries.units_in_scope(current_user)]
+
+
+# --- org units ---------------------------------------------------------------------------------------
+
 @bp.route("/")
 def index() -> str:
-    units = db.session.execute(
-        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(current_user, {Role.ADMIN}))).order_by(OrgUnit.path)
-    ).scalars().all()
-    return render_template("orgs/index.html", units=units)
+    units = queries.units_in_scope(current_user)
+    return render_template("orgs/index.html", units=units, child_kind=CHILD_KIND)
+
+
+@bp.route("/units/<int:parent_id>/new", methods=["GET", "POST"])
+def new_unit(parent_id: int) -> Response | str:
+    parent = _unit_or_404(parent_id)
+    kind = CHILD_KIND.get(parent.kind)
+    if kind is None:
+        abort(404)
+    form = UnitForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            unit = orgs.create_unit(
+                code=form.code.data or "", name=form.name.data or "", kind=kind, parent=parent, by=current_user,
+                bank_name=(form.bank_name.data or "").strip() if kind == OrgKind.VILLAGE else None,
+                bank_account=(form.bank_account.data or "").strip() if kind == OrgKind.VILLAGE else None,
+                bank_account_name=(form.bank_account_name.data or "").strip() if kind == OrgKind.VILLAGE else None,
+            )
+        except orgs.OrgError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(_("已新建%(kind)s %(name)s。", kind=ORG_KIND_LABELS[kind], name=unit.name), "success")
+            return redirect(url_for(".index"))
+    return render_template("orgs/unit_form.html", form=form, parent=parent, kind=kind, error=error)
+
+
+# --- users and roles ---------------------------------------------------------------------------------
+
+@bp.route("/users")
+def users() -> str:
+    unit_id = request.args.get("unit", "")
+    unit = queries.get_unit(current_user, int(unit_id)) if unit_id.isdigit() else None
+    text = request.args.get("q", "").strip()[:64]
+    found = queries.users_in_scope(current_user, unit=unit, text=text or None)
+    return render_template("orgs/users.html", users=found, unit=unit, q=text, units=_unit_choices())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> Response | str:
+    form = UserForm()
+    form.role.choices = role_choices()
+    form.org_unit.choices = _unit_choices()
+    error = None
+    if request.method == "GET" and request.args.get("unit", "").isdigit():
+        form.org_unit.data = int(request.args["unit"])
+    if form.validate_on_submit():
+        unit = _unit_or_404(form.org_unit.data)
+        try:
+            user = accounts.create_user(
+                username=form.username.data or "", display_name=form.display_name.data or "",
+                password=form.password.data or "", role=Role(form.role.data), org_unit=unit, by=current_user,
+                phone=(form.phone.data or "").strip() or None,
+            )
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(_("已新建用户 %(name)s（%(username)s）。", name=user.display_name, username=user.username),
+                  "success")
+            return redirect(url_for(".user_detail", user_id=user.id))
+    return render_template("orgs/user_form.html", form=form, error=error)
+
+
+@bp.route("/users/<int:user_id>")
+def user_detail(user_id: int) -> str:
+    user = queries.get_user(current_user, user_id)
+    if user is None:
+        abort(404)
+    form = RoleForm()
+    form.role.choices = role_choices()
+    form.org_unit.choices = _unit_choices()
+    scope = {u.id for u in queries.units_in_scope(current_user)}
+    return render_template("orgs/user.html", user=user, form=form, scope=scope)
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+def add_role(user_id: int) -> Response:
+    user = queries.get_user(current_user, user_id)
+    if user is None:
+        abort(404)
+    form = RoleForm()
+    form.role.choices = role_choices()
+    form.org_unit.choices = _unit_choices()
+    if not form.validate_on_submit():
+        flash(_("请选择角色和所属单位。"), "error")
+        return redirect(url_for(".user_detail", user_id=user.id))
+    unit = _unit_or_404(form.org_unit.data)
+    try:
+        accounts.assign_role(user, Role(form.role.data), unit, by=current_user)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("已添加角色。"), "success")
+    return redirect(url_for(".user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/roles/<int:assignment_id>/remove", methods=["POST"])
+def remove_role(user_id: int, assignment_id: int) -> Response:
+    user = queries.get_user(current_user, user_id)
+    if user is None:
+        abort(404)
+    assignment = next((a for a in user.assignments if a.id == assignment_id), None)
+    # A role held outside the admin's district is not theirs to remove (and not shown to them).
+    if assignment is None or queries.get_unit(current_user, assignment.org_unit_id) is None:
+        abort(404)
+    try:
+        accounts.remove_role(assignment, by=current_user)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("已撤销角色。"), "success")
+    return redirect(url_for(".user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def set_active(user_id: int) -> Response:
+    user = queries.get_user(current_user, user_id)
+    if user is None:
+        abort(404)
+    active = request.form.get("active") == "1"
+    try:
+        accounts.set_active(user, active, by=current_user)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("账号已启用。") if active else _("账号已停用，其登录立即失效。"), "success")
+    return redirect(url_for(".user_detail", user_id=user.id))
+
+
+# --- routing policies --------------------------------------------------------------------------------
+
+@bp.route("/townships/<int:unit_id>/policy", methods=["GET", "POST"])
+def policy(unit_id: int) -> Response | str:
+    township = _unit_or_404(unit_id)
+    if township.kind != OrgKind.TOWNSHIP:
+        abort(404)
+    current = current_policy(township)
+    rules = rules_of(current)
+    form = PolicyForm()
+    if request.method == "GET":
+        for step in rules.steps:
+            form.steps.append_entry({"role": step.role.value, "min_amount": _amount_text(step.min_amount),
+                                     "subjects": " ".join(step.subjects)})
+        for att in rules.attachments:
+            form.attachments.append_entry({"kind": att.kind, "min_amount": _amount_text(att.min_amount),
+                                           "subjects": " ".join(att.subjects)})
+        for _n in range(EXTRA_POLICY_ROWS):
+            form.steps.append_entry({})
+            form.attachments.append_entry({})
+        for n, row in enumerate(form.steps, start=1):
+            row.form.order.data = n  # type: ignore[attr-defined]
+        form.major_threshold.data = _amount_text(rules.major_threshold)
+    form.set_choices()
+    error = None
+    if form.validate_on_submit():
+        try:
+            new_rules = orgs.build_rules(
+                [orgs.StepInput(role=r.form.role.data or "", min_amount=r.form.min_amount.data or "",  # type: ignore[attr-defined]
+                                subjects=r.form.subjects.data or "", order=r.form.order.data)  # type: ignore[attr-defined]
+                 for r in form.steps],
+                [orgs.AttachmentInput(kind=r.form.kind.data or "", min_amount=r.form.min_amount.data or "",  # type: ignore[attr-defined]
+                                      subjects=r.form.subjects.data or "")  # type: ignore[attr-defined]
+                 for r in form.attachments],
+                form.major_threshold.data or "",
+            )
+            if current is not None and new_rules == rules_of(current):
+                flash(_("流程没有改动，未发布新版本。"), "info")
+                return redirect(url_for(".policy", unit_id=township.id))
+            published = orgs.publish_policy(township, new_rules, by=current_user)
+        except orgs.OrgError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            flash(_("已发布第 %(v)d 版审批流程；此后提交的申请按新版本审批，已提交的不受影响。",
+                    v=published.version), "success")
+            return redirect(url_for(".policy", unit_id=township.id))
+    elif request.method == "POST":
+        error = _("请检查标出的内容。")
+    versions = queries.policy_history(township)
+    history = [(p, rules_of(p)) for p in versions]
+    return render_template("orgs/policy.html", township=township, form=form, error=error, history=history,
+                           subjects=queries.subject_names(), current=current,
+                           publishers=queries.display_names({p.created_by_id for p in versions}))
+
+
+def _amount_text(value: Decimal | None) -> str:
+    if value is None or value == 0:
+        return ""
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"

@@ -107,7 +107,7 @@ def replayer_for(chain_id: str) -> RequestReplayer | None:
 
 
 def load_checkpoint_folder(folder: Path) -> list[SignedCheckpoint]:
-    out = []
+    out: list[SignedCheckpoint] = []
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
         items = data if isinstance(data, list) else [data]

@@ -4,11 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finance.auth.models import User
-from finance.db import Base, str_enum, Money, UTCDateTime, utcnow
+from finance.db import Base, Money, UTCDateTime, str_enum, utcnow
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.roles import Role
 from finance.workflow import Action, State

@@ -17,15 +17,16 @@ from finance.roles import Role
 from finance.routing import DEFAULT_RULES, Rules, StepRule
 from finance.workflow import State
 
-_rules_cache: dict[int, Rules] = {}
+_rules_cache: dict[str, Rules] = {}
 
 
 def rules_of(policy: RoutingPolicy | None) -> Rules:
     if policy is None:
         return DEFAULT_RULES
-    if policy.id not in _rules_cache:  # policy versions are immutable, so caching by id is safe
-        _rules_cache[policy.id] = Rules.from_json(policy.rules)
-    return _rules_cache[policy.id]
+    # Keyed by the JSON text, not the id: an id can come back after a rolled-back insert (SQLite).
+    if policy.rules not in _rules_cache:
+        _rules_cache[policy.rules] = Rules.from_json(policy.rules)
+    return _rules_cache[policy.rules]
 
 
 def steps_of(request: PaymentRequest) -> list[StepRule]:
@@ -42,7 +43,7 @@ def current_policy(township: OrgUnit) -> RoutingPolicy | None:
     ).scalar_one_or_none()
 
 
-def visible(user: Any) -> Select[tuple[PaymentRequest]]:
+def visible(user: Any) -> Select[PaymentRequest]:
     """Every request the user may read: the one jurisdiction filter for request lists."""
     return select(PaymentRequest).where(PaymentRequest.village_id.in_(jurisdiction(user)))
 
