@@ -3,18 +3,18 @@ supplied by the application) the business rows that the events describe."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit.canonical import GENESIS_HASH, CanonicalError, canonical_bytes, entry_hash
+from audit.canonical import GENESIS_HASH, CanonicalError, entry_hash, timestamp
 from audit.checkpoints import SignedCheckpoint
-from audit.log import event_payload
 from audit.models import ChainHead, Checkpoint, Event
 
 
@@ -23,6 +23,7 @@ class Failure:
     chain_id: str
     seq: int
     reason: str
+    kind: str = "chain"  # "chain": links, hashes, checkpoints; "replay": business rows against events
 
     def __str__(self) -> str:
         return f"{self.chain_id} #{self.seq}: {self.reason}"
@@ -60,9 +61,11 @@ class Report:
 class Replayer(Protocol):
     """Folds a chain's events into the business state they describe and compares it with the rows."""
 
-    def feed(self, event: Event) -> None: ...
+    def feed(self, event: Any) -> None:
+        """One event (a Core row with the columns of `audit_event`), in seq order."""
 
-    def finish(self, session: Session) -> list[Failure]: ...
+    def finish(self, session: Session) -> list[Failure]:
+        """Compare what the events said with the rows; failures name the event that last spoke."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -76,6 +79,40 @@ def chain_ids(session: Session) -> list[str]:
     return sorted(ids)
 
 
+def _no_float(text: str) -> None:
+    raise CanonicalError(f"float {text} in stored JSON")
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+
+
+def stored_payload_bytes(row: Any) -> bytes:
+    """The canonical bytes the stored columns of an event describe (`row` is a Core row or an Event).
+
+    Same result as `canonical_bytes(event_payload(row))` but built straight from plain JSON values, so
+    the verifier does not walk every value in Python; `tests/test_audit_canonical.py` checks they agree.
+    """
+    payload = {
+        "schema": row.schema_version,
+        "chain": row.chain_id,
+        "seq": row.seq,
+        "event_id": row.event_id,
+        "at": timestamp(_aware(row.occurred_at)),
+        "actor": {"id": row.actor_id, "name": row.actor_name, "role": row.actor_role, "org": row.actor_org},
+        "action": row.action,
+        "subject": {"type": row.subject_type, "id": row.subject_id},
+        "before": _load(row.before),
+        "after": _load(row.after),
+        "reason": row.reason,
+        "attachments": _load(row.attachments),
+        "request": {"id": row.http_request_id, "client": row.client_addr},
+    }
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
 def verify_chain(
     session: Session,
     chain_id: str,
@@ -85,11 +122,20 @@ def verify_chain(
     replayer: Replayer | None = None,
     batch: int = 5000,
 ) -> ChainReport:
-    """Check one chain end to end. Reads the events in seq order, in batches, holding one in memory."""
+    """Check one chain end to end and return its report; never raises on bad data.
+
+    Reads the events in seq order with Core (no ORM objects), `batch` rows at a time, and checks: seq
+    runs from 1 without gaps or repeats, each prev_hash links to the previous entry_hash, each
+    entry_hash recomputes, the stored columns give the stored canonical bytes, time never runs
+    backwards, each checkpoint is signed by a trusted key and matches the chain at its size, the chain
+    is not shorter than any checkpoint, and the head row agrees. Each failure names (chain, seq).
+    """
     report = ChainReport(chain_id)
     fail = report.failures.append
-    cps = [SignedCheckpoint.from_row(r) for r in
-           session.execute(select(Checkpoint).where(Checkpoint.chain_id == chain_id)).scalars()]
+    cps = [
+        SignedCheckpoint.from_row(r)
+        for r in session.execute(select(Checkpoint).where(Checkpoint.chain_id == chain_id)).scalars()
+    ]
     cps += [c for c in checkpoints if c.chain_id == chain_id]
     by_size: dict[int, list[SignedCheckpoint]] = {}
     for cp in cps:
@@ -101,54 +147,86 @@ def verify_chain(
 
     expected = 1
     prev_hash = GENESIS_HASH
+    before_prev = ""  # the entry_hash one further back, to recognise an inserted event
     prev_time: datetime | None = None
     last_seq = 0
-    stmt = select(Event).where(Event.chain_id == chain_id).order_by(Event.seq, Event.id)
-    for event in session.execute(stmt.execution_options(yield_per=batch)).scalars():
-        seq = event.seq
+    table = Event.__table__
+    stmt = select(*table.c).where(table.c.chain_id == chain_id).order_by(table.c.seq, table.c.id)
+    result = session.connection().execute(stmt.execution_options(yield_per=batch))
+    for row in result:
+        seq = row.seq
         if seq < expected:
             fail(Failure(chain_id, seq, "duplicate seq"))
             continue
         if seq > expected:
             fail(Failure(chain_id, expected, f"missing events {expected}..{seq - 1}"))
         try:
-            if canonical_bytes(event_payload(event)) != event.canonical:
+            if stored_payload_bytes(row) != row.canonical:
                 fail(Failure(chain_id, seq, "stored columns differ from the hashed bytes"))
-        except (CanonicalError, ValueError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:  # CanonicalError is a TypeError
             fail(Failure(chain_id, seq, f"stored columns unreadable: {exc}"))
-        if event.prev_hash != prev_hash:
-            fail(Failure(chain_id, seq, "prev_hash does not link to the previous event"))
-        if entry_hash(chain_id, seq, event.prev_hash, event.canonical) != event.entry_hash:
+        if row.prev_hash != prev_hash:
+            if row.entry_hash == prev_hash:
+                fail(Failure(chain_id, seq, f"duplicate of event {seq - 1}"))
+            elif row.prev_hash == before_prev and seq > 1:
+                fail(Failure(chain_id, seq - 1, f"event {seq - 1} was inserted: event {seq} links past it"))
+            else:
+                fail(Failure(chain_id, seq, "prev_hash does not link to the previous event"))
+        try:
+            recomputed = entry_hash(chain_id, seq, row.prev_hash, bytes(row.canonical))
+        except (ValueError, TypeError) as exc:
+            recomputed = f"unreadable: {exc}"
+        if recomputed != row.entry_hash:
             fail(Failure(chain_id, seq, "entry_hash does not recompute"))
-        at = _aware(event.occurred_at)
-        if prev_time is not None and at < prev_time:
+        try:
+            at: datetime | None = _aware(row.occurred_at)
+        except AttributeError:
+            at = None
+        if prev_time is not None and at is not None and at < prev_time:
             fail(Failure(chain_id, seq, "time runs backwards"))
         for cp in by_size.get(seq, []):
             report.checkpoints_checked += 1
-            if cp.head_hash != event.entry_hash:
-                fail(Failure(chain_id, seq, f"checkpoint head differs: chain rewritten after seq "
-                                            f"{newest_good}"))
+            if cp.head_hash != row.entry_hash:
+                fail(
+                    Failure(
+                        chain_id,
+                        seq,
+                        f"differs from the checkpoint signed at size {seq}: the chain "
+                        f"was rewritten between seq {newest_good + 1} and {seq}",
+                    )
+                )
             else:
                 newest_good = max(newest_good, seq)
         if replayer is not None:
-            replayer.feed(event)
-        prev_time = at
-        prev_hash = event.entry_hash
+            replayer.feed(row)
+        prev_time = at or prev_time
+        before_prev, prev_hash = prev_hash, row.entry_hash
         last_seq = seq
         expected = seq + 1
-        session.expunge(event)
 
     report.size = last_seq
     report.head_hash = prev_hash
     longest = max(by_size, default=0)
     if longest > last_seq:
-        fail(Failure(chain_id, last_seq + 1, f"chain has {last_seq} events, a checkpoint vouches for {longest}"))
-    head = session.get(ChainHead, chain_id)
+        fail(
+            Failure(
+                chain_id,
+                last_seq + 1,
+                f"chain has {last_seq} events, a checkpoint vouches for {longest}: events removed",
+            )
+        )
+    head = session.get(ChainHead, chain_id, populate_existing=True)
     if head is not None and (head.seq != last_seq or head.head_hash != prev_hash):
-        fail(Failure(chain_id, min(head.seq, last_seq) + 1 if head.seq != last_seq else last_seq,
-                     "chain head row differs from the newest event"))
+        fail(
+            Failure(
+                chain_id,
+                min(head.seq, last_seq) + 1 if head.seq != last_seq else last_seq,
+                "chain head row differs from the newest event",
+            )
+        )
     if replayer is not None:
         report.failures.extend(replayer.finish(session))
+    report.failures.sort()
     return report
 
 
@@ -158,7 +236,7 @@ def verify(
     trusted_keys: dict[str, Ed25519PublicKey],
     checkpoints: Iterable[SignedCheckpoint] = (),
     chain: str | None = None,
-    replayer_factory=None,
+    replayer_factory: Callable[[str], Replayer | None] | None = None,
 ) -> Report:
     """Verify one chain or all of them. `replayer_factory(chain_id)` may return a Replayer or None."""
     kept = list(checkpoints)
