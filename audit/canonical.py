@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 DOMAIN_TAG = b"sanzi-audit-event/v1\x00"
@@ -27,7 +27,10 @@ def money(value: Decimal) -> str:
     """Money as a 2-place decimal string: Decimal("100") and Decimal("100.00") give "100.00"."""
     if not value.is_finite():
         raise CanonicalError(f"money must be finite, got {value!r}")
-    cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    try:
+        cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise CanonicalError(f"money out of range: {value!r}") from None
     if cents != value:  # rounding here would hash a different amount from the one stored
         raise CanonicalError(f"money has more than 2 decimal places: {value!r}")
     return str(cents.copy_abs() if cents.is_zero() else cents)  # no "-0.00"

@@ -60,8 +60,11 @@ class RequestReplayer:
         if village is None:
             return [_replay_failure(self.chain_id, 0, f"no village with code {code}")]
         failures = []
+        # populate_existing: compare with the rows as they are in the database now, not with objects
+        # this session loaded earlier (the live status on a page shares the request's session).
+        fresh = {"populate_existing": True}
         rows = session.execute(
-            select(PaymentRequest).where(PaymentRequest.village_id == village.id)
+            select(PaymentRequest).where(PaymentRequest.village_id == village.id).execution_options(**fresh)
         ).scalars()
         seen = set()
         for req in rows:
@@ -99,7 +102,9 @@ class RequestReplayer:
                             self.chain_id, where, f"request {req.number}: {name} differs from the trail"
                         )
                     )
-            pay = session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one_or_none()
+            pay = session.execute(
+                select(Payment).where(Payment.request_id == req.id).execution_options(**fresh)
+            ).scalar_one_or_none()
             failures.extend(self._check_payment(req, pay, folded, where))
         for missing in sorted(set(self.requests) - seen):
             failures.append(
