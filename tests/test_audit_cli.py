@@ -29,11 +29,22 @@ def test_verify_exits_0_on_a_good_database(app, db):
 
 def test_verify_exits_1_naming_chain_and_seq_after_one_row_changed(app, db):
     req = f.in_state(State.PAID, "1200.00")
-    seq = db.execute(select(audit.Event.seq).where(audit.Event.chain_id == CHAIN, audit.Event.action == "approve",
-                                                   audit.Event.subject_id == str(req.id))).scalars().first()
+    seq = (
+        db.execute(
+            select(audit.Event.seq).where(
+                audit.Event.chain_id == CHAIN,
+                audit.Event.action == "approve",
+                audit.Event.subject_id == str(req.id),
+            )
+        )
+        .scalars()
+        .first()
+    )
     with without_triggers(db):
-        db.execute(text("UPDATE audit_event SET actor_name = '假名' WHERE chain_id = :c AND seq = :s"),
-                   {"c": CHAIN, "s": seq})
+        db.execute(
+            text("UPDATE audit_event SET actor_name = '假名' WHERE chain_id = :c AND seq = :s"),
+            {"c": CHAIN, "s": seq},
+        )
         result = run(app, "verify")
         assert result.exit_code == 1
         assert f"FAIL {CHAIN} seq {seq}: stored columns differ from the hashed bytes" in result.output
@@ -44,7 +55,9 @@ def test_verify_exits_1_naming_chain_and_seq_after_one_row_changed(app, db):
 
 def test_verify_exits_1_when_a_request_is_changed_in_sql(app, db):
     req = f.in_state(State.APPROVED, "1200.00")
-    db.execute(text("UPDATE payment_request SET payee_account = '6222000011112222' WHERE id = :id"), {"id": req.id})
+    db.execute(
+        text("UPDATE payment_request SET payee_account = '6222000011112222' WHERE id = :id"), {"id": req.id}
+    )
     result = run(app, "verify", "--chain", CHAIN)
     assert result.exit_code == 1
     assert f"FAIL {CHAIN} seq" in result.output and "payee_account differs" in result.output

@@ -65,8 +65,9 @@ def test_database_refuses_changes_to_the_trail(db, table, statement):
     assert db.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == before
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_event SET reason = 'x'", "DELETE FROM audit_event",
-                                       "TRUNCATE audit_event"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_event SET reason = 'x'", "DELETE FROM audit_event", "TRUNCATE audit_event"]
+)
 def test_triggers_fire_under_replication_role_replica(db, statement):
     if db.bind.dialect.name != "postgresql":
         assert db.bind.dialect.name == "sqlite"  # SQLite has no replication role; covered above
@@ -99,12 +100,16 @@ def app_role_db(tmp_path: Path) -> Iterator[dict[str, Any]]:
     role = f"sanzi_app_{uuid.uuid4().hex[:10]}"
     password = uuid.uuid4().hex
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
+        )
     try:
         with psycopg.connect(admin.rsplit("/", 1)[0] + "/" + name, autocommit=True) as conn:
             for statement in APP_GRANTS.strip().splitlines():
                 conn.execute(sql.SQL(statement).format(db=sql.Identifier(name), role=sql.Identifier(role)))
-        role_url = url.replace("postgresql+psycopg://postgres@", f"postgresql+psycopg://{role}:{password}@", 1)
+        role_url = url.replace(
+            "postgresql+psycopg://postgres@", f"postgresql+psycopg://{role}:{password}@", 1
+        )
         assert role_url != url
         yield {"url": role_url, "owner_url": url, "role": role}
     finally:
@@ -124,11 +129,16 @@ def test_app_role_cannot_update_delete_or_truncate_the_trail_but_the_app_works(a
             scoped().commit()
             req = f.in_state(State.PAID, "60000.00")  # a whole request, a payment and its checkpoint
             assert req.state == State.PAID
-            for statement in ("UPDATE audit_event SET reason = 'x'", "DELETE FROM audit_event",
-                              "TRUNCATE audit_event", "UPDATE audit_checkpoint SET size = 0",
-                              "DELETE FROM audit_checkpoint", "TRUNCATE audit_checkpoint",
-                              "ALTER TABLE audit_event DISABLE TRIGGER ALL",
-                              "DROP TRIGGER audit_event_no_change ON audit_event"):
+            for statement in (
+                "UPDATE audit_event SET reason = 'x'",
+                "DELETE FROM audit_event",
+                "TRUNCATE audit_event",
+                "UPDATE audit_checkpoint SET size = 0",
+                "DELETE FROM audit_checkpoint",
+                "TRUNCATE audit_checkpoint",
+                "ALTER TABLE audit_event DISABLE TRIGGER ALL",
+                "DROP TRIGGER audit_event_no_change ON audit_event",
+            ):
                 with pytest.raises(DBAPIError) as err:
                     scoped().execute(text(statement))
                 scoped().rollback()
@@ -182,8 +192,15 @@ def test_32_threads_append_to_one_chain_without_gap_or_fork(pg_app):
                 session.execute(text("SELECT 1"))  # hold a connection before the race starts
                 barrier.wait(timeout=60)
                 for i in range(PER_THREAD):
-                    audit.record(session, chain_id=CHAIN, action="note", subject_type="note",
-                                 subject_id=f"{n}-{i}", actor=None, after={"thread": n, "i": i})
+                    audit.record(
+                        session,
+                        chain_id=CHAIN,
+                        action="note",
+                        subject_type="note",
+                        subject_id=f"{n}-{i}",
+                        actor=None,
+                        after={"thread": n, "i": i},
+                    )
                     session.commit()  # a real commit per event
                 scoped.remove()
         except BaseException as exc:  # reported below; a thread's exception is otherwise lost
@@ -197,11 +214,17 @@ def test_32_threads_append_to_one_chain_without_gap_or_fork(pg_app):
     assert not errors, errors
     with pg_app.app_context():
         session = pg_app.extensions[Database.key][1]()
-        seqs = session.execute(select(audit.Event.seq).where(audit.Event.chain_id == CHAIN)
-                               .order_by(audit.Event.seq)).scalars().all()
+        seqs = (
+            session.execute(
+                select(audit.Event.seq).where(audit.Event.chain_id == CHAIN).order_by(audit.Event.seq)
+            )
+            .scalars()
+            .all()
+        )
         assert seqs == list(range(1, THREADS * PER_THREAD + 1))
-        subjects = session.execute(select(func.count(func.distinct(audit.Event.subject_id)))
-                                   .where(audit.Event.chain_id == CHAIN)).scalar_one()
+        subjects = session.execute(
+            select(func.count(func.distinct(audit.Event.subject_id))).where(audit.Event.chain_id == CHAIN)
+        ).scalar_one()
         assert subjects == THREADS * PER_THREAD  # every append landed once
         report = run_verify(chain=CHAIN, session=session)
         assert report.ok, report.all_failures()
@@ -216,24 +239,37 @@ def test_villages_do_not_wait_for_each_other(pg_app):
     same = Session(bind=engine)
     try:
         with pg_app.app_context():
-            audit.record(holder, chain_id=CHAIN, action="note", subject_type="note", subject_id="held",
-                         actor=None)
+            audit.record(
+                holder, chain_id=CHAIN, action="note", subject_type="note", subject_id="held", actor=None
+            )
             holder.flush()  # the head row of village 1 is now locked until `holder` ends
             other.execute(text("SET lock_timeout = '2s'"))
-            audit.record(other, chain_id="village:HL-YC-02", action="note", subject_type="note", subject_id=1,
-                         actor=None)
+            audit.record(
+                other,
+                chain_id="village:HL-YC-02",
+                action="note",
+                subject_type="note",
+                subject_id=1,
+                actor=None,
+            )
             other.commit()
             same.execute(text("SET lock_timeout = '300ms'"))
             with pytest.raises(OperationalError) as err:
-                audit.record(same, chain_id=CHAIN, action="note", subject_type="note", subject_id=2,
-                             actor=None)
+                audit.record(
+                    same, chain_id=CHAIN, action="note", subject_type="note", subject_id=2, actor=None
+                )
             assert "lock timeout" in str(err.value)
             same.rollback()
             holder.commit()
             audit.record(same, chain_id=CHAIN, action="note", subject_type="note", subject_id=2, actor=None)
             same.commit()
-            seqs = same.execute(select(audit.Event.seq).where(audit.Event.chain_id == CHAIN)
-                                .order_by(audit.Event.seq)).scalars().all()
+            seqs = (
+                same.execute(
+                    select(audit.Event.seq).where(audit.Event.chain_id == CHAIN).order_by(audit.Event.seq)
+                )
+                .scalars()
+                .all()
+            )
             assert seqs[-2:] == [seqs[-2], seqs[-2] + 1]
     finally:
         for s in (holder, other, same):

@@ -190,9 +190,7 @@ def amount_str(value: Decimal | None) -> str | None:
     return None if value is None else audit.canonical.money(value)
 
 
-def verify_chains(
-    chain_ids: list[str], session: Session | None = None
-) -> dict[str, ChainReport]:
+def verify_chains(chain_ids: list[str], session: Session | None = None) -> dict[str, ChainReport]:
     """Live status of the given chains (the liaison's index page): each chain checked end to end,
     replay included, with the app's own key and the checkpoints stored in the database."""
     session = session or db.session
