@@ -82,6 +82,12 @@ def payload_hash(canonical: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def entry_prefix(chain_id: str) -> bytes:
+    """The part of every entry hash's input that depends only on the chain (domain tag, chain id)."""
+    chain = chain_id.encode("utf-8")
+    return DOMAIN_TAG + len(chain).to_bytes(4, "big") + chain
+
+
 def entry_hash(chain_id: str, seq: int, prev_hash: str, canonical: bytes) -> str:
     """SHA-256(domain tag || chain id || seq || prev_hash || SHA-256(canonical bytes)).
 

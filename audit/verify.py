@@ -3,6 +3,7 @@ supplied by the application) the business rows that the events describe."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit.canonical import GENESIS_HASH, CanonicalError, entry_hash, timestamp
+from audit.canonical import GENESIS_HASH, entry_prefix
 from audit.checkpoints import SignedCheckpoint
 from audit.models import ChainHead, Checkpoint, Event
 
@@ -62,7 +63,7 @@ class Replayer(Protocol):
     """Folds a chain's events into the business state they describe and compares it with the rows."""
 
     def feed(self, event: Any) -> None:
-        """One event (a Core row with the columns of `audit_event`), in seq order."""
+        """One event, in seq order: its `seq`, `subject_type`, `subject_id` and `after` (JSON text)."""
 
     def finish(self, session: Session) -> list[Failure]:
         """Compare what the events said with the rows; failures name the event that last spoke."""
@@ -72,6 +73,16 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _Fed:
+    """What a replayer is given of each event."""
+
+    seq: int
+    subject_type: str
+    subject_id: str
+    after: str | None
+
+
 def chain_ids(session: Session) -> list[str]:
     ids = set(session.execute(select(Event.chain_id).distinct()).scalars())
     ids |= set(session.execute(select(Checkpoint.chain_id).distinct()).scalars())
@@ -79,38 +90,86 @@ def chain_ids(session: Session) -> list[str]:
     return sorted(ids)
 
 
-def _no_float(text: str) -> None:
-    raise CanonicalError(f"float {text} in stored JSON")
+# The columns the verifier reads, in this order; a row unpacks straight into local names.
+_COLUMNS = (
+    "seq",
+    "event_id",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "actor_org",
+    "action",
+    "subject_type",
+    "subject_id",
+    "before",
+    "after",
+    "reason",
+    "attachments",
+    "http_request_id",
+    "client_addr",
+    "schema_version",
+    "canonical",
+    "prev_hash",
+    "entry_hash",
+)
+_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
 
 
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text, parse_float=_no_float, parse_constant=_no_float)
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    elif value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
+
+
+def _payload_text(
+    chain_id: str,
+    seq: int,
+    event_id: str,
+    occurred_at: datetime,
+    actor_id: int | None,
+    actor_name: str | None,
+    actor_role: str | None,
+    actor_org: str | None,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    before: str | None,
+    after: str | None,
+    reason: str | None,
+    attachments: str | None,
+    http_request_id: str | None,
+    client_addr: str | None,
+    schema_version: int,
+) -> bytes:
+    # The canonical payload written out key by key in sorted order. `before`, `after` and `attachments`
+    # are stored as canonical JSON already (audit.log writes them so) and go in as they are: a column
+    # that is not byte-for-byte canonical fails the comparison, which is what a verifier wants.
+    q = _str  # NOT NULL columns: a NULL put there by hand raises TypeError, reported as unreadable
+    return (
+        f'{{"action":{q(action)},"actor":{{"id":{"null" if actor_id is None else int(actor_id)},'
+        f'"name":{"null" if actor_name is None else q(actor_name)},'
+        f'"org":{"null" if actor_org is None else q(actor_org)},'
+        f'"role":{"null" if actor_role is None else q(actor_role)}}},"after":{"null" if after is None else after},'
+        f'"at":"{_utc_text(occurred_at)}","attachments":{"null" if attachments is None else attachments},'
+        f'"before":{"null" if before is None else before},"chain":{q(chain_id)},"event_id":{q(event_id)},'
+        f'"reason":{"null" if reason is None else q(reason)},'
+        f'"request":{{"client":{"null" if client_addr is None else q(client_addr)},'
+        f'"id":{"null" if http_request_id is None else q(http_request_id)}}},'
+        f'"schema":{int(schema_version)},"seq":{int(seq)},"subject":{{"id":{q(subject_id)},'
+        f'"type":{q(subject_type)}}}}}'
+    ).encode()
 
 
 def stored_payload_bytes(row: Any) -> bytes:
-    """The canonical bytes the stored columns of an event describe (`row` is a Core row or an Event).
+    """The canonical bytes the stored columns of an event describe (`row`: a Core row or an Event).
 
-    Same result as `canonical_bytes(event_payload(row))` but built straight from plain JSON values, so
-    the verifier does not walk every value in Python; `tests/test_audit_canonical.py` checks they agree.
+    Equal to `canonical_bytes(event_payload(row))` for every event `record` writes, but built without
+    parsing and re-encoding the JSON columns; `tests/test_audit_canonical.py` checks they agree.
     """
-    payload = {
-        "schema": row.schema_version,
-        "chain": row.chain_id,
-        "seq": row.seq,
-        "event_id": row.event_id,
-        "at": timestamp(_aware(row.occurred_at)),
-        "actor": {"id": row.actor_id, "name": row.actor_name, "role": row.actor_role, "org": row.actor_org},
-        "action": row.action,
-        "subject": {"type": row.subject_type, "id": row.subject_id},
-        "before": _load(row.before),
-        "after": _load(row.after),
-        "reason": row.reason,
-        "attachments": _load(row.attachments),
-        "request": {"id": row.http_request_id, "client": row.client_addr},
-    }
-    return json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _payload_text(row.chain_id, *(getattr(row, c) for c in _COLUMNS[:17]))
 
 
 def verify_chain(
@@ -150,57 +209,105 @@ def verify_chain(
     before_prev = ""  # the entry_hash one further back, to recognise an inserted event
     prev_time: datetime | None = None
     last_seq = 0
+    prefix = entry_prefix(chain_id)
+    sha256 = hashlib.sha256
     table = Event.__table__
-    stmt = select(*table.c).where(table.c.chain_id == chain_id).order_by(table.c.seq, table.c.id)
+    stmt = (
+        select(*(table.c[name] for name in _COLUMNS))
+        .where(table.c.chain_id == chain_id)
+        .order_by(table.c.seq, table.c.id)
+    )
     result = session.connection().execute(stmt.execution_options(yield_per=batch))
     for row in result:
-        seq = row.seq
-        if seq < expected:
-            fail(Failure(chain_id, seq, "duplicate seq"))
-            continue
-        if seq > expected:
+        (
+            seq,
+            event_id,
+            occurred_at,
+            actor_id,
+            actor_name,
+            actor_role,
+            actor_org,
+            action,
+            subject_type,
+            subject_id,
+            before,
+            after,
+            reason,
+            attachments,
+            http_request_id,
+            client_addr,
+            schema_version,
+            canonical,
+            stored_prev,
+            stored_entry,
+        ) = row
+        if seq != expected:
+            if seq < expected:
+                fail(Failure(chain_id, seq, "duplicate seq"))
+                continue
             fail(Failure(chain_id, expected, f"missing events {expected}..{seq - 1}"))
         try:
-            if stored_payload_bytes(row) != row.canonical:
+            canonical = bytes(canonical)
+            if (
+                _payload_text(
+                    chain_id,
+                    seq,
+                    event_id,
+                    occurred_at,
+                    actor_id,
+                    actor_name,
+                    actor_role,
+                    actor_org,
+                    action,
+                    subject_type,
+                    subject_id,
+                    before,
+                    after,
+                    reason,
+                    attachments,
+                    http_request_id,
+                    client_addr,
+                    schema_version,
+                )
+                != canonical
+            ):
                 fail(Failure(chain_id, seq, "stored columns differ from the hashed bytes"))
-        except (ValueError, TypeError, AttributeError) as exc:  # CanonicalError is a TypeError
+            recomputed = sha256(
+                prefix + seq.to_bytes(8, "big") + bytes.fromhex(stored_prev) + sha256(canonical).digest()
+            ).hexdigest()
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             fail(Failure(chain_id, seq, f"stored columns unreadable: {exc}"))
-        if row.prev_hash != prev_hash:
-            if row.entry_hash == prev_hash:
+            recomputed = ""
+        if stored_prev != prev_hash:
+            if stored_entry == prev_hash:
                 fail(Failure(chain_id, seq, f"duplicate of event {seq - 1}"))
-            elif row.prev_hash == before_prev and seq > 1:
+            elif stored_prev == before_prev and seq > 1:
                 fail(Failure(chain_id, seq - 1, f"event {seq - 1} was inserted: event {seq} links past it"))
             else:
                 fail(Failure(chain_id, seq, "prev_hash does not link to the previous event"))
-        try:
-            recomputed = entry_hash(chain_id, seq, row.prev_hash, bytes(row.canonical))
-        except (ValueError, TypeError) as exc:
-            recomputed = f"unreadable: {exc}"
-        if recomputed != row.entry_hash:
+        if recomputed != stored_entry or len(stored_prev or "") != 64:
             fail(Failure(chain_id, seq, "entry_hash does not recompute"))
-        try:
-            at: datetime | None = _aware(row.occurred_at)
-        except AttributeError:
-            at = None
-        if prev_time is not None and at is not None and at < prev_time:
+        if prev_time is not None and occurred_at is not None and _aware(occurred_at) < prev_time:
             fail(Failure(chain_id, seq, "time runs backwards"))
-        for cp in by_size.get(seq, []):
-            report.checkpoints_checked += 1
-            if cp.head_hash != row.entry_hash:
-                fail(
-                    Failure(
-                        chain_id,
-                        seq,
-                        f"differs from the checkpoint signed at size {seq}: the chain "
-                        f"was rewritten between seq {newest_good + 1} and {seq}",
+        if seq in by_size:
+            for cp in by_size[seq]:
+                report.checkpoints_checked += 1
+                if cp.head_hash != stored_entry:
+                    fail(
+                        Failure(
+                            chain_id,
+                            seq,
+                            f"differs from the checkpoint signed at size {seq}: the "
+                            f"chain was rewritten between seq {newest_good + 1} and {seq}",
+                        )
                     )
-                )
-            else:
-                newest_good = max(newest_good, seq)
+                else:
+                    newest_good = max(newest_good, seq)
         if replayer is not None:
-            replayer.feed(row)
-        prev_time = at or prev_time
-        before_prev, prev_hash = prev_hash, row.entry_hash
+            replayer.feed(_Fed(seq, subject_type, subject_id, after))
+        if occurred_at is not None:
+            prev_time = _aware(occurred_at)
+        before_prev, prev_hash = prev_hash, stored_entry
         last_seq = seq
         expected = seq + 1
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import audit
 from audit.canonical import CanonicalError, canonical_bytes, entry_hash, money
-from audit.log import event_payload
+from audit.log import _json, event_payload
 from audit.verify import stored_payload_bytes
 
 keys = st.text(min_size=1, max_size=8)
@@ -157,7 +157,36 @@ def test_verifier_fast_path_agrees_with_the_canonical_form(before, after, reason
         client_addr="1.2.3.4",
         schema_version=1,
         attachments=json.dumps(["ab" * 32]),
-        before=None if before is None else json.dumps(before, sort_keys=True),
-        after=None if after is None else json.dumps(after),
+        before=_json(before),  # stored as `record` stores them: canonical JSON text
+        after=_json(after),
     )
     assert stored_payload_bytes(event) == canonical_bytes(event_payload(event))
+
+
+def test_a_non_canonical_json_column_is_a_mismatch():
+    """A column holding the same JSON written differently is still reported: the verifier compares bytes."""
+    event = audit.Event(
+        chain_id="village:X",
+        seq=1,
+        event_id="e",
+        occurred_at=datetime(2026, 5, 1, tzinfo=UTC),
+        actor_id=None,
+        actor_name=None,
+        actor_role=None,
+        actor_org=None,
+        action="note",
+        subject_type="note",
+        subject_id="1",
+        reason=None,
+        http_request_id=None,
+        client_addr=None,
+        schema_version=1,
+        attachments="[]",
+        before=None,
+        after='{"a":1}',
+    )
+    good = canonical_bytes(event_payload(event))
+    assert stored_payload_bytes(event) == good
+    event.after = '{"a": 1}'
+    assert canonical_bytes(event_payload(event)) == good  # the same meaning
+    assert stored_payload_bytes(event) != good  # but not the bytes `record` wrote
