@@ -41,9 +41,29 @@ from audit.log import event_payload  # noqa: E402
 from finance.db import make_engine  # noqa: E402
 from finance.migrate import upgrade  # noqa: E402
 
-COLUMNS = ["chain_id", "seq", "event_id", "occurred_at", "actor_id", "actor_name", "actor_role", "actor_org",
-           "action", "subject_type", "subject_id", "before", "after", "reason", "attachments", "http_request_id",
-           "client_addr", "schema_version", "canonical", "prev_hash", "entry_hash"]
+COLUMNS = [
+    "chain_id",
+    "seq",
+    "event_id",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "actor_org",
+    "action",
+    "subject_type",
+    "subject_id",
+    "before",
+    "after",
+    "reason",
+    "attachments",
+    "http_request_id",
+    "client_addr",
+    "schema_version",
+    "canonical",
+    "prev_hash",
+    "entry_hash",
+]
 
 
 def log(message: str) -> None:
@@ -73,14 +93,24 @@ def generate(chain_id: str, count: int, start: datetime) -> Any:
     prev = GENESIS_HASH
     for seq in range(1, count + 1):
         values: dict[str, Any] = {
-            "chain_id": chain_id, "seq": seq, "event_id": str(uuid.uuid4()),
-            "occurred_at": start + timedelta(milliseconds=seq), "actor_id": 1000 + seq % 17,
-            "actor_name": "李秀英", "actor_role": "village_lead", "actor_org": "HL-YC-01",
-            "action": "approve" if seq % 3 else "submit", "subject_type": "payment_request",
-            "subject_id": str(seq // 8 + 1), "before": '{"state":"pending","step":1}',
+            "chain_id": chain_id,
+            "seq": seq,
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": start + timedelta(milliseconds=seq),
+            "actor_id": 1000 + seq % 17,
+            "actor_name": "李秀英",
+            "actor_role": "village_lead",
+            "actor_org": "HL-YC-01",
+            "action": "approve" if seq % 3 else "submit",
+            "subject_type": "payment_request",
+            "subject_id": str(seq // 8 + 1),
+            "before": '{"state":"pending","step":1}',
             "after": f'{{"amount":"{Decimal(seq % 100000) / 100 + 1:.2f}","state":"pending","step":2}}',
-            "reason": "同意" if seq % 2 else None, "attachments": "[]" if seq % 5 else f'["{"ab" * 32}"]',
-            "http_request_id": uuid.uuid4().hex, "client_addr": "10.1.2.3", "schema_version": SCHEMA_VERSION,
+            "reason": "同意" if seq % 2 else None,
+            "attachments": "[]" if seq % 5 else f'["{"ab" * 32}"]',
+            "http_request_id": uuid.uuid4().hex,
+            "client_addr": "10.1.2.3",
+            "schema_version": SCHEMA_VERSION,
             "prev_hash": prev,
         }
         values["canonical"] = canonical_bytes(event_payload(_Row(values)))  # type: ignore[arg-type]
@@ -96,14 +126,21 @@ def seed(url: str, total: int, chains: int) -> list[str]:
     with psycopg.connect(url) as conn:
         for chain_id in ids:
             heads: tuple[int, str] = (0, GENESIS_HASH)
-            with conn.cursor() as cur, cur.copy(
-                sql.SQL("COPY audit_event ({}) FROM STDIN").format(sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
-            ) as copy:
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    sql.SQL("COPY audit_event ({}) FROM STDIN").format(
+                        sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+                    )
+                ) as copy,
+            ):
                 for values in generate(chain_id, per, start):
                     copy.write_row([values[c] for c in COLUMNS])
                     heads = (values["seq"], values["entry_hash"])
-            conn.execute("INSERT INTO audit_chain (chain_id, seq, head_hash) VALUES (%s, %s, %s)",
-                         (chain_id, heads[0], heads[1]))
+            conn.execute(
+                "INSERT INTO audit_chain (chain_id, seq, head_hash) VALUES (%s, %s, %s)",
+                (chain_id, heads[0], heads[1]),
+            )
             conn.commit()
             log(f"  seeded {chain_id}: {per} events ({time.perf_counter() - t0:.0f} s so far)")
         conn.execute("ANALYZE audit_event")
@@ -167,7 +204,9 @@ def measure_approve(url: str, runs: int) -> tuple[float, float]:
     with app.app_context():
         seed_base("benchpassword")
         db.session.commit()
-        pending = [f.in_state(f.State.PENDING) if hasattr(f, "State") else _pending(f) for _ in range(2 * runs)]
+        pending = [
+            f.in_state(f.State.PENDING) if hasattr(f, "State") else _pending(f) for _ in range(2 * runs)
+        ]
         approver = f.user("dy_shuji")
         for i, req in enumerate(pending):
             plain = i % 2 == 1
@@ -193,7 +232,9 @@ def _pending(f: Any) -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--events", type=int, default=1_000_000)
     parser.add_argument("--chains", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
