@@ -225,3 +225,40 @@ def test_page_names_the_event_changed_in_sql(client, db):
         assert "校验失败" in page and f"{CHAIN} #{target.seq}" in page
         events_page = client.get(f"/oversight/chains/{CHAIN}?page={queries.page_of_seq(target.seq)}")
         assert f'id="seq-{target.seq}" class="card event event-bad"' in events_page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "duplicate seq",
+        "missing events 3..5",
+        "stored columns differ from the hashed bytes",
+        "stored columns unreadable: bad",
+        "duplicate of event 4",
+        "event 4 was inserted: event 5 links past it",
+        "prev_hash does not link to the previous event",
+        "entry_hash does not recompute",
+        "time runs backwards",
+        "differs from the checkpoint signed at size 9: the chain was rewritten between seq 3 and 9",
+        "checkpoint signature invalid or key abcd not trusted",
+        "chain has 3 events, a checkpoint vouches for 9: events removed",
+        "chain head row differs from the newest event",
+        "request ZF1: state in database paid, trail says approved",
+        "request ZF1: amount in database 1.00, trail says 2.00",
+        "request ZF1: payee_account differs from the trail",
+        "request ZF1: payment amount differs from the trail",
+        "request ZF1: payment in database and trail differ",
+        "request ZF1: paid amount differs from approved",
+        "request ZF1 has no events",
+        "request 7 is in the trail but not in the database",
+    ],
+)
+def test_every_verifier_reason_reads_in_chinese(app, reason):
+    from finance.oversight.labels import failure_text
+
+    with app.test_request_context():
+        text_ = failure_text(reason)
+    assert text_ != reason and not any(word in text_ for word in ("differs", "events", "trail", "database"))
+    for number in ("3", "9", "ZF1", "abcd"):
+        if f" {number}" in f" {reason}" and number in reason.split(":")[0]:
+            assert number in text_

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -82,3 +83,70 @@ def show_value(name: str, value: Any) -> str:
     if isinstance(value, dict):
         return "，".join(f"{field_label(k)}: {show_value(k, v)}" for k, v in value.items())
     return str(value)
+
+
+# The verifier (audit/, framework-free) reports in English for the CLI and logs; the liaison reads Chinese.
+_FAILURES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"duplicate seq$"), _l("序号重复")),
+    (re.compile(r"missing events (?P<a>\d+)\.\.(?P<b>\d+)$"), _l("缺少第 %(a)s 至 %(b)s 条事件")),
+    (
+        re.compile(r"stored columns differ from the hashed bytes$"),
+        _l("记录内容与哈希签入的内容不一致（被改动过）"),
+    ),
+    (re.compile(r"stored columns unreadable: .*"), _l("记录内容无法读取（被改动过）")),
+    (re.compile(r"duplicate of event (?P<a>\d+)$"), _l("与第 %(a)s 条事件重复")),
+    (re.compile(r"event (?P<a>\d+) was inserted: .*"), _l("第 %(a)s 条事件是后来插入的")),
+    (re.compile(r"prev_hash does not link .*"), _l("prev_hash 与上一条事件接不上")),
+    (re.compile(r"entry_hash does not recompute$"), _l("entry_hash 重新计算不符")),
+    (re.compile(r"time runs backwards$"), _l("时间早于上一条事件")),
+    (
+        re.compile(
+            r"differs from the checkpoint signed at size (?P<n>\d+): the chain was rewritten between seq "
+            r"(?P<a>\d+) and (?P<b>\d+)$"
+        ),
+        _l("与长度 %(n)s 的签名检查点不符：第 %(a)s 至 %(b)s 条之间被改写"),
+    ),
+    (
+        re.compile(r"checkpoint signature invalid or key (?P<k>\S+) not trusted$"),
+        _l("检查点签名无效，或密钥 %(k)s 不受信任"),
+    ),
+    (
+        re.compile(r"chain has (?P<a>\d+) events, a checkpoint vouches for (?P<b>\d+).*"),
+        _l("台账只有 %(a)s 条事件，签名检查点证明曾有 %(b)s 条：事件被删除"),
+    ),
+    (re.compile(r"chain head row differs .*"), _l("链头记录与最新事件不一致")),
+    (
+        re.compile(r"request (?P<r>\S+): state in database (?P<a>\S+), trail says (?P<b>\S+)$"),
+        _l("申请 %(r)s：数据库中状态为 %(a)s，台账记录为 %(b)s"),
+    ),
+    (
+        re.compile(r"request (?P<r>\S+): amount in database (?P<a>\S+), trail says (?P<b>\S+)$"),
+        _l("申请 %(r)s：数据库中金额为 %(a)s，台账记录为 %(b)s"),
+    ),
+    (
+        re.compile(r"request (?P<r>\S+): (?P<f>payee_name|payee_account) differs from the trail$"),
+        _l("申请 %(r)s：%(f)s 与台账记录不一致"),
+    ),
+    (re.compile(r"request (?P<r>\S+): payment .*"), _l("申请 %(r)s：支付记录与台账不一致")),
+    (
+        re.compile(r"request (?P<r>\S+): paid amount differs from approved$"),
+        _l("申请 %(r)s：实付金额与批准金额不一致"),
+    ),
+    (re.compile(r"request (?P<r>\S+) has no events$"), _l("申请 %(r)s 在台账中没有记录")),
+    (
+        re.compile(r"request (?P<r>\S+) is in the trail but not in the database$"),
+        _l("申请 %(r)s 在台账中有记录，数据库中却没有"),
+    ),
+]
+
+
+def failure_text(reason: str) -> str:
+    """A verifier failure in Chinese (the English original when no pattern matches)."""
+    for pattern, template in _FAILURES:
+        match = pattern.match(reason)
+        if match:
+            values = match.groupdict()
+            if "f" in values:
+                values["f"] = field_label(values["f"])
+            return str(template) % values
+    return reason

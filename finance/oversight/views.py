@@ -310,4 +310,5 @@ def _labels() -> dict[str, object]:
         "field_label": labels.field_label,
         "role_label": labels.role_label,
         "show_value": labels.show_value,
+        "failure_text": labels.failure_text,
     }
