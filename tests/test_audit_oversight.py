@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -137,7 +138,9 @@ def test_request_filters(client, db):
     assert numbers("max=1000") == {small.number}
     assert numbers("payee=建筑") == {big.number}
     assert numbers(f"village={f.unit('HL-YC-02').id}") == set()
-    assert numbers("min=abc&from=notadate") == {small.number, big.number}  # bad filters are ignored
+    assert numbers(f"village={f.unit('HL-YC-01').id}") == {small.number, big.number}
+    assert numbers(f"village={f.unit('HL-MK-01').id}") == set()  # another township's village: nothing
+    assert numbers("min=abc&from=notadate&after=2026-01-01T00:00:00_1") == {small.number, big.number}
 
 
 def test_events_page_paginates_and_shows_hashes(client, db):
@@ -262,3 +265,18 @@ def test_every_verifier_reason_reads_in_chinese(app, reason):
     for number in ("3", "9", "ZF1", "abcd"):
         if f" {number}" in f" {reason}" and number in reason.split(":")[0]:
             assert number in text_
+
+
+def test_request_list_pages_through_everything_once(client, db):
+    made = {f.draft(f"{100 + i}.00", with_attachments=False).number for i in range(23)}
+    client.login("yc_lianqing")
+    seen: list[str] = []
+    url = "/oversight/requests?state=draft"
+    for _ in range(5):
+        page = client.get(url).get_data(as_text=True)
+        seen += [n for n in made if n in page]
+        match = re.search(r'href="(/oversight/requests\?[^"]*after=[^"]+)"', page)
+        if not match:
+            break
+        url = match.group(1).replace("&amp;", "&")
+    assert sorted(seen) == sorted(made)

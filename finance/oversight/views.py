@@ -92,14 +92,15 @@ def requests() -> str:
             stamp, _sep, ident = cursor.partition("_")
             from datetime import datetime
 
-            after = (datetime.fromisoformat(stamp), int(ident))
+            moment = datetime.fromisoformat(stamp)
+            after = (moment, int(ident)) if moment.tzinfo is not None else None
         except ValueError:
             after = None
     size = 20
     found = request_queries.search(
         current_user,
         states=states,
-        village_id=village_id if any(v.id == village_id for v in villages) else None,
+        village_id=village_id,  # a village outside the scope simply matches nothing
         date_from=_date_arg("from"),
         date_to=_date_arg("to"),
         amount_min=_amount_arg("min"),
