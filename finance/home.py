@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from finance.oversight.queries import open_questions_for
 from finance.payment_requests.queries import inbox_for
 
 bp = Blueprint("home", __name__)
@@ -13,4 +14,5 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @login_required
 def index() -> str:
-    return render_template("home/index.html", inbox=inbox_for(current_user))
+    return render_template("home/index.html", inbox=inbox_for(current_user),
+                           open_questions=open_questions_for(current_user))

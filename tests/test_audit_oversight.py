@@ -280,3 +280,16 @@ def test_request_list_pages_through_everything_once(client, db):
             break
         url = match.group(1).replace("&amp;", "&")
     assert sorted(seen) == sorted(made)
+
+
+def test_open_question_appears_on_the_township_home_page(client, make_client, db):
+    req = f.in_state(State.PENDING)
+    from finance.oversight import services
+
+    services.ask_question(f.user("yc_lianqing"), req, "请补充验收单照片。", today_local() + timedelta(days=3))
+    db.commit()
+    staff = login_as(make_client, "yc_baocun")
+    home = staff.get("/").get_data(as_text=True)
+    assert "待答复的质询" in home and "请补充验收单照片" in home and "/oversight/questions/" in home
+    villager = login_as(make_client, "dy_baozhang")
+    assert "待答复的质询" not in villager.get("/").get_data(as_text=True)
