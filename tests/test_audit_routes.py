@@ -191,3 +191,41 @@ def test_liaison_cannot_change_a_financial_record(app, db, make_client, endpoint
         allowed = 1 if endpoint == "auth.change_password" else 0  # their own password, on the system chain
         assert _event_count() - events_before == allowed
         assert response.status_code in (302, 400, 403, 404, 405, 409) or endpoint == "auth.change_password"
+
+
+def _service_calls() -> list[tuple[str, State, Callable[[Any, PaymentRequest], Any]]]:
+    from finance.payment_requests import services as requests
+    from finance.payment_requests.models import AttachmentKind
+    from finance.payments import services as payments
+
+    return [
+        ("create_draft", State.DRAFT, lambda u, r: requests.create_draft(u, r.village, f.request_input())),
+        ("update_draft", State.DRAFT, lambda u, r: requests.update_draft(u, r, f.request_input("9.00"))),
+        (
+            "add_attachment",
+            State.DRAFT,
+            lambda u, r: requests.add_attachment(u, r, AttachmentKind.OTHER, "x.jpg", f.jpeg_bytes()),
+        ),
+        ("remove_attachment", State.DRAFT, lambda u, r: requests.remove_attachment(u, r.attachments[0])),
+        ("submit", State.DRAFT, lambda u, r: requests.submit(u, r)),
+        ("withdraw", State.PENDING, lambda u, r: requests.withdraw(u, r)),
+        ("approve", State.PENDING, lambda u, r: requests.approve(u, r, "同意")),
+        ("return", State.PENDING, lambda u, r: requests.return_for_revision(u, r, "退回")),
+        ("reject", State.PENDING, lambda u, r: requests.reject(u, r, "驳回")),
+        ("record_payment", State.APPROVED, lambda u, r: payments.record_payment(u, r, f.payment_input(r))),
+        ("reconcile", State.PAID, lambda u, r: payments.reconcile(u, r)),
+    ]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in _service_calls()])
+def test_liaison_is_refused_by_every_financial_service(db, name):
+    from finance.permissions import Forbidden
+    from finance.workflow import NotAllowed
+
+    _, state, call = next(c for c in _service_calls() if c[0] == name)
+    req = f.in_state(state)
+    before, events_before = _financial_state(), _event_count()
+    with pytest.raises((Forbidden, NotAllowed)):
+        call(f.user("yc_lianqing"), req)
+    db.rollback()
+    assert _financial_state() == before and _event_count() == events_before
