@@ -79,3 +79,8 @@ def test_checkpoint_command_and_offline_verify_with_kept_files(app, db, tmp_path
     stranger.write_text(public_key_pem(Ed25519PrivateKey.generate().public_key()))
     bad = run(app, "verify", "--checkpoints", str(kept), "--public-key", str(stranger))
     assert bad.exit_code == 1 and "not trusted" in bad.output
+
+
+def test_verify_of_an_unknown_chain_is_an_error(app, db):
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--chain", "village:NOPE"])
+    assert result.exit_code == 1 and "no chain village:NOPE" in result.output
