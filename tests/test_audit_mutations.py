@@ -12,6 +12,7 @@ the first failure on the chain is at exactly the corrupted seq. An untouched cha
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -231,6 +232,19 @@ def test_edit_any_field_of_any_event(attack, trail, column, where):
     old = row(attack, seq)
     set_cols(attack, seq, **{column: _edited(column, getattr(old, column))})
     assert first_bad_seq(attack, trail) == seq
+
+
+RANDOM_EDITS = 40
+
+
+@pytest.mark.parametrize("draw", range(RANDOM_EDITS))
+def test_edit_a_random_field_of_a_random_event(attack, trail, draw):
+    """Beyond the fixed positions above: (column, seq) pairs drawn from the whole chain (fixed seed)."""
+    rnd = random.Random(f"sanzi-{draw}")
+    column, seq = rnd.choice(EDITABLE), rnd.randint(1, trail["size"])
+    old = row(attack, seq)
+    set_cols(attack, seq, **{column: _edited(column, getattr(old, column))})
+    assert first_bad_seq(attack, trail) == seq, (column, seq)
 
 
 def test_every_column_is_covered_by_the_edit_test():
