@@ -293,3 +293,28 @@ def test_open_question_appears_on_the_township_home_page(client, make_client, db
     assert "待答复的质询" in home and "请补充验收单照片" in home and "/oversight/questions/" in home
     villager = login_as(make_client, "dy_baozhang")
     assert "待答复的质询" not in villager.get("/").get_data(as_text=True)
+
+
+def test_csv_export_is_an_event_per_village_and_safe_in_a_spreadsheet(client, db):
+    one = f.in_state(State.PENDING, "1234.50", payee_name='=HYPERLINK("http://x")')
+    two = f.in_state(State.PENDING, "800.00", accountant="xy_baozhang", village="HL-YC-02")
+    client.login("yc_lianqing")
+    before = {c: events(c) for c in (CHAIN, "village:HL-YC-02")}
+    r = client.post("/oversight/requests/export", data={"state": "pending"})
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    body = r.data.decode("utf-8")
+    assert body.startswith("\ufeff编号,村,收款人")
+    assert one.number in body and two.number in body and "1234.50" in body and "审批中" in body
+    assert "'=HYPERLINK" in body and ',"=HYPERLINK' not in body
+    assert {c: events(c) - n for c, n in before.items()} == {CHAIN: 1, "village:HL-YC-02": 1}
+    e = db.execute(
+        select(audit.Event).where(audit.Event.chain_id == CHAIN).order_by(audit.Event.seq.desc()).limit(1)
+    ).scalar_one()
+    assert (e.action, e.actor_role, json.loads(e.after)) == (
+        "liaison_export",
+        "liaison",
+        {"read": {"export": "requests_csv"}},
+    )
+    nothing = client.post("/oversight/requests/export", data={"village": str(f.unit("HL-MK-01").id)})
+    assert nothing.data.decode("utf-8").count("\n") == 1  # the header only, and no event
+    assert events() == before[CHAIN] + 1

@@ -58,6 +58,11 @@ def _pending() -> dict[str, Any]:
     return {"request_id": f.in_state(State.PENDING).id}
 
 
+def _something_to_export() -> dict[str, Any]:
+    f.in_state(State.PENDING)
+    return {}
+
+
 def _attachment() -> dict[str, Any]:
     return {"attachment_id": f.in_state(State.PENDING).attachments[0].id}
 
@@ -91,6 +96,12 @@ ROUTES: dict[str, Case] = {
     # oversight
     "oversight.download_checkpoints": Case(
         "yc_lianqing", setup=lambda: {"chain_id": "village:HL-YC-01"}, liaison_may=True
+    ),
+    "oversight.export_requests": Case(
+        "yc_lianqing",
+        setup=lambda: _pending() and {},
+        liaison_may=True,
+        form=lambda v: {"village": str(f.unit("HL-YC-01").id)},
     ),
     "oversight.ask": Case(
         "yc_lianqing",

@@ -3,9 +3,12 @@ reads (attachment views, exports) and questions (质询) with their answers."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -21,7 +24,7 @@ from finance.oversight.verification import verify_chains
 from finance.payment_requests import queries as request_queries
 from finance.payment_requests.models import Attachment, PaymentRequest
 from finance.permissions import Forbidden, Permission, can
-from finance.timefmt import today_local
+from finance.timefmt import local_time, today_local
 from finance.workflow import State
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
@@ -64,55 +67,57 @@ def index() -> str:
     )
 
 
-def _date_arg(name: str) -> date | None:
+def _date_arg(source: Any, name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        return date.fromisoformat(source.get(name, ""))
     except ValueError:
         return None
 
 
-def _amount_arg(name: str) -> Decimal | None:
+def _amount_arg(source: Any, name: str) -> Decimal | None:
     try:
-        value = Decimal(request.args.get(name, "").replace(",", ""))
+        value = Decimal(source.get(name, "").replace(",", ""))
     except InvalidOperation:
         return None
     return value if value.is_finite() and value >= 0 else None
+
+
+def _filters(source: Any) -> dict[str, Any]:
+    """The request filters from a query string or a form; anything malformed is left out."""
+    state = source.get("state", "")
+    village = source.get("village", "")
+    return {
+        "states": [State(state)] if state in State.__members__.values() else None,
+        "village_id": int(village) if village.isdigit() else None,  # outside the scope it matches nothing
+        "date_from": _date_arg(source, "from"),
+        "date_to": _date_arg(source, "to"),
+        "amount_min": _amount_arg(source, "min"),
+        "amount_max": _amount_arg(source, "max"),
+        "payee": (source.get("payee") or "").strip() or None,
+    }
+
+
+FILTER_FIELDS = ("state", "village", "from", "to", "min", "max", "payee")
 
 
 @bp.route("/requests")
 @login_required
 def requests() -> str:
     villages = queries.villages_in_scope(current_user)
-    state = request.args.get("state", "")
-    states = [State(state)] if state in State.__members__.values() else None
-    village_id = request.args.get("village", type=int)
     after = None
     if cursor := request.args.get("after", ""):
         try:
             stamp, _sep, ident = cursor.partition("_")
-            from datetime import datetime
-
             moment = datetime.fromisoformat(stamp)
             after = (moment, int(ident)) if moment.tzinfo is not None else None
         except ValueError:
             after = None
     size = 20
-    found = request_queries.search(
-        current_user,
-        states=states,
-        village_id=village_id,  # a village outside the scope simply matches nothing
-        date_from=_date_arg("from"),
-        date_to=_date_arg("to"),
-        amount_min=_amount_arg("min"),
-        amount_max=_amount_arg("max"),
-        payee=(request.args.get("payee") or "").strip() or None,
-        after=after,
-        limit=size + 1,
-    )
+    found = request_queries.search(current_user, **_filters(request.args), after=after, limit=size + 1)
     more = len(found) > size
     found = found[:size]
     next_cursor = f"{found[-1].created_at.isoformat()}_{found[-1].id}" if more and found else None
-    args = {k: v for k, v in request.args.items() if k != "after"}
+    args = {k: v for k, v in request.args.items() if k in FILTER_FIELDS}
     return render_template(
         "oversight/requests.html",
         found=found,
@@ -121,6 +126,64 @@ def requests() -> str:
         args=args,
         next_cursor=next_cursor,
     )
+
+
+EXPORT_LIMIT = 5000
+CSV_HEADER = ("编号", "村", "收款人", "开户行", "收款账号", "金额", "状态", "用途", "创建时间")
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet would run a cell that starts like a formula; the export is read, never executed.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/requests/export", methods=["POST"])
+@login_required
+def export_requests() -> Response:
+    """The filtered request list as a CSV file (UTF-8 with BOM, for Excel). The export is recorded as
+    one event on the chain of each village whose requests it holds."""
+    found = request_queries.search(current_user, **_filters(request.form), limit=EXPORT_LIMIT)
+    by_village: dict[int, list[PaymentRequest]] = {}
+    for req in found:
+        by_village.setdefault(req.village_id, []).append(req)
+    try:
+        for reqs in by_village.values():
+            services.exported(
+                current_user,
+                reqs[0].village,
+                "requests_csv",
+                "payment_request_list",
+                ",".join(str(r.id) for r in reqs)[:64],
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for req in found:
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    req.number or "",
+                    req.village.name,
+                    req.payee_name,
+                    req.payee_bank,
+                    req.payee_account,
+                    "" if req.amount is None else f"{req.amount:.2f}",
+                    req.state.label,
+                    req.purpose,
+                    local_time(req.created_at),
+                )
+            ]
+        )
+    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    name = f"sanzi-requests-{today_local().isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/requests/<int:request_id>")
