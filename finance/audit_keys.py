@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -9,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 import audit
-from audit.checkpoints import key_id, load_or_create_signing_key, public_key_pem
+from audit.checkpoints import key_id, load_or_create_signing_key, load_public_key, public_key_pem
 from finance.extensions import db
 
 _cache: dict[tuple[str, str | None], Ed25519PrivateKey] = {}
@@ -28,8 +29,17 @@ def signing_key() -> Ed25519PrivateKey:
 
 
 def trusted_keys() -> dict[str, Ed25519PublicKey]:
+    """The current key's public half, plus retired public keys (PEM files in the folder named by
+    AUDIT_RETIRED_KEYS_DIR), so checkpoints signed before a key rotation still verify."""
     public = signing_key().public_key()
-    return {key_id(public): public}
+    keys = {key_id(public): public}
+    cfg = current_app.config
+    folder = cfg.get("AUDIT_RETIRED_KEYS_DIR") or os.environ.get("SANZI_AUDIT_RETIRED_KEYS_DIR")
+    if folder:
+        for path in sorted(Path(folder).glob("*.pem")):
+            old = load_public_key(path.read_bytes())
+            keys[key_id(old)] = old
+    return keys
 
 
 def public_pem() -> tuple[str, str]:

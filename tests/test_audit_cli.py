@@ -84,3 +84,24 @@ def test_checkpoint_command_and_offline_verify_with_kept_files(app, db, tmp_path
 def test_verify_of_an_unknown_chain_is_an_error(app, db):
     result = app.test_cli_runner().invoke(args=["audit", "verify", "--chain", "village:NOPE"])
     assert result.exit_code == 1 and "no chain village:NOPE" in result.output
+
+
+def test_checkpoints_signed_before_a_key_rotation_still_verify(app, db, tmp_path):
+    from finance.audit_keys import checkpoint
+
+    f.in_state(State.PENDING)
+    old_pem = public_pem()[1]
+    assert checkpoint(CHAIN) is not None
+    saved = dict(app.config)
+    try:
+        app.config["AUDIT_KEY_FILE"] = str(tmp_path / "new_key.pem")  # rotated: a new key from now on
+        rotated = run(app, "verify", "--chain", CHAIN)
+        assert rotated.exit_code == 1 and "not trusted" in rotated.output
+        retired = tmp_path / "retired"
+        retired.mkdir()
+        (retired / "2026-old.pem").write_text(old_pem)
+        app.config["AUDIT_RETIRED_KEYS_DIR"] = str(retired)
+        assert run(app, "verify", "--chain", CHAIN).exit_code == 0
+    finally:
+        app.config.clear()
+        app.config.update(saved)
