@@ -318,3 +318,18 @@ def test_csv_export_is_an_event_per_village_and_safe_in_a_spreadsheet(client, db
     nothing = client.post("/oversight/requests/export", data={"village": str(f.unit("HL-MK-01").id)})
     assert nothing.data.decode("utf-8").count("\n") == 1  # the header only, and no event
     assert events() == before[CHAIN] + 1
+
+
+def test_overdue_question_is_marked(client, db):
+    req = f.in_state(State.PENDING)
+    from finance.oversight import services
+
+    q = services.ask_question(f.user("yc_lianqing"), req, "逾期测试", today_local())
+    db.commit()
+    assert not q.overdue
+    q.deadline = today_local() - timedelta(days=1)  # as if the days had passed
+    db.commit()
+    assert q.overdue
+    client.login("yc_lianqing")
+    assert "已逾期" in client.get(f"/oversight/questions/{q.id}").get_data(as_text=True)
+    assert "已逾期" in client.get("/oversight/").get_data(as_text=True)
