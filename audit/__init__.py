@@ -7,7 +7,24 @@ from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from audit.verify import Failure, Report, verify, verify_chain
 
 __all__ = [
-    "SYSTEM_CHAIN", "Actor", "AuditBase", "CanonicalError", "ChainHead", "Checkpoint", "Context", "Event",
-    "Failure", "Report", "SignedCheckpoint", "canonical_bytes", "entry_hash", "event_payload", "issue",
-    "issue_all", "record", "verify", "verify_chain", "village_chain",
+    "SYSTEM_CHAIN",
+    "Actor",
+    "AuditBase",
+    "CanonicalError",
+    "ChainHead",
+    "Checkpoint",
+    "Context",
+    "Event",
+    "Failure",
+    "Report",
+    "SignedCheckpoint",
+    "canonical_bytes",
+    "entry_hash",
+    "event_payload",
+    "issue",
+    "issue_all",
+    "record",
+    "verify",
+    "verify_chain",
+    "village_chain",
 ]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 DOMAIN_TAG = b"sanzi-audit-event/v1\x00"
 SCHEMA_VERSION = 1
 GENESIS_HASH = "0" * 64
+CENT = Decimal("0.01")
 
 
 class CanonicalError(TypeError):
@@ -26,7 +27,13 @@ def money(value: Decimal) -> str:
     """Money as a 2-place decimal string: Decimal("100") and Decimal("100.00") give "100.00"."""
     if not value.is_finite():
         raise CanonicalError(f"money must be finite, got {value!r}")
-    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    try:
+        cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise CanonicalError(f"money out of range: {value!r}") from None
+    if cents != value:  # rounding here would hash a different amount from the one stored
+        raise CanonicalError(f"money has more than 2 decimal places: {value!r}")
+    return str(cents.copy_abs() if cents.is_zero() else cents)  # no "-0.00"
 
 
 def timestamp(value: datetime) -> str:
@@ -75,12 +82,20 @@ def payload_hash(canonical: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def entry_prefix(chain_id: str) -> bytes:
+    """The part of every entry hash's input that depends only on the chain (domain tag, chain id)."""
+    chain = chain_id.encode("utf-8")
+    return DOMAIN_TAG + len(chain).to_bytes(4, "big") + chain
+
+
 def entry_hash(chain_id: str, seq: int, prev_hash: str, canonical: bytes) -> str:
     """SHA-256(domain tag || chain id || seq || prev_hash || SHA-256(canonical bytes)).
 
     Each variable-length part is length-prefixed so that no two (chain, seq) pairs share an encoding.
     """
     chain = chain_id.encode("utf-8")
+    if len(prev_hash) != 64:
+        raise ValueError("prev_hash must be 64 hex digits")
     parts = [
         DOMAIN_TAG,
         len(chain).to_bytes(4, "big"),

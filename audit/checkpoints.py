@@ -119,8 +119,14 @@ class SignedCheckpoint:
 
 
 def statement_bytes(chain_id: str, size: int, head_hash: str, issued_at: datetime, kid: str) -> bytes:
-    body = {"type": STATEMENT_TAG, "chain": chain_id, "size": size, "head": head_hash,
-            "at": timestamp(issued_at), "key_id": kid}
+    body = {
+        "type": STATEMENT_TAG,
+        "chain": chain_id,
+        "size": size,
+        "head": head_hash,
+        "at": timestamp(issued_at),
+        "key_id": kid,
+    }
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -130,15 +136,24 @@ def issue(session: Session, signing_key: Ed25519PrivateKey, chain_id: str) -> Ch
     Reads the head under its row lock so the statement matches a committed-or-ours state of the chain.
     """
     head = session.execute(
-        select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
+        select(ChainHead)
+        .where(ChainHead.chain_id == chain_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if head is None or head.seq == 0:
         return None
     kid = key_id(signing_key.public_key())
     issued_at = datetime.now(UTC)
     signature = signing_key.sign(statement_bytes(chain_id, head.seq, head.head_hash, issued_at, kid))
-    row = Checkpoint(chain_id=chain_id, size=head.seq, head_hash=head.head_hash, issued_at=issued_at,
-                     key_id=kid, signature=signature.hex())
+    row = Checkpoint(
+        chain_id=chain_id,
+        size=head.seq,
+        head_hash=head.head_hash,
+        issued_at=issued_at,
+        key_id=kid,
+        signature=signature.hex(),
+    )
     session.add(row)
     session.flush()
     return row
@@ -149,8 +164,10 @@ def issue_all(session: Session, signing_key: Ed25519PrivateKey) -> list[Checkpoi
     out = []
     for head in session.execute(select(ChainHead).order_by(ChainHead.chain_id)).scalars().all():
         newest = session.execute(
-            select(Checkpoint.size).where(Checkpoint.chain_id == head.chain_id)
-            .order_by(Checkpoint.size.desc()).limit(1)
+            select(Checkpoint.size)
+            .where(Checkpoint.chain_id == head.chain_id)
+            .order_by(Checkpoint.size.desc())
+            .limit(1)
         ).scalar_one_or_none()
         if newest != head.seq:
             cp = issue(session, signing_key, head.chain_id)

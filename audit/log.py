@@ -58,8 +58,12 @@ def event_payload(event: Event) -> dict[str, Any]:
         "seq": event.seq,
         "event_id": event.event_id,
         "at": timestamp(occurred),
-        "actor": {"id": event.actor_id, "name": event.actor_name, "role": event.actor_role,
-                  "org": event.actor_org},
+        "actor": {
+            "id": event.actor_id,
+            "name": event.actor_name,
+            "role": event.actor_role,
+            "org": event.actor_org,
+        },
         "action": event.action,
         "subject": {"type": event.subject_type, "id": event.subject_id},
         "before": json.loads(event.before) if event.before is not None else None,
@@ -72,9 +76,15 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 def _lock_head(session: Session, chain_id: str) -> ChainHead:
     """Take the chain's head row under a row lock, creating it on first use."""
-    head = session.execute(
-        select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
-    ).scalar_one_or_none()
+    # populate_existing: the session may hold this row from an earlier transaction (the app keeps
+    # objects after commit); the values read under the lock are the ones that count.
+    locked = (
+        select(ChainHead)
+        .where(ChainHead.chain_id == chain_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    head = session.execute(locked).scalar_one_or_none()
     if head is not None:
         return head
     try:
@@ -82,9 +92,7 @@ def _lock_head(session: Session, chain_id: str) -> ChainHead:
             session.add(ChainHead(chain_id=chain_id, seq=0, head_hash=GENESIS_HASH))
     except IntegrityError:
         pass  # another writer created it first; its lock is taken below
-    return session.execute(
-        select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
-    ).scalar_one()
+    return session.execute(locked).scalar_one()
 
 
 def record(

@@ -3,18 +3,19 @@ supplied by the application) the business rows that the events describe."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit.canonical import GENESIS_HASH, CanonicalError, canonical_bytes, entry_hash
+from audit.canonical import GENESIS_HASH, entry_prefix
 from audit.checkpoints import SignedCheckpoint
-from audit.log import event_payload
 from audit.models import ChainHead, Checkpoint, Event
 
 
@@ -23,6 +24,7 @@ class Failure:
     chain_id: str
     seq: int
     reason: str
+    kind: str = "chain"  # "chain": links, hashes, checkpoints; "replay": business rows against events
 
     def __str__(self) -> str:
         return f"{self.chain_id} #{self.seq}: {self.reason}"
@@ -60,13 +62,25 @@ class Report:
 class Replayer(Protocol):
     """Folds a chain's events into the business state they describe and compares it with the rows."""
 
-    def feed(self, event: Event) -> None: ...
+    def feed(self, event: Any) -> None:
+        """One event, in seq order: its `seq`, `subject_type`, `subject_id` and `after` (JSON text)."""
 
-    def finish(self, session: Session) -> list[Failure]: ...
+    def finish(self, session: Session) -> list[Failure]:
+        """Compare what the events said with the rows; failures name the event that last spoke."""
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fed:
+    """What a replayer is given of each event."""
+
+    seq: int
+    subject_type: str
+    subject_id: str
+    after: str | None
 
 
 def chain_ids(session: Session) -> list[str]:
@@ -74,6 +88,89 @@ def chain_ids(session: Session) -> list[str]:
     ids |= set(session.execute(select(Checkpoint.chain_id).distinct()).scalars())
     ids |= set(session.execute(select(ChainHead.chain_id)).scalars())
     return sorted(ids)
+
+
+# The columns the verifier reads, in this order; a row unpacks straight into local names.
+_COLUMNS = (
+    "seq",
+    "event_id",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "actor_org",
+    "action",
+    "subject_type",
+    "subject_id",
+    "before",
+    "after",
+    "reason",
+    "attachments",
+    "http_request_id",
+    "client_addr",
+    "schema_version",
+    "canonical",
+    "prev_hash",
+    "entry_hash",
+)
+_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C encoder json.dumps uses
+
+
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    elif value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
+
+
+def _payload_text(
+    chain_id: str,
+    seq: int,
+    event_id: str,
+    occurred_at: datetime,
+    actor_id: int | None,
+    actor_name: str | None,
+    actor_role: str | None,
+    actor_org: str | None,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    before: str | None,
+    after: str | None,
+    reason: str | None,
+    attachments: str | None,
+    http_request_id: str | None,
+    client_addr: str | None,
+    schema_version: int,
+) -> bytes:
+    # The canonical payload written out key by key in sorted order. `before`, `after` and `attachments`
+    # are stored as canonical JSON already (audit.log writes them so) and go in as they are: a column
+    # that is not byte-for-byte canonical fails the comparison, which is what a verifier wants.
+    q = _str  # NOT NULL columns: a NULL put there by hand raises TypeError, reported as unreadable
+    return (
+        f'{{"action":{q(action)},"actor":{{"id":{"null" if actor_id is None else int(actor_id)},'
+        f'"name":{"null" if actor_name is None else q(actor_name)},'
+        f'"org":{"null" if actor_org is None else q(actor_org)},'
+        f'"role":{"null" if actor_role is None else q(actor_role)}}},'
+        f'"after":{"null" if after is None else after},'
+        f'"at":"{_utc_text(occurred_at)}","attachments":{"null" if attachments is None else attachments},'
+        f'"before":{"null" if before is None else before},"chain":{q(chain_id)},"event_id":{q(event_id)},'
+        f'"reason":{"null" if reason is None else q(reason)},'
+        f'"request":{{"client":{"null" if client_addr is None else q(client_addr)},'
+        f'"id":{"null" if http_request_id is None else q(http_request_id)}}},'
+        f'"schema":{int(schema_version)},"seq":{int(seq)},"subject":{{"id":{q(subject_id)},'
+        f'"type":{q(subject_type)}}}}}'
+    ).encode()
+
+
+def stored_payload_bytes(row: Any) -> bytes:
+    """The canonical bytes the stored columns of an event describe (`row`: a Core row or an Event).
+
+    Equal to `canonical_bytes(event_payload(row))` for every event `record` writes, but built without
+    parsing and re-encoding the JSON columns; `tests/test_audit_canonical.py` checks they agree.
+    """
+    return _payload_text(row.chain_id, *(getattr(row, c) for c in _COLUMNS[:17]))
 
 
 def verify_chain(
@@ -85,11 +182,20 @@ def verify_chain(
     replayer: Replayer | None = None,
     batch: int = 5000,
 ) -> ChainReport:
-    """Check one chain end to end. Reads the events in seq order, in batches, holding one in memory."""
+    """Check one chain end to end and return its report; never raises on bad data.
+
+    Reads the events in seq order with Core (no ORM objects), `batch` rows at a time, and checks: seq
+    runs from 1 without gaps or repeats, each prev_hash links to the previous entry_hash, each
+    entry_hash recomputes, the stored columns give the stored canonical bytes, time never runs
+    backwards, each checkpoint is signed by a trusted key and matches the chain at its size, the chain
+    is not shorter than any checkpoint, and the head row agrees. Each failure names (chain, seq).
+    """
     report = ChainReport(chain_id)
     fail = report.failures.append
-    cps = [SignedCheckpoint.from_row(r) for r in
-           session.execute(select(Checkpoint).where(Checkpoint.chain_id == chain_id)).scalars()]
+    cps = [
+        SignedCheckpoint.from_row(r)
+        for r in session.execute(select(Checkpoint).where(Checkpoint.chain_id == chain_id)).scalars()
+    ]
     cps += [c for c in checkpoints if c.chain_id == chain_id]
     by_size: dict[int, list[SignedCheckpoint]] = {}
     for cp in cps:
@@ -101,54 +207,134 @@ def verify_chain(
 
     expected = 1
     prev_hash = GENESIS_HASH
+    before_prev = ""  # the entry_hash one further back, to recognise an inserted event
     prev_time: datetime | None = None
     last_seq = 0
-    stmt = select(Event).where(Event.chain_id == chain_id).order_by(Event.seq, Event.id)
-    for event in session.execute(stmt.execution_options(yield_per=batch)).scalars():
-        seq = event.seq
-        if seq < expected:
-            fail(Failure(chain_id, seq, "duplicate seq"))
-            continue
-        if seq > expected:
+    prefix = entry_prefix(chain_id)
+    sha256 = hashlib.sha256
+    table = Event.__table__
+    stmt = (
+        select(*(table.c[name] for name in _COLUMNS))
+        .where(table.c.chain_id == chain_id)
+        .order_by(table.c.seq, table.c.id)
+    )
+    result = session.connection().execute(stmt.execution_options(yield_per=batch))
+    for row in result:
+        (
+            seq,
+            event_id,
+            occurred_at,
+            actor_id,
+            actor_name,
+            actor_role,
+            actor_org,
+            action,
+            subject_type,
+            subject_id,
+            before,
+            after,
+            reason,
+            attachments,
+            http_request_id,
+            client_addr,
+            schema_version,
+            canonical,
+            stored_prev,
+            stored_entry,
+        ) = row
+        if seq != expected:
+            if seq < expected:
+                fail(Failure(chain_id, seq, "duplicate seq"))
+                continue
             fail(Failure(chain_id, expected, f"missing events {expected}..{seq - 1}"))
         try:
-            if canonical_bytes(event_payload(event)) != event.canonical:
+            canonical = bytes(canonical)
+            if (
+                _payload_text(
+                    chain_id,
+                    seq,
+                    event_id,
+                    occurred_at,
+                    actor_id,
+                    actor_name,
+                    actor_role,
+                    actor_org,
+                    action,
+                    subject_type,
+                    subject_id,
+                    before,
+                    after,
+                    reason,
+                    attachments,
+                    http_request_id,
+                    client_addr,
+                    schema_version,
+                )
+                != canonical
+            ):
                 fail(Failure(chain_id, seq, "stored columns differ from the hashed bytes"))
-        except (CanonicalError, ValueError) as exc:
+            recomputed = sha256(
+                prefix + seq.to_bytes(8, "big") + bytes.fromhex(stored_prev) + sha256(canonical).digest()
+            ).hexdigest()
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             fail(Failure(chain_id, seq, f"stored columns unreadable: {exc}"))
-        if event.prev_hash != prev_hash:
-            fail(Failure(chain_id, seq, "prev_hash does not link to the previous event"))
-        if entry_hash(chain_id, seq, event.prev_hash, event.canonical) != event.entry_hash:
-            fail(Failure(chain_id, seq, "entry_hash does not recompute"))
-        at = _aware(event.occurred_at)
-        if prev_time is not None and at < prev_time:
-            fail(Failure(chain_id, seq, "time runs backwards"))
-        for cp in by_size.get(seq, []):
-            report.checkpoints_checked += 1
-            if cp.head_hash != event.entry_hash:
-                fail(Failure(chain_id, seq, f"checkpoint head differs: chain rewritten after seq "
-                                            f"{newest_good}"))
+            recomputed = ""
+        if stored_prev != prev_hash:
+            if stored_entry == prev_hash:
+                fail(Failure(chain_id, seq, f"duplicate of event {seq - 1}"))
+            elif stored_prev == before_prev and seq > 1:
+                fail(Failure(chain_id, seq - 1, f"event {seq - 1} was inserted: event {seq} links past it"))
             else:
-                newest_good = max(newest_good, seq)
+                fail(Failure(chain_id, seq, "prev_hash does not link to the previous event"))
+        if recomputed != stored_entry or len(stored_prev or "") != 64:
+            fail(Failure(chain_id, seq, "entry_hash does not recompute"))
+        if prev_time is not None and occurred_at is not None and _aware(occurred_at) < prev_time:
+            fail(Failure(chain_id, seq, "time runs backwards"))
+        if seq in by_size:
+            for cp in by_size[seq]:
+                report.checkpoints_checked += 1
+                if cp.head_hash != stored_entry:
+                    fail(
+                        Failure(
+                            chain_id,
+                            seq,
+                            f"differs from the checkpoint signed at size {seq}: the "
+                            f"chain was rewritten between seq {newest_good + 1} and {seq}",
+                        )
+                    )
+                else:
+                    newest_good = max(newest_good, seq)
         if replayer is not None:
-            replayer.feed(event)
-        prev_time = at
-        prev_hash = event.entry_hash
+            replayer.feed(_Fed(seq, subject_type, subject_id, after))
+        if occurred_at is not None:
+            prev_time = _aware(occurred_at)
+        before_prev, prev_hash = prev_hash, stored_entry
         last_seq = seq
         expected = seq + 1
-        session.expunge(event)
 
     report.size = last_seq
     report.head_hash = prev_hash
     longest = max(by_size, default=0)
     if longest > last_seq:
-        fail(Failure(chain_id, last_seq + 1, f"chain has {last_seq} events, a checkpoint vouches for {longest}"))
-    head = session.get(ChainHead, chain_id)
+        fail(
+            Failure(
+                chain_id,
+                last_seq + 1,
+                f"chain has {last_seq} events, a checkpoint vouches for {longest}: events removed",
+            )
+        )
+    head = session.get(ChainHead, chain_id, populate_existing=True)
     if head is not None and (head.seq != last_seq or head.head_hash != prev_hash):
-        fail(Failure(chain_id, min(head.seq, last_seq) + 1 if head.seq != last_seq else last_seq,
-                     "chain head row differs from the newest event"))
+        fail(
+            Failure(
+                chain_id,
+                min(head.seq, last_seq) + 1 if head.seq != last_seq else last_seq,
+                "chain head row differs from the newest event",
+            )
+        )
     if replayer is not None:
         report.failures.extend(replayer.finish(session))
+    report.failures.sort()
     return report
 
 
@@ -158,7 +344,7 @@ def verify(
     trusted_keys: dict[str, Ed25519PublicKey],
     checkpoints: Iterable[SignedCheckpoint] = (),
     chain: str | None = None,
-    replayer_factory=None,
+    replayer_factory: Callable[[str], Replayer | None] | None = None,
 ) -> Report:
     """Verify one chain or all of them. `replayer_factory(chain_id)` may return a Replayer or None."""
     kept = list(checkpoints)

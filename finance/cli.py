@@ -92,8 +92,13 @@ def format_logins(logins: list[tuple[str, str, str]], password: str) -> str:
               help="trust this public key (PEM); default: the app's own key")
 def audit_verify(chain: str | None, folder: Path | None, pubkeys: tuple[Path, ...]) -> None:
     """Check every chain (or one); print each failure; exit 1 on any."""
-    from finance.oversight.verification import run_verify
+    from audit.verify import chain_ids
+    from finance.oversight.verification import load_checkpoint_folder, run_verify
 
+    if chain and chain not in chain_ids(db.session) and not any(
+        cp.chain_id == chain for cp in (load_checkpoint_folder(folder) if folder else [])
+    ):
+        raise click.ClickException(f"no chain {chain} in this database or the kept checkpoints")
     report = run_verify(chain=chain, folder=folder, pubkeys=pubkeys)
     for chain_id, chain_report in sorted(report.chains.items()):
         status = "ok" if chain_report.ok else "FAILED"

@@ -8,6 +8,7 @@ from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from finance.oversight.queries import open_questions_for
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.queries import inbox_for, steps_of
 from finance.permissions import current_step_role
@@ -51,4 +52,4 @@ def index() -> str:
         Todo(req, waited_days(req.waiting_since or req.created_at), waits_for(req))
         for req in inbox_for(current_user)
     ]
-    return render_template("home/index.html", inbox=items)
+    return render_template("home/index.html", inbox=items, open_questions=open_questions_for(current_user))

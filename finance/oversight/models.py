@@ -27,3 +27,10 @@ class Question(Base):
 
     request: Mapped[PaymentRequest] = relationship()
     asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])
+
+    @property
+    def overdue(self) -> bool:
+        """Unanswered past its deadline (China time)."""
+        from finance.timefmt import today_local
+
+        return self.answered_at is None and self.deadline < today_local()

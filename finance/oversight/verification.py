@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import audit
 from audit.checkpoints import SignedCheckpoint, key_id, load_public_key
-from audit.verify import Failure
+from audit.verify import ChainReport, Failure
 from finance.audit_keys import trusted_keys
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
@@ -22,6 +22,10 @@ from finance.payment_requests.models import PaymentRequest
 from finance.payments.models import Payment
 
 SUBJECT = "payment_request"
+
+
+def _replay_failure(chain_id: str, seq: int, reason: str) -> Failure:
+    return Failure(chain_id, seq, reason, kind="replay")
 
 
 @dataclass
@@ -54,51 +58,98 @@ class RequestReplayer:
         code = self.chain_id.split(":", 1)[1]
         village = session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
         if village is None:
-            return [Failure(self.chain_id, 0, f"no village with code {code}")]
+            return [_replay_failure(self.chain_id, 0, f"no village with code {code}")]
         failures = []
-        rows = session.execute(select(PaymentRequest).where(PaymentRequest.village_id == village.id)).scalars()
+        # populate_existing: compare with the rows as they are in the database now, not with objects
+        # this session loaded earlier (the live status on a page shares the request's session).
+        fresh = {"populate_existing": True}
+        rows = session.execute(
+            select(PaymentRequest).where(PaymentRequest.village_id == village.id).execution_options(**fresh)
+        ).scalars()
         seen = set()
         for req in rows:
             seen.add(req.id)
             folded = self.requests.get(req.id)
             if folded is None:
-                failures.append(Failure(self.chain_id, 0, f"request {req.number or req.id} has no events"))
+                failures.append(
+                    _replay_failure(self.chain_id, 0, f"request {req.number or req.id} has no events")
+                )
                 continue
             where = folded.last_seq
             if folded.fields.get("state") != req.state.value:
-                failures.append(Failure(self.chain_id, where, f"request {req.number}: state in database "
-                                        f"{req.state.value}, trail says {folded.fields.get('state')}"))
+                failures.append(
+                    _replay_failure(
+                        self.chain_id,
+                        where,
+                        f"request {req.number}: state in database "
+                        f"{req.state.value}, trail says {folded.fields.get('state')}",
+                    )
+                )
             trail_amount = folded.fields.get("amount")
             db_amount = None if req.amount is None else audit.canonical.money(req.amount)
             if trail_amount != db_amount:
-                failures.append(Failure(self.chain_id, where, f"request {req.number}: amount in database "
-                                        f"{db_amount}, trail says {trail_amount}"))
+                failures.append(
+                    _replay_failure(
+                        self.chain_id,
+                        where,
+                        f"request {req.number}: amount in database {db_amount}, trail says {trail_amount}",
+                    )
+                )
             for name in ("payee_name", "payee_account"):
                 if folded.fields.get(name) != getattr(req, name):
-                    failures.append(Failure(self.chain_id, where, f"request {req.number}: {name} differs "
-                                            "from the trail"))
-            pay = session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one_or_none()
+                    failures.append(
+                        _replay_failure(
+                            self.chain_id, where, f"request {req.number}: {name} differs from the trail"
+                        )
+                    )
+            pay = session.execute(
+                select(Payment).where(Payment.request_id == req.id).execution_options(**fresh)
+            ).scalar_one_or_none()
             failures.extend(self._check_payment(req, pay, folded, where))
         for missing in sorted(set(self.requests) - seen):
-            failures.append(Failure(self.chain_id, self.requests[missing].last_seq,
-                                    f"request {missing} is in the trail but not in the database"))
+            failures.append(
+                _replay_failure(
+                    self.chain_id,
+                    self.requests[missing].last_seq,
+                    f"request {missing} is in the trail but not in the database",
+                )
+            )
         return failures
 
-    def _check_payment(self, req: PaymentRequest, pay: Payment | None, folded: _Folded, where: int
-                       ) -> list[Failure]:
+    def _check_payment(
+        self, req: PaymentRequest, pay: Payment | None, folded: _Folded, where: int
+    ) -> list[Failure]:
         if pay is None and folded.payment is None:
             return []
         if pay is None or folded.payment is None:
-            return [Failure(self.chain_id, where, f"request {req.number}: payment in database and trail differ")]
-        row = {"bank_reference": pay.bank_reference, "value_date": pay.value_date.isoformat(),
-               "amount": audit.canonical.money(pay.amount), "payee_name": pay.payee_name,
-               "payee_account": pay.payee_account, "payer_account": pay.payer_account}
+            return [
+                _replay_failure(
+                    self.chain_id, where, f"request {req.number}: payment in database and trail differ"
+                )
+            ]
+        row = {
+            "bank_reference": pay.bank_reference,
+            "value_date": pay.value_date.isoformat(),
+            "amount": audit.canonical.money(pay.amount),
+            "payee_name": pay.payee_name,
+            "payee_account": pay.payee_account,
+            "payer_account": pay.payer_account,
+        }
         diffs = [k for k, v in row.items() if folded.payment.get(k) != v]
         if diffs:
-            return [Failure(self.chain_id, where, f"request {req.number}: payment {', '.join(diffs)} "
-                                                  "differs from the trail")]
+            return [
+                _replay_failure(
+                    self.chain_id,
+                    where,
+                    f"request {req.number}: payment {', '.join(diffs)} differs from the trail",
+                )
+            ]
         if pay.amount != req.amount:
-            return [Failure(self.chain_id, where, f"request {req.number}: paid amount differs from approved")]
+            return [
+                _replay_failure(
+                    self.chain_id, where, f"request {req.number}: paid amount differs from approved"
+                )
+            ]
         return []
 
 
@@ -115,8 +166,12 @@ def load_checkpoint_folder(folder: Path) -> list[SignedCheckpoint]:
     return out
 
 
-def run_verify(chain: str | None = None, folder: Path | None = None, pubkeys: tuple[Path, ...] = (),
-               session: Session | None = None) -> audit.Report:
+def run_verify(
+    chain: str | None = None,
+    folder: Path | None = None,
+    pubkeys: tuple[Path, ...] = (),
+    session: Session | None = None,
+) -> audit.Report:
     session = session or db.session
     if pubkeys:
         keys = {}
@@ -126,9 +181,21 @@ def run_verify(chain: str | None = None, folder: Path | None = None, pubkeys: tu
     else:
         keys = trusted_keys()
     kept = load_checkpoint_folder(folder) if folder else []
-    return audit.verify(session, trusted_keys=keys, checkpoints=kept, chain=chain,
-                        replayer_factory=replayer_for)
+    return audit.verify(
+        session, trusted_keys=keys, checkpoints=kept, chain=chain, replayer_factory=replayer_for
+    )
 
 
 def amount_str(value: Decimal | None) -> str | None:
     return None if value is None else audit.canonical.money(value)
+
+
+def verify_chains(chain_ids: list[str], session: Session | None = None) -> dict[str, ChainReport]:
+    """Live status of the given chains (the liaison's index page): each chain checked end to end,
+    replay included, with the app's own key and the checkpoints stored in the database."""
+    session = session or db.session
+    keys = trusted_keys()
+    return {
+        chain_id: audit.verify_chain(session, chain_id, trusted_keys=keys, replayer=replayer_for(chain_id))
+        for chain_id in chain_ids
+    }

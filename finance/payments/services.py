@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from finance import storage
+from finance import audit_keys, storage, trail
 from finance.auth.models import User
 from finance.db import utcnow
 from finance.extensions import db
@@ -99,6 +99,7 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
                                    extra_after=extra, attachments=sha)  # filled in by mutate()
     except IntegrityError:
         raise requests.AlreadyHandled from None
+    audit_keys.checkpoint(trail.chain_for(req.village))  # a signed checkpoint after every payment
     return row
 
 

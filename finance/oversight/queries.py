@@ -1,0 +1,138 @@
+"""Reads for the liaison's pages, each limited to the user's scope."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+
+import audit
+from finance.extensions import db
+from finance.orgs.models import OrgUnit
+from finance.oversight.models import Question
+from finance.payment_requests.models import PaymentRequest
+from finance.permissions import TOWNSHIP_STAFF, jurisdiction
+from finance.roles import OrgKind, Role
+
+EVENTS_PER_PAGE = 50
+
+
+def villages_in_scope(user: Any) -> list[OrgUnit]:
+    """The villages whose trail this liaison may read."""
+    return list(
+        db.session.execute(
+            select(OrgUnit)
+            .where(OrgUnit.id.in_(jurisdiction(user, {Role.LIAISON})), OrgUnit.kind == OrgKind.VILLAGE)
+            .order_by(OrgUnit.code)
+        ).scalars()
+    )
+
+
+def village_of_chain(user: Any, chain_id: str) -> OrgUnit | None:
+    """The village whose chain this is, if it lies in the liaison's scope (else None: a 404)."""
+    return next((v for v in villages_in_scope(user) if audit.village_chain(v.code) == chain_id), None)
+
+
+def open_questions_for(user: Any) -> list[Question]:
+    """Unanswered questions for the user's to-do list: for township staff, those on requests in their
+    township; for a liaison, those they asked. Earliest deadline first."""
+    roles = {a.role for a in getattr(user, "assignments", [])}
+    conditions: list[ColumnElement[bool]] = []
+    if roles & TOWNSHIP_STAFF:
+        conditions.append(PaymentRequest.village_id.in_(jurisdiction(user, TOWNSHIP_STAFF)))
+    if Role.LIAISON in roles:
+        conditions.append(
+            and_(
+                Question.asked_by_id == user.id,
+                PaymentRequest.village_id.in_(jurisdiction(user, {Role.LIAISON})),
+            )
+        )
+    if not conditions:
+        return []
+    return list(
+        db.session.execute(
+            select(Question)
+            .join(Question.request)
+            .where(Question.answered_at.is_(None), or_(*conditions))
+            .order_by(Question.deadline, Question.id)
+            .limit(200)
+        ).scalars()
+    )
+
+
+def questions_on(req: PaymentRequest) -> list[Question]:
+    return list(
+        db.session.execute(
+            select(Question).where(Question.request_id == req.id).order_by(Question.id)
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: audit.Event
+    before: dict[str, Any]
+    after: dict[str, Any]
+    attachments: list[str]
+
+
+def timeline(req: PaymentRequest) -> list[TimelineEntry]:
+    """Every event of the request's village chain that concerns it: its own changes, its attachments'
+    views, and questions on it, in chain order."""
+    chain = audit.village_chain(req.village.code)
+    question_ids = [str(q.id) for q in questions_on(req)]
+    attachment_ids = [str(a.id) for a in req.attachments]
+    subject = or_(
+        and_(audit.Event.subject_type == "payment_request", audit.Event.subject_id == str(req.id)),
+        and_(audit.Event.subject_type == "question", audit.Event.subject_id.in_(question_ids)),
+        and_(audit.Event.subject_type == "attachment", audit.Event.subject_id.in_(attachment_ids)),
+    )
+    events = db.session.execute(
+        select(audit.Event).where(audit.Event.chain_id == chain, subject).order_by(audit.Event.seq)
+    ).scalars()
+    return [
+        TimelineEntry(e, _obj(e.before), _obj(e.after), json.loads(e.attachments or "[]")) for e in events
+    ]
+
+
+def _obj(text: str | None) -> dict[str, Any]:
+    value = json.loads(text) if text else None
+    return value if isinstance(value, dict) else {}
+
+
+def events_page(chain_id: str, page: int) -> tuple[list[audit.Event], int]:
+    """One page of a chain's raw events and the number of pages. Pages are seq ranges (1-50, 51-100 ...)
+    read through the (chain, seq) index, so a late page of a long chain costs the same as the first."""
+    newest = (
+        db.session.execute(
+            select(func.max(audit.Event.seq)).where(audit.Event.chain_id == chain_id)
+        ).scalar_one_or_none()
+        or 0
+    )
+    pages = max(1, -(-int(newest) // EVENTS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    low, high = (page - 1) * EVENTS_PER_PAGE, page * EVENTS_PER_PAGE
+    events = list(
+        db.session.execute(
+            select(audit.Event)
+            .where(audit.Event.chain_id == chain_id, audit.Event.seq > low, audit.Event.seq <= high)
+            .order_by(audit.Event.seq, audit.Event.id)
+        ).scalars()
+    )
+    return events, pages
+
+
+def page_of_seq(seq: int) -> int:
+    return max(1, -(-seq // EVENTS_PER_PAGE))
+
+
+def checkpoints_of(chain_id: str) -> list[audit.Checkpoint]:
+    return list(
+        db.session.execute(
+            select(audit.Checkpoint)
+            .where(audit.Checkpoint.chain_id == chain_id)
+            .order_by(audit.Checkpoint.size.desc(), audit.Checkpoint.id.desc())
+        ).scalars()
+    )

@@ -1,0 +1,158 @@
+"""What a liaison's actions write: the record of viewing an attachment or exporting from the trail, and
+questions (质询) with their answers. Each records exactly one audit event on the village's chain; nothing
+here commits (the view does) and nothing here touches a financial record."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from flask_babel import gettext as _
+
+from finance import trail
+from finance.auth.models import User
+from finance.db import utcnow
+from finance.extensions import db
+from finance.orgs.models import OrgUnit
+from finance.oversight.models import Question
+from finance.payment_requests.models import Attachment, PaymentRequest
+from finance.permissions import TOWNSHIP_STAFF, Forbidden, Permission, can
+from finance.roles import Role
+from finance.timefmt import today_local
+
+MAX_TEXT = 1000
+MAX_DEADLINE_DAYS = 90
+
+
+class OversightAction(StrEnum):
+    VIEW_ATTACHMENT = "liaison_view_attachment"
+    EXPORT = "liaison_export"
+    QUESTION_ASK = "question_ask"
+    QUESTION_ANSWER = "question_answer"
+
+
+class QuestionError(ValueError):
+    """Input the user must correct; `errors` maps field names to messages."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+class AlreadyAnswered(Exception):
+    pass
+
+
+def record_access(
+    user: User,
+    village: OrgUnit,
+    action: OversightAction,
+    *,
+    subject_type: str,
+    subject_id: int | str,
+    what: dict[str, Any] | None = None,
+    attachments: tuple[str, ...] = (),
+) -> None:
+    """Record that a liaison viewed or exported something of `village` (one event on its chain).
+
+    `what` says what was read (e.g. {"export": "checkpoints"}); it goes in the event's `after`, which
+    the replayer ignores for subjects other than requests' fields."""
+    if not can(user, Permission.AUDIT_READ, village):
+        raise Forbidden(Permission.AUDIT_READ)
+    trail.record(
+        village=village,
+        user=user,
+        role=Role.LIAISON,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        after={"read": what} if what else None,
+        attachments=attachments,
+    )
+
+
+def viewed_attachment(user: User, att: Attachment) -> None:
+    """A liaison opened an attachment: one event naming the request and the file's SHA-256."""
+    record_access(
+        user,
+        att.request.village,
+        OversightAction.VIEW_ATTACHMENT,
+        subject_type="attachment",
+        subject_id=att.id,
+        what={"request_id": att.request_id, "filename": att.filename},
+        attachments=(att.sha256,),
+    )
+
+
+def exported(user: User, village: OrgUnit, what: str, subject_type: str, subject_id: int | str) -> None:
+    """A liaison downloaded an export (checkpoints, a trail report ...) of `village`."""
+    record_access(
+        user,
+        village,
+        OversightAction.EXPORT,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        what={"export": what},
+    )
+
+
+def _check_text(text: str, field: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise QuestionError(_("请填写内容。"), {field: _("请填写内容。")})
+    if len(text) > MAX_TEXT:
+        message = _("最多 %(n)d 字。", n=MAX_TEXT)
+        raise QuestionError(message, {field: message})
+    return text
+
+
+def ask_question(user: User, req: PaymentRequest, text: str, deadline: date | None) -> Question:
+    """A liaison's question (质询) on a request, with a deadline for the township's answer."""
+    if not can(user, Permission.QUESTION_ASK, req):
+        raise Forbidden(Permission.QUESTION_ASK)
+    text = _check_text(text, "text")
+    today = today_local()
+    if deadline is None:
+        raise QuestionError(_("请填写答复期限。"), {"deadline": _("请填写答复期限。")})
+    if deadline < today or deadline > today + timedelta(days=MAX_DEADLINE_DAYS):
+        message = _("答复期限须在今天到 %(n)d 天之内。", n=MAX_DEADLINE_DAYS)
+        raise QuestionError(message, {"deadline": message})
+    question = Question(request=req, asked_by=user, text=text, deadline=deadline, created_at=utcnow())
+    db.session.add(question)
+    db.session.flush()
+    trail.record(
+        village=req.village,
+        user=user,
+        role=Role.LIAISON,
+        action=OversightAction.QUESTION_ASK,
+        subject_type="question",
+        subject_id=question.id,
+        after={"request_id": req.id, "text": text, "deadline": deadline},
+    )
+    return question
+
+
+def answer_question(user: User, question: Question, text: str) -> None:
+    """Township staff answer a question once; a second answer is refused (AlreadyAnswered)."""
+    req = question.request
+    if not can(user, Permission.QUESTION_ANSWER, req):
+        raise Forbidden(Permission.QUESTION_ANSWER)
+    if question.answered_at is not None:
+        raise AlreadyAnswered
+    text = _check_text(text, "answer")
+    role = sorted(user.roles_at(req.village) & TOWNSHIP_STAFF)[0]
+    question.answer = text
+    question.answered_by_id = user.id
+    question.answered_at = utcnow()
+    db.session.flush()
+    trail.record(
+        village=req.village,
+        user=user,
+        role=role,
+        action=OversightAction.QUESTION_ANSWER,
+        subject_type="question",
+        subject_id=question.id,
+        before={"answer": None},
+        after={"request_id": req.id, "answer": text},
+    )

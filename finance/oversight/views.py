@@ -1,0 +1,378 @@
+"""The liaison's pages (廉情监督): read-only and scoped. The only writes are the records of a liaison's
+reads (attachment views, exports) and questions (质询) with their answers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+import audit
+from finance import audit_keys, storage
+from finance.extensions import db
+from finance.oversight import queries, services
+from finance.oversight.models import Question
+from finance.oversight.verification import verify_chains
+from finance.payment_requests import queries as request_queries
+from finance.payment_requests.models import Attachment, PaymentRequest
+from finance.permissions import Forbidden, Permission, can
+from finance.timefmt import local_time, today_local
+from finance.workflow import State
+
+bp = Blueprint("oversight", __name__, url_prefix="/oversight")
+PUBLIC = {"oversight.public_key", "oversight.public_key_pem"}
+
+
+@bp.before_request
+def _liaisons_only() -> Response | None:
+    if request.endpoint in PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        from finance.extensions import login_manager
+
+        return login_manager.unauthorized()  # type: ignore[no-any-return]
+    if request.endpoint in ("oversight.question", "oversight.answer"):
+        return None  # township staff answer questions; those views check the request themselves
+    if not can(current_user, Permission.AUDIT_READ):
+        abort(404)
+    return None
+
+
+def _request_or_404(request_id: int) -> PaymentRequest:
+    req = request_queries.get_visible(current_user, request_id)
+    if req is None or not can(current_user, Permission.AUDIT_READ, req):
+        abort(404)
+    return req
+
+
+@bp.route("/")
+@login_required
+def index() -> str:
+    villages = queries.villages_in_scope(current_user)
+    reports = verify_chains([audit.village_chain(v.code) for v in villages])
+    rows = [(v, audit.village_chain(v.code), reports[audit.village_chain(v.code)]) for v in villages]
+    return render_template(
+        "oversight/index.html",
+        rows=rows,
+        questions=queries.open_questions_for(current_user),
+        page_of_seq=queries.page_of_seq,
+    )
+
+
+def _date_arg(source: Any, name: str) -> date | None:
+    try:
+        return date.fromisoformat(source.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _amount_arg(source: Any, name: str) -> Decimal | None:
+    try:
+        value = Decimal(source.get(name, "").replace(",", ""))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
+def _filters(source: Any) -> dict[str, Any]:
+    """The request filters from a query string or a form; anything malformed is left out."""
+    state = source.get("state", "")
+    village = source.get("village", "")
+    return {
+        "states": [State(state)] if state in State.__members__.values() else None,
+        "village_id": int(village) if village.isdigit() else None,  # outside the scope it matches nothing
+        "date_from": _date_arg(source, "from"),
+        "date_to": _date_arg(source, "to"),
+        "amount_min": _amount_arg(source, "min"),
+        "amount_max": _amount_arg(source, "max"),
+        "payee": (source.get("payee") or "").strip() or None,
+    }
+
+
+FILTER_FIELDS = ("state", "village", "from", "to", "min", "max", "payee")
+
+
+@bp.route("/requests")
+@login_required
+def requests() -> str:
+    villages = queries.villages_in_scope(current_user)
+    after = None
+    if cursor := request.args.get("after", ""):
+        try:
+            stamp, _sep, ident = cursor.partition("_")
+            moment = datetime.fromisoformat(stamp)
+            after = (moment, int(ident)) if moment.tzinfo is not None else None
+        except ValueError:
+            after = None
+    size = 20
+    found = request_queries.search(current_user, **_filters(request.args), after=after, limit=size + 1)
+    more = len(found) > size
+    found = found[:size]
+    next_cursor = f"{found[-1].created_at.isoformat()}_{found[-1].id}" if more and found else None
+    args = {k: v for k, v in request.args.items() if k in FILTER_FIELDS}
+    return render_template(
+        "oversight/requests.html",
+        found=found,
+        villages=villages,
+        states=list(State),
+        args=args,
+        next_cursor=next_cursor,
+    )
+
+
+EXPORT_LIMIT = 5000
+CSV_HEADER = ("编号", "村", "收款人", "开户行", "收款账号", "金额", "状态", "用途", "创建时间")
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet would run a cell that starts like a formula; the export is read, never executed.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/requests/export", methods=["POST"])
+@login_required
+def export_requests() -> Response:
+    """The filtered request list as a CSV file (UTF-8 with BOM, for Excel). The export is recorded as
+    one event on the chain of each village whose requests it holds."""
+    found = request_queries.search(current_user, **_filters(request.form), limit=EXPORT_LIMIT)
+    by_village: dict[int, list[PaymentRequest]] = {}
+    for req in found:
+        by_village.setdefault(req.village_id, []).append(req)
+    try:
+        for reqs in by_village.values():
+            services.exported(
+                current_user,
+                reqs[0].village,
+                "requests_csv",
+                "payment_request_list",
+                ",".join(str(r.id) for r in reqs)[:64],
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for req in found:
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    req.number or "",
+                    req.village.name,
+                    req.payee_name,
+                    req.payee_bank,
+                    req.payee_account,
+                    "" if req.amount is None else f"{req.amount:.2f}",
+                    req.state.label,
+                    req.purpose,
+                    local_time(req.created_at),
+                )
+            ]
+        )
+    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    name = f"sanzi-requests-{today_local().isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/requests/<int:request_id>")
+@login_required
+def request_detail(request_id: int) -> str:
+    req = _request_or_404(request_id)
+    return render_template(
+        "oversight/request.html",
+        req=req,
+        timeline=queries.timeline(req),
+        questions=queries.questions_on(req),
+        today=today_local(),
+        chain=audit.village_chain(req.village.code),
+        page_of_seq=queries.page_of_seq,
+        attachments_by_sha={a.sha256: a for a in req.attachments},
+        errors={},
+        form={},
+    )
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int) -> Response:
+    att = db.session.get(Attachment, attachment_id)
+    if att is None:
+        abort(404)
+    _request_or_404(att.request_id)
+    try:
+        path = storage.path_for(att.sha256)
+    except storage.StorageError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    try:
+        services.viewed_attachment(current_user, att)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    response = send_file(path, mimetype=att.content_type, download_name=att.filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"  # each view is recorded; do not serve a copy
+    return response
+
+
+@bp.route("/chains/<chain_id>")
+@login_required
+def events(chain_id: str) -> str:
+    village = queries.village_of_chain(current_user, chain_id)
+    if village is None:
+        abort(404)
+    page = request.args.get("page", 1, type=int)
+    rows, pages = queries.events_page(chain_id, page)
+    report = verify_chains([chain_id])[chain_id]
+    bad = {f.seq for f in report.failures}
+    return render_template(
+        "oversight/events.html",
+        village=village,
+        chain_id=chain_id,
+        rows=rows,
+        page=min(max(page, 1), pages),
+        pages=pages,
+        report=report,
+        bad=bad,
+        checkpoints=queries.checkpoints_of(chain_id)[:5],
+        page_of_seq=queries.page_of_seq,
+    )
+
+
+@bp.route("/chains/<chain_id>/checkpoints", methods=["POST"])
+@login_required
+def download_checkpoints(chain_id: str) -> Response:
+    """The chain's signed checkpoints as a JSON file to keep off the server. The export is itself an
+    event, and a fresh checkpoint covering it is signed first, so the file vouches for today's head."""
+    village = queries.village_of_chain(current_user, chain_id)
+    if village is None:
+        abort(404)
+    try:
+        services.exported(current_user, village, "checkpoints", "chain", chain_id)
+        audit_keys.checkpoint(chain_id)
+        rows = queries.checkpoints_of(chain_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    body = json.dumps(
+        [audit.SignedCheckpoint.from_row(r).to_json() for r in rows], indent=2, ensure_ascii=False
+    )
+    name = f"{chain_id.replace(':', '_')}-{rows[0].size if rows else 0}-checkpoints.json"
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/requests/<int:request_id>/questions", methods=["POST"])
+@login_required
+def ask(request_id: int) -> Response | tuple[str, int]:
+    req = _request_or_404(request_id)
+    text = request.form.get("text", "")
+    deadline = None
+    try:
+        deadline = date.fromisoformat(request.form.get("deadline", ""))
+    except ValueError:
+        deadline = None
+    try:
+        services.ask_question(current_user, req, text, deadline)
+    except services.QuestionError as exc:
+        db.session.rollback()
+        return render_template(
+            "oversight/request.html",
+            req=req,
+            timeline=queries.timeline(req),
+            questions=queries.questions_on(req),
+            today=today_local(),
+            chain=audit.village_chain(req.village.code),
+            page_of_seq=queries.page_of_seq,
+            attachments_by_sha={a.sha256: a for a in req.attachments},
+            errors=exc.errors,
+            form=request.form,
+        ), 400
+    except Forbidden:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("质询已提出，已进入乡镇待办。"), "success")
+    return redirect(url_for("oversight.request_detail", request_id=req.id) + "#questions")
+
+
+def _question_or_404(question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None:
+        abort(404)
+    req = request_queries.get_visible(current_user, question.request_id)
+    if req is None or not (
+        can(current_user, Permission.AUDIT_READ, req) or can(current_user, Permission.QUESTION_ANSWER, req)
+    ):
+        abort(404)
+    return question
+
+
+@bp.route("/questions/<int:question_id>")
+@login_required
+def question(question_id: int) -> str:
+    q = _question_or_404(question_id)
+    return render_template("oversight/question.html", q=q, errors={}, form={})
+
+
+@bp.route("/questions/<int:question_id>/answer", methods=["POST"])
+@login_required
+def answer(question_id: int) -> Response | tuple[str, int]:
+    q = _question_or_404(question_id)
+    try:
+        services.answer_question(current_user, q, request.form.get("answer", ""))
+    except services.QuestionError as exc:
+        db.session.rollback()
+        return render_template("oversight/question.html", q=q, errors=exc.errors, form=request.form), 400
+    except services.AlreadyAnswered:
+        db.session.rollback()
+        abort(409, _("该质询已答复。"))
+    except Forbidden:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    flash(_("答复已提交。"), "success")
+    return redirect(url_for("oversight.question", question_id=q.id))
+
+
+@bp.route("/public-key")
+def public_key() -> str:
+    kid, pem = audit_keys.public_pem()
+    return render_template("oversight/public_key.html", key_id=kid, pem=pem)
+
+
+@bp.route("/public-key.pem")
+def public_key_pem() -> Response:
+    _kid, pem = audit_keys.public_pem()
+    response = Response(pem, mimetype="application/x-pem-file")
+    response.headers["Content-Disposition"] = 'attachment; filename="sanzi-audit-public-key.pem"'
+    return response
+
+
+@bp.context_processor
+def _labels() -> dict[str, object]:
+    from finance.oversight import labels
+
+    return {
+        "action_label": labels.action_label,
+        "field_label": labels.field_label,
+        "role_label": labels.role_label,
+        "show_value": labels.show_value,
+        "failure_text": labels.failure_text,
+    }

@@ -1,0 +1,335 @@
+"""The liaison's pages: scoped, read-only, and each attachment view or export is an event."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import func, select, text
+
+import audit
+from finance.oversight import queries
+from finance.oversight.models import Question
+from finance.timefmt import today_local
+from finance.workflow import State
+from tests import factories as f
+
+CHAIN = "village:HL-YC-01"
+
+
+def login_as(make_client, username: str):
+    """A second client in the same test. The test's app context is shared by all requests, so the CSRF
+    token Flask-WTF caches on `g` for the first client must go before the next one logs in."""
+    g.pop("csrf_token", None)
+    other = make_client()
+    other.login(username)
+    return other
+
+
+def events(chain: str = CHAIN) -> int:
+    from finance.extensions import db
+
+    return int(
+        db.session.execute(
+            select(func.count(audit.Event.id)).where(audit.Event.chain_id == chain)
+        ).scalar_one()
+    )
+
+
+def test_liaison_sees_paid_request_trail_green_and_downloads_checkpoint(client, db):
+    req = f.in_state(State.PAID, "60000.00")
+    client.login("yc_lianqing")
+    page = client.get("/oversight/").get_data(as_text=True)
+    assert "东岳村" in page and "校验通过" in page and "校验失败" not in page
+    detail = client.get(f"/oversight/requests/{req.id}").get_data(as_text=True)
+    for label in ("创建草稿", "提交", "同意", "支付", "添加附件"):
+        assert label in detail
+    assert detail.count("王建国") >= 1 and "吴国栋" in detail  # first and last approvers
+    before = events()
+    r = client.post(f"/oversight/chains/{CHAIN}/checkpoints")
+    assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
+    kept = [audit.SignedCheckpoint.from_json(item) for item in json.loads(r.data)]
+    assert events() == before + 1  # the export itself is an event
+    from finance.audit_keys import trusted_keys
+
+    newest = kept[0]
+    assert newest.size == before + 1 and newest.verify(trusted_keys())
+    last = db.execute(
+        select(audit.Event).where(audit.Event.chain_id == CHAIN, audit.Event.seq == newest.size)
+    ).scalar_one()
+    assert last.action == "liaison_export" and last.actor_role == "liaison"
+    assert newest.head_hash == last.entry_hash
+
+
+def test_payment_issues_a_checkpoint_in_the_same_transaction(db):
+    req = f.in_state(State.PAID, "1200.00")
+    pay = db.execute(
+        select(audit.Event).where(
+            audit.Event.chain_id == CHAIN, audit.Event.action == "pay", audit.Event.subject_id == str(req.id)
+        )
+    ).scalar_one()
+    cp = db.execute(
+        select(audit.Checkpoint)
+        .where(audit.Checkpoint.chain_id == CHAIN)
+        .order_by(audit.Checkpoint.size.desc())
+        .limit(1)
+    ).scalar_one()
+    assert (cp.size, cp.head_hash) == (pay.seq, pay.entry_hash)
+
+
+def test_viewing_an_attachment_is_an_event(client, db):
+    req = f.in_state(State.PENDING, "1200.00")
+    att = req.attachments[0]
+    client.login("yc_lianqing")
+    before = events()
+    r = client.get(f"/oversight/attachments/{att.id}")
+    assert r.status_code == 200 and r.data[:3] == b"\xff\xd8\xff"
+    assert "no-store" in r.headers["Cache-Control"]
+    r.close()
+    assert events() == before + 1
+    e = db.execute(
+        select(audit.Event).where(audit.Event.chain_id == CHAIN).order_by(audit.Event.seq.desc()).limit(1)
+    ).scalar_one()
+    assert (e.action, e.subject_type, e.subject_id) == ("liaison_view_attachment", "attachment", str(att.id))
+    assert json.loads(e.attachments) == [att.sha256]
+    detail = client.get(f"/oversight/requests/{req.id}").get_data(as_text=True)
+    assert "联络员查看附件" in detail
+
+
+def test_other_township_and_other_roles_get_404(client, make_client, db):
+    req = f.in_state(State.PENDING)
+    client.login("mk_lianqing")  # liaison of the other township
+    assert client.get(f"/oversight/requests/{req.id}").status_code == 404
+    assert client.get(f"/oversight/attachments/{req.attachments[0].id}").status_code == 404
+    assert client.get(f"/oversight/chains/{CHAIN}").status_code == 404
+    assert client.post(f"/oversight/chains/{CHAIN}/checkpoints").status_code == 404
+    page = client.get("/oversight/").get_data(as_text=True)
+    assert "东岳村" not in page and "孟轲村" in page
+    lead = login_as(make_client, "dy_shuji")  # not a liaison at all
+    assert lead.get("/oversight/").status_code == 404
+    assert lead.get(f"/oversight/requests/{req.id}").status_code == 404
+
+
+def test_public_key_needs_no_login(client, db):
+    from finance.audit_keys import public_pem
+
+    kid, pem = public_pem()
+    page = client.get("/oversight/public-key").get_data(as_text=True)
+    assert kid in page and "BEGIN PUBLIC KEY" in page
+    assert client.get("/oversight/public-key.pem").data.decode() == pem
+    assert client.get("/oversight/").status_code == 302  # the rest needs a login
+
+
+def test_request_filters(client, db):
+    small = f.in_state(State.PENDING, "800.00")
+    big = f.in_state(State.PAID, "20000.00", payee_name="华龙建筑队")
+    client.login("yc_lianqing")
+
+    def numbers(query: str) -> set[str]:
+        page = client.get("/oversight/requests?" + query).get_data(as_text=True)
+        return {n for n in (small.number, big.number) if n in page}
+
+    assert numbers("") == {small.number, big.number}
+    assert numbers("state=paid") == {big.number}
+    assert numbers("min=1000") == {big.number}
+    assert numbers("max=1000") == {small.number}
+    assert numbers("payee=建筑") == {big.number}
+    assert numbers(f"village={f.unit('HL-YC-02').id}") == set()
+    assert numbers(f"village={f.unit('HL-YC-01').id}") == {small.number, big.number}
+    assert numbers(f"village={f.unit('HL-MK-01').id}") == set()  # another township's village: nothing
+    assert numbers("min=abc&from=notadate&after=2026-01-01T00:00:00_1") == {small.number, big.number}
+
+
+def test_events_page_paginates_and_shows_hashes(client, db):
+    for i in range(60):
+        audit.record(db, chain_id=CHAIN, action="note", subject_type="note", subject_id=i, actor=None)
+    db.commit()
+    client.login("yc_lianqing")
+    first = client.get(f"/oversight/chains/{CHAIN}").get_data(as_text=True)
+    e1 = db.execute(
+        select(audit.Event).where(audit.Event.chain_id == CHAIN, audit.Event.seq == 1)
+    ).scalar_one()
+    assert e1.entry_hash in first and 'id="seq-1"' in first and "第 1 / 2 页" in first
+    second = client.get(f"/oversight/chains/{CHAIN}?page=2").get_data(as_text=True)
+    assert 'id="seq-51"' in second and 'id="seq-1"' not in second
+
+
+def test_question_ask_and_answer_each_one_event(client, make_client, db):
+    req = f.in_state(State.APPROVED, "1200.00")
+    client.login("yc_lianqing")
+    before = events()
+    deadline = today_local() + timedelta(days=10)
+    r = client.post(
+        f"/oversight/requests/{req.id}/questions",
+        data={"text": "收款人与村干部是否有亲属关系？", "deadline": deadline.isoformat()},
+    )
+    assert r.status_code == 302 and events() == before + 1
+    q = db.execute(select(Question).where(Question.request_id == req.id)).scalar_one()
+    staff = f.user("yc_shenhe")
+    assert [x.id for x in queries.open_questions_for(staff)] == [q.id]
+    assert [x.id for x in queries.open_questions_for(f.user("yc_lianqing"))] == [q.id]
+    assert queries.open_questions_for(f.user("mk_shenhe")) == []  # other township
+    assert queries.open_questions_for(f.user("dy_shuji")) == []
+    # the liaison cannot answer their own question
+    assert client.post(f"/oversight/questions/{q.id}/answer", data={"answer": "无"}).status_code == 403
+    other = login_as(make_client, "yc_shenhe")
+    assert "收款人与村干部" in other.get(f"/oversight/questions/{q.id}").get_data(as_text=True)
+    assert other.post(f"/oversight/questions/{q.id}/answer", data={"answer": " "}).status_code == 400
+    r = other.post(f"/oversight/questions/{q.id}/answer", data={"answer": "经核查无亲属关系。"})
+    assert r.status_code == 302 and events() == before + 2
+    assert other.post(f"/oversight/questions/{q.id}/answer", data={"answer": "再答"}).status_code == 409
+    assert events() == before + 2
+    assert queries.open_questions_for(staff) == []
+    detail = client.get(f"/oversight/requests/{req.id}").get_data(as_text=True)
+    assert "提出质询" in detail and "答复质询" in detail and "经核查无亲属关系" in detail
+
+
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"text": "", "deadline": "+5"}, "请填写内容"),
+        ({"text": "问", "deadline": ""}, "请填写答复期限"),
+        ({"text": "问", "deadline": "-1"}, "答复期限须在今天"),
+        ({"text": "问", "deadline": "+365"}, "答复期限须在今天"),
+        ({"text": "长" * 1001, "deadline": "+5"}, "最多 1000 字"),
+    ],
+)
+def test_bad_question_changes_nothing(client, db, form, field):
+    req = f.in_state(State.PENDING)
+    client.login("yc_lianqing")
+    data = dict(form)
+    if data["deadline"]:
+        data["deadline"] = (today_local() + timedelta(days=int(data["deadline"]))).isoformat()
+    before = events()
+    r = client.post(f"/oversight/requests/{req.id}/questions", data=data)
+    assert r.status_code == 400 and field in r.get_data(as_text=True)
+    assert events() == before
+    assert db.execute(select(func.count(Question.id))).scalar_one() == 0
+
+
+def test_page_names_the_event_changed_in_sql(client, db):
+    req = f.in_state(State.PAID, "1200.00")
+    target = db.execute(
+        select(audit.Event).where(
+            audit.Event.chain_id == CHAIN,
+            audit.Event.action == "submit",
+            audit.Event.subject_id == str(req.id),
+        )
+    ).scalar_one()
+    from tests.test_audit_mutations import without_triggers
+
+    with without_triggers(db):
+        db.execute(text("UPDATE audit_event SET reason = 'forged' WHERE id = :id"), {"id": target.id})
+        client.login("yc_lianqing")
+        page = client.get("/oversight/").get_data(as_text=True)
+        assert "校验失败" in page and f"{CHAIN} #{target.seq}" in page
+        events_page = client.get(f"/oversight/chains/{CHAIN}?page={queries.page_of_seq(target.seq)}")
+        assert f'id="seq-{target.seq}" class="card event event-bad"' in events_page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "duplicate seq",
+        "missing events 3..5",
+        "stored columns differ from the hashed bytes",
+        "stored columns unreadable: bad",
+        "duplicate of event 4",
+        "event 4 was inserted: event 5 links past it",
+        "prev_hash does not link to the previous event",
+        "entry_hash does not recompute",
+        "time runs backwards",
+        "differs from the checkpoint signed at size 9: the chain was rewritten between seq 3 and 9",
+        "checkpoint signature invalid or key abcd not trusted",
+        "chain has 3 events, a checkpoint vouches for 9: events removed",
+        "chain head row differs from the newest event",
+        "request ZF1: state in database paid, trail says approved",
+        "request ZF1: amount in database 1.00, trail says 2.00",
+        "request ZF1: payee_account differs from the trail",
+        "request ZF1: payment amount differs from the trail",
+        "request ZF1: payment in database and trail differ",
+        "request ZF1: paid amount differs from approved",
+        "request ZF1 has no events",
+        "request 7 is in the trail but not in the database",
+    ],
+)
+def test_every_verifier_reason_reads_in_chinese(app, reason):
+    from finance.oversight.labels import failure_text
+
+    with app.test_request_context():
+        text_ = failure_text(reason)
+    assert text_ != reason and not any(word in text_ for word in ("differs", "events", "trail", "database"))
+    for number in ("3", "9", "ZF1", "abcd"):
+        if f" {number}" in f" {reason}" and number in reason.split(":")[0]:
+            assert number in text_
+
+
+def test_request_list_pages_through_everything_once(client, db):
+    made = {f.draft(f"{100 + i}.00", with_attachments=False).number for i in range(23)}
+    client.login("yc_lianqing")
+    seen: list[str] = []
+    url = "/oversight/requests?state=draft"
+    for _ in range(5):
+        page = client.get(url).get_data(as_text=True)
+        seen += [n for n in made if n in page]
+        match = re.search(r'href="(/oversight/requests\?[^"]*after=[^"]+)"', page)
+        if not match:
+            break
+        url = match.group(1).replace("&amp;", "&")
+    assert sorted(seen) == sorted(made)
+
+
+def test_open_question_appears_on_the_township_home_page(client, make_client, db):
+    req = f.in_state(State.PENDING)
+    from finance.oversight import services
+
+    services.ask_question(f.user("yc_lianqing"), req, "请补充验收单照片。", today_local() + timedelta(days=3))
+    db.commit()
+    staff = login_as(make_client, "yc_baocun")
+    home = staff.get("/").get_data(as_text=True)
+    assert "待答复的质询" in home and "请补充验收单照片" in home and "/oversight/questions/" in home
+    villager = login_as(make_client, "dy_baozhang")
+    assert "待答复的质询" not in villager.get("/").get_data(as_text=True)
+
+
+def test_csv_export_is_an_event_per_village_and_safe_in_a_spreadsheet(client, db):
+    one = f.in_state(State.PENDING, "1234.50", payee_name='=HYPERLINK("http://x")')
+    two = f.in_state(State.PENDING, "800.00", accountant="xy_baozhang", village="HL-YC-02")
+    client.login("yc_lianqing")
+    before = {c: events(c) for c in (CHAIN, "village:HL-YC-02")}
+    r = client.post("/oversight/requests/export", data={"state": "pending"})
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    body = r.data.decode("utf-8")
+    assert body.startswith("\ufeff编号,村,收款人")
+    assert one.number in body and two.number in body and "1234.50" in body and "审批中" in body
+    assert "'=HYPERLINK" in body and ',"=HYPERLINK' not in body
+    assert {c: events(c) - n for c, n in before.items()} == {CHAIN: 1, "village:HL-YC-02": 1}
+    e = db.execute(
+        select(audit.Event).where(audit.Event.chain_id == CHAIN).order_by(audit.Event.seq.desc()).limit(1)
+    ).scalar_one()
+    assert (e.action, e.actor_role, json.loads(e.after)) == (
+        "liaison_export",
+        "liaison",
+        {"read": {"export": "requests_csv"}},
+    )
+    nothing = client.post("/oversight/requests/export", data={"village": str(f.unit("HL-MK-01").id)})
+    assert nothing.data.decode("utf-8").count("\n") == 1  # the header only, and no event
+    assert events() == before[CHAIN] + 1
+
+
+def test_overdue_question_is_marked(client, db):
+    req = f.in_state(State.PENDING)
+    from finance.oversight import services
+
+    q = services.ask_question(f.user("yc_lianqing"), req, "逾期测试", today_local())
+    db.commit()
+    assert not q.overdue
+    q.deadline = today_local() - timedelta(days=1)  # as if the days had passed
+    db.commit()
+    assert q.overdue
+    client.login("yc_lianqing")
+    assert "已逾期" in client.get(f"/oversight/questions/{q.id}").get_data(as_text=True)
+    assert "已逾期" in client.get("/oversight/").get_data(as_text=True)
