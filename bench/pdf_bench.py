@@ -98,7 +98,7 @@ def main() -> None:
             first = render_document(render_template("pdf/trail_report.html", **context))
             per_page = len(all_rows) / len(first.pages)
             count = max(1, int(per_page * (args.pages - 0.5)))
-            for _attempt in range(30):  # the first `count` events that fill exactly the wanted number of pages
+            for _attempt in range(30):  # the first `count` events that fill exactly `--pages` pages
                 rows = all_rows[:count]
                 html = render_template("pdf/trail_report.html", **{**context, "rows": rows})
                 pages = len(render_document(html).pages)

@@ -23,7 +23,7 @@ from finance.documents.rendering import qr_svg_data_uri
 from finance.extensions import db
 from finance.money import to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.payment_requests.models import PaymentRequest, RequestAction
+from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.queries import steps_of
 from finance.payment_requests.services import attachment_label
 from finance.payments.models import Payment
@@ -32,7 +32,7 @@ from finance.timefmt import CST
 from finance.workflow import ACTION_LABELS, Action, State
 
 SUBJECT = "payment_request"
-TOKEN_SALT = "sanzi.documents.approval-form.v1"
+TOKEN_SALT = "sanzi.documents.approval-form.v1"  # noqa: S105 - a salt, not a secret
 HASH_PREFIX = 16  # hex digits of the printed entry hash carried (and signed) in the QR token
 MAX_REPORT_EVENTS = 5000  # about 170 pages; a longer range is refused with a message to narrow it
 
@@ -193,9 +193,9 @@ def verify_print(token: str) -> Verification | None:
     intact = (printed.seq == 0 and not printed.hash_prefix) or (
         at_print is not None and at_print.entry_hash.startswith(printed.hash_prefix)
         and at_print.subject_type == SUBJECT and at_print.subject_id == str(req.id))
-    later_rows = db.session.execute(
+    later_rows = list(db.session.execute(
         _changes_of(req).where(audit.Event.seq > printed.seq).order_by(audit.Event.seq)
-    ).scalars().all()
+    ).scalars())
     later = [LaterEvent(action_label(e.action), e.occurred_at, role_label(e.actor_role)) for e in later_rows]
     live = intact and not later and req.state.value == printed.state
     return Verification(req, printed, live, intact, _headline(printed, req, live, intact, later_rows), later)
@@ -348,14 +348,15 @@ def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> 
         .order_by(audit.Event.seq).limit(MAX_REPORT_EVENTS + 1)
     ).scalars().all()
     if len(events) > MAX_REPORT_EVENTS:
-        raise ReportTooLarge(_("所选时间段内的事件超过 %(n)s 条，请缩小日期范围后再导出。", n=MAX_REPORT_EVENTS))
+        raise ReportTooLarge(_("所选时间段内的事件超过 %(n)s 条，请缩小日期范围后再导出。",
+                               n=MAX_REPORT_EVENTS))
     request_ids = {int(e.subject_id) for e in events if e.subject_type == SUBJECT and e.subject_id.isdigit()}
-    numbers = dict(db.session.execute(
+    numbers: dict[int, str | None] = dict(db.session.execute(
         select(PaymentRequest.id, PaymentRequest.number).where(PaymentRequest.id.in_(request_ids))
-    ).tuples().all()) if request_ids else {}
+    ).all()) if request_ids else {}
     rows = [ReportRow(e.seq, e.occurred_at, e.actor_name or _("系统"), role_label(e.actor_role),
-                      action_label(e.action), _subject(e, numbers), e.reason or "", short_hash(e.entry_hash, 16))
-            for e in events]
+                      action_label(e.action), _subject(e, numbers), e.reason or "",
+                      short_hash(e.entry_hash, 16)) for e in events]
     first, last = (events[0], events[-1]) if events else (None, None)
     report = run_verify(chain=chain_id)
     chain_report = report.chains.get(chain_id)
@@ -425,7 +426,7 @@ def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
         .where(and_(PaymentRequest.village_id == village.id, Payment.value_date >= first,
                     Payment.value_date < following))
         .order_by(Payment.value_date, Payment.id)
-    ).tuples().all()
+    ).all()
     lines = [DisclosureLine(p.value_date, r.number or "", p.payee_name, r.purpose,
                             f"{s.code} {s.name}" if s else "", p.amount) for p, r, s in rows]
     totals: dict[str, Decimal] = {}
@@ -450,7 +451,7 @@ def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
 
 def public_disclosure_url(village: OrgUnit, year: int, month: int) -> str:
     base = current_app.config.get("PUBLIC_BASE_URL")
-    kwargs = {"code": village.code, "period": f"{year:04d}-{month:02d}"}
+    period = f"{year:04d}-{month:02d}"
     if base:
-        return base.rstrip("/") + url_for("documents.public_disclosure", **kwargs)
-    return url_for("documents.public_disclosure", **kwargs, _external=True)
+        return base.rstrip("/") + url_for("documents.public_disclosure", code=village.code, period=period)
+    return url_for("documents.public_disclosure", code=village.code, period=period, _external=True)

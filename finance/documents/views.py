@@ -46,7 +46,8 @@ def approval_form(request_id: int) -> Response:
     if req is None:
         abort(404)
     context = services.approval_form(req, current_user)
-    pages = {flag: render_template("pdf/approval_form.html", compact=flag, **context) for flag in (False, True)}
+    pages = {compact: render_template("pdf/approval_form.html", compact=compact, **context)
+             for compact in (False, True)}
     number, req_id, village_id = req.number or str(req.id), req.id, req.village_id
     _finish_reads()
     pdf = render_one_page(pages.__getitem__)
