@@ -405,3 +405,21 @@ def test_disclosure_scope_and_bad_months(client):
                                                         (2026, 12, date(2026, 12, 1), date(2027, 1, 1))])
 def test_month_bounds(year, month, first, following):
     assert services.month_bounds(year, month) == (first, following)
+
+
+def test_disclosure_form_picks_a_village_in_scope_and_a_month(client):
+    east, west = f.unit("HL-YC-01"), f.unit("HL-YC-02")
+    login(client, "dy_shuji")
+    page = client.get("/documents/disclosure").get_data(as_text=True)
+    assert "东岳村" in page and "西岳村" not in page
+    r = client.get(f"/documents/disclosure?village={east.id}&month=2026-03")
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith(f"/documents/disclosure/{east.id}/2026/3.pdf")
+    r = client.get(f"/documents/disclosure?village={east.id}&month=2026-13")
+    assert r.status_code == 400 and "请选择本月或以前的月份" in r.get_data(as_text=True)
+    assert client.get(f"/documents/disclosure?village={west.id}&month=2026-03").status_code == 404
+    login(client, "yc_shenhe")  # township staff see every village of the township
+    page = client.get("/documents/disclosure").get_data(as_text=True)
+    assert "东岳村" in page and "西岳村" in page and "孟轲村" not in page
+    login(client, "hl_admin")
+    assert client.get("/documents/disclosure").status_code == 404

@@ -7,7 +7,8 @@ import io
 import re
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -94,7 +95,7 @@ def _parse_day(text: str | None) -> date | None:
 
 @bp.route("/documents/trail-report")
 @login_required
-def trail_report() -> Response | tuple[str, int] | str:
+def trail_report() -> ResponseReturnValue:
     if not can(current_user, Permission.AUDIT_READ):
         abort(404)
     if "village" not in request.args:
@@ -140,6 +141,32 @@ def _check_month(year: int, month: int) -> None:
     today = today_local()
     if not (1 <= month <= 12 and 2000 <= year <= today.year) or (year, month) > (today.year, today.month):
         abort(404)
+
+
+@bp.route("/documents/disclosure")
+@login_required
+def disclosure_form() -> ResponseReturnValue:
+    """Pick a village and a month; the sheet itself is `disclosure`."""
+    if not can(current_user, Permission.REQUEST_READ):
+        abort(404)
+    villages = list(db.session.execute(
+        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(current_user)), OrgUnit.kind == OrgKind.VILLAGE)
+        .order_by(OrgUnit.path)
+    ).scalars())
+    today = today_local()
+    month = request.args.get("month", f"{today:%Y-%m}")
+    if "village" not in request.args:
+        return render_template("documents/disclosure_form.html", villages=villages, month=month, error=None)
+    match = _PERIOD_RE.match(month.strip())
+    village_id = request.args.get("village", "")
+    if not village_id.isdigit() or int(village_id) not in {v.id for v in villages}:
+        abort(404)
+    year, mon = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not match or not (1 <= mon <= 12) or (year, mon) > (today.year, today.month) or year < 2000:
+        error = _("请选择本月或以前的月份，格式如 2026-01。")
+        return render_template("documents/disclosure_form.html", villages=villages, month=month,
+                               selected=int(village_id), error=error), 400
+    return redirect(url_for("documents.disclosure", village_id=int(village_id), year=year, month=mon))
 
 
 @bp.route("/documents/disclosure/<int:village_id>/<int:year>/<int:month>.pdf")
