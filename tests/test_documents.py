@@ -423,3 +423,20 @@ def test_disclosure_form_picks_a_village_in_scope_and_a_month(client):
     assert "东岳村" in page and "西岳村" in page and "孟轲村" not in page
     login(client, "hl_admin")
     assert client.get("/documents/disclosure").status_code == 404
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_approval_form_prints_one_page_in_every_state(client, state):
+    req = f.in_state(state, "12000.00")
+    login(client, "dy_baozhang")
+    r = client.get(f"/documents/requests/{req.id}/approval-form.pdf")
+    assert r.status_code == 200
+    pages = pdf_pages(r.data)
+    assert len(pages) == 1
+    assert state.label in pages[0] and "人民币壹万贰仟元整" in pages[0]
+    if state in (State.RETURNED, State.REJECTED):
+        assert "本次结果" in pages[0] and ("请补充验收单" in pages[0] or "不符合村级支出范围" in pages[0])
+    if state == State.WITHDRAWN:
+        assert "本次结果：撤回" in pages[0]
+    if state == State.DRAFT:
+        assert "尚未提交审批" in pages[0]
