@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import and_, or_, select
 
@@ -38,18 +39,18 @@ MAX_REPORT_EVENTS = 5000  # about 170 pages; a longer range is refused with a me
 
 # Trail actions that are not in the workflow table, as the documents name them.
 EXTRA_ACTION_LABELS = {
-    "attachment_add": "添加附件",
-    "attachment_remove": "删除附件",
-    "print_form": "打印支付审批单",
-    "export_trail_report": "导出审计轨迹报告",
-    "print_disclosure": "打印财务公开表",
+    "attachment_add": _l("添加附件"),
+    "attachment_remove": _l("删除附件"),
+    "print_form": _l("打印支付审批单"),
+    "export_trail_report": _l("导出审计轨迹报告"),
+    "print_disclosure": _l("打印财务公开表"),
 }
 SUBJECT_TYPE_LABELS = {
-    "payment_request": "支付申请",
-    "trail_report": "审计轨迹报告",
-    "disclosure": "财务公开",
-    "org_unit": "组织",
-    "user": "用户",
+    "payment_request": _l("支付申请"),
+    "trail_report": _l("审计轨迹报告"),
+    "disclosure": _l("财务公开"),
+    "org_unit": _l("组织"),
+    "user": _l("用户"),
 }
 
 
@@ -57,7 +58,7 @@ def action_label(action: str) -> str:
     try:
         return str(ACTION_LABELS[Action(action)])
     except (ValueError, KeyError):
-        return _(EXTRA_ACTION_LABELS[action]) if action in EXTRA_ACTION_LABELS else action
+        return str(EXTRA_ACTION_LABELS[action]) if action in EXTRA_ACTION_LABELS else action
 
 
 def role_label(role: str | Role | None) -> str:
@@ -386,7 +387,7 @@ def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> 
 
 
 def _subject(event: audit.Event, numbers: dict[int, str | None]) -> str:
-    label = SUBJECT_TYPE_LABELS.get(event.subject_type, event.subject_type)
+    label = str(SUBJECT_TYPE_LABELS.get(event.subject_type, event.subject_type))
     if event.subject_type == SUBJECT and event.subject_id.isdigit():
         number = numbers.get(int(event.subject_id))
         return number or f"{label} #{event.subject_id}"
