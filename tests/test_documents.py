@@ -442,3 +442,23 @@ def test_approval_form_prints_one_page_in_every_state(client, state):
         assert "本次结果：撤回" in pages[0]
     if state == State.DRAFT:
         assert "尚未提交审批" in pages[0]
+
+
+def test_qr_codes_use_the_public_base_url_when_configured(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://sanzi.example.gov.cn/")
+    req = f.in_state(State.PENDING, "1200.00")
+    with app.test_request_context():
+        context = services.approval_form(req, f.user("dy_baozhang"))
+        sheet = services.disclosure(req.village, 2026, 1)
+    assert context["verify_url"] == f"https://sanzi.example.gov.cn/v/{context['token']}"
+    assert sheet["public_url"] == "https://sanzi.example.gov.cn/gongkai/HL-YC-01/2026-01"
+
+
+def test_trail_report_refuses_a_range_too_large_to_print(client, monkeypatch):
+    monkeypatch.setattr(services, "MAX_REPORT_EVENTS", 2)  # the request below makes 3
+    f.in_state(State.PENDING, "1200.00")
+    today = today_local()
+    login(client, "yc_lianqing")
+    r = client.get(f"/documents/trail-report?village=HL-YC-01&start={today}&end={today}")
+    assert r.status_code == 400 and "请缩小日期范围" in r.get_data(as_text=True)
+    assert events("export_trail_report") == []

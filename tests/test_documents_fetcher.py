@@ -119,6 +119,7 @@ def test_user_input_on_a_printed_form_never_becomes_a_fetch(client, no_network, 
     r = client.get(f"/documents/requests/{req.id}/approval-form.pdf")
     assert r.status_code == 200
     assert all(u.startswith((f"{BASE_URL}static/", "data:")) for u in asked), asked
+    assert f"{BASE_URL}static/css/pdf.css" in asked  # the stylesheet did come through the fetcher
     assert not any("passwd" in u or "example.com" in u or "127.0.0.1" in u for u in asked)
     text = "".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(r.data)).pages)
     # the markup is printed as the text the accountant typed
