@@ -1,0 +1,458 @@
+"""What the printed documents say, gathered from the rows and the trail; the verification tokens in
+their QR codes; and the audit events that printing and exporting leave.
+
+Reads only, except `record_print`, which appends one event and never commits (the view commits)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy import and_, or_, select
+
+import audit
+from finance import trail
+from finance.auth.models import User
+from finance.documents.rendering import qr_svg_data_uri
+from finance.extensions import db
+from finance.money import to_capital
+from finance.orgs.models import AccountSubject, OrgUnit
+from finance.payment_requests.models import PaymentRequest
+from finance.payment_requests.queries import steps_of
+from finance.payment_requests.services import attachment_label
+from finance.payments.models import Payment
+from finance.roles import ROLE_LABELS, Role
+from finance.timefmt import CST
+from finance.workflow import ACTION_LABELS, Action, State
+
+SUBJECT = "payment_request"
+TOKEN_SALT = "sanzi.documents.approval-form.v1"  # noqa: S105 - a salt, not a secret
+HASH_PREFIX = 16  # hex digits of the printed entry hash carried (and signed) in the QR token
+MAX_REPORT_EVENTS = 5000  # about 170 pages; a longer range is refused with a message to narrow it
+
+# Trail actions that are not in the workflow table, as the documents name them.
+EXTRA_ACTION_LABELS = {
+    "attachment_add": _l("添加附件"),
+    "attachment_remove": _l("删除附件"),
+    "print_form": _l("打印支付审批单"),
+    "export_trail_report": _l("导出审计轨迹报告"),
+    "print_disclosure": _l("打印财务公开表"),
+}
+SUBJECT_TYPE_LABELS = {
+    "payment_request": _l("支付申请"),
+    "trail_report": _l("审计轨迹报告"),
+    "disclosure": _l("财务公开"),
+    "org_unit": _l("组织"),
+    "user": _l("用户"),
+}
+
+
+def action_label(action: str) -> str:
+    try:
+        return str(ACTION_LABELS[Action(action)])
+    except (ValueError, KeyError):
+        return str(EXTRA_ACTION_LABELS[action]) if action in EXTRA_ACTION_LABELS else action
+
+
+def role_label(role: str | Role | None) -> str:
+    if not role:
+        return ""
+    try:
+        return str(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return str(role)
+
+
+def short_hash(value: str | None, n: int = 12) -> str:
+    return (value or "")[:n]
+
+
+def acting_role_over(user: User, village: OrgUnit) -> Role | None:
+    """The role in which a user reads a village's records, for the audit event of a print. The first in
+    the order of ROLE_LABELS, so a person holding two roles is recorded the same way every time."""
+    roles = user.roles_at(village)
+    return next((r for r in ROLE_LABELS if r in roles), None)
+
+
+def record_print(user: User, village: OrgUnit, action: str, subject_type: str, subject_id: int | str,
+                 reason: str | None = None) -> audit.Event:
+    """One audit event for a print or export, on the village's chain. A read changes nothing, so the
+    event has no before/after; the verifier's replayer therefore ignores it."""
+    return trail.record(village=village, user=user, role=acting_role_over(user, village), action=action,
+                        subject_type=subject_type, subject_id=subject_id, reason=reason)
+
+
+# --- the chain position of a request -------------------------------------------------------------
+
+
+def _changes_of(req: PaymentRequest) -> Any:
+    """Events of the request that changed it (reads such as prints carry neither before nor after)."""
+    return select(audit.Event).where(
+        audit.Event.chain_id == trail.chain_for(req.village),
+        audit.Event.subject_type == SUBJECT,
+        audit.Event.subject_id == str(req.id),
+        or_(audit.Event.before.is_not(None), audit.Event.after.is_not(None)),
+    )
+
+
+def newest_change(req: PaymentRequest) -> audit.Event | None:
+    return db.session.execute(_changes_of(req).order_by(audit.Event.seq.desc()).limit(1)).scalar_one_or_none()
+
+
+# --- the verification token -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintedState:
+    """What a printed form vouches for: the request, its newest change event and the state then."""
+
+    request_id: int
+    seq: int
+    hash_prefix: str
+    state: str
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def make_token(req: PaymentRequest, event: audit.Event | None) -> str:
+    """A signed token: anyone can read the numbers inside (they are printed on the paper anyway), no one
+    can make one for another request or position without the app's secret key."""
+    seq = event.seq if event is not None else 0
+    prefix = event.entry_hash[:HASH_PREFIX] if event is not None else ""
+    return str(_serializer().dumps([req.id, seq, prefix, req.state.value]))
+
+
+def read_token(token: str) -> PrintedState | None:
+    if not token or len(token) > 300:
+        return None
+    try:
+        data = _serializer().loads(token)
+    except BadData:
+        return None
+    if not (isinstance(data, list) and len(data) == 4 and isinstance(data[0], int)
+            and isinstance(data[1], int) and isinstance(data[2], str) and isinstance(data[3], str)):
+        return None
+    return PrintedState(data[0], data[1], data[2], data[3])
+
+
+def verification_url(token: str) -> str:
+    """The URL in the QR code. PUBLIC_BASE_URL (e.g. https://sanzi.example.gov.cn) names the public host
+    when the app sits behind a proxy; otherwise the host of the request that printed it."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("documents.verify", token=token)
+    return url_for("documents.verify", token=token, _external=True)
+
+
+@dataclass
+class LaterEvent:
+    action: str
+    at: datetime
+    role: str
+
+
+@dataclass
+class Verification:
+    req: PaymentRequest
+    printed: PrintedState
+    live: bool
+    intact: bool  # the event at the printed position still carries the printed hash
+    headline: str
+    later: list[LaterEvent] = field(default_factory=list)
+
+    @property
+    def printed_state_label(self) -> str:
+        try:
+            return State(self.printed.state).label
+        except ValueError:
+            return self.printed.state
+
+
+def verify_print(token: str) -> Verification | None:
+    """Compare a printed form with the live record; None (a 404) for a token that is not ours."""
+    printed = read_token(token)
+    if printed is None:
+        return None
+    req = db.session.get(PaymentRequest, printed.request_id)
+    if req is None:
+        return None
+    at_print = None
+    if printed.seq:
+        at_print = db.session.execute(
+            select(audit.Event).where(audit.Event.chain_id == trail.chain_for(req.village),
+                                      audit.Event.seq == printed.seq)
+        ).scalar_one_or_none()
+    intact = (printed.seq == 0 and not printed.hash_prefix) or (
+        at_print is not None and at_print.entry_hash.startswith(printed.hash_prefix)
+        and at_print.subject_type == SUBJECT and at_print.subject_id == str(req.id))
+    later_rows = list(db.session.execute(
+        _changes_of(req).where(audit.Event.seq > printed.seq).order_by(audit.Event.seq)
+    ).scalars())
+    later = [LaterEvent(action_label(e.action), e.occurred_at, role_label(e.actor_role)) for e in later_rows]
+    live = intact and not later and req.state.value == printed.state
+    return Verification(req, printed, live, intact, _headline(printed, req, live, intact, later_rows), later)
+
+
+def _headline(printed: PrintedState, req: PaymentRequest, live: bool, intact: bool,
+              later: list[audit.Event]) -> str:
+    if not intact:
+        return _("打印时的记录与系统中同一位置的记录不一致，请联系乡镇三资代理中心或廉情联络员核查。")
+    if live:
+        return _("与打印时一致：打印后该申请没有任何变化。")
+    actions = {e.action for e in later}
+    if printed.state not in (State.PAID, State.RECONCILED) and req.state in (State.PAID, State.RECONCILED):
+        return _("打印后已支付，当前状态：%(state)s。", state=req.state.label)
+    if req.state.value != printed.state:
+        return _("打印后状态已变化：打印时为“%(old)s”，现在为“%(new)s”。",
+                 old=_state_label(printed.state), new=req.state.label)
+    if Action.APPROVE.value in actions:
+        return _("打印后又有审批意见，当前状态：%(state)s。", state=req.state.label)
+    return _("打印后记录有变化，当前状态：%(state)s。", state=req.state.label)
+
+
+def _state_label(value: str) -> str:
+    try:
+        return State(value).label
+    except ValueError:
+        return value
+
+
+# --- the approval form ----------------------------------------------------------------------------
+
+
+@dataclass
+class StepRow:
+    step: int
+    role: str
+    name: str = ""
+    action: str = ""
+    at: datetime | None = None
+    comment: str = ""
+
+
+@dataclass
+class Round:
+    number: int
+    submitted_by: str = ""
+    submitted_at: datetime | None = None
+    steps: list[StepRow] = field(default_factory=list)
+    outcome: str = ""  # 退回修改 / 驳回 / 撤回, with who and why
+    outcome_at: datetime | None = None
+    outcome_by: str = ""
+    outcome_role: str = ""
+    outcome_comment: str = ""
+
+
+def _rounds(req: PaymentRequest) -> list[Round]:
+    rounds: OrderedDict[int, Round] = OrderedDict()
+    for act in req.actions:
+        if act.action in (Action.PAY, Action.RECONCILE):
+            continue
+        rnd = rounds.setdefault(act.round, Round(act.round))
+        if act.action == Action.SUBMIT:
+            rnd.submitted_by, rnd.submitted_at = act.actor.display_name, act.created_at
+        elif act.action in (Action.APPROVE, Action.RETURN, Action.REJECT):
+            rnd.steps.append(StepRow(act.step or 0, role_label(act.actor_role), act.actor.display_name,
+                                     act.action.label, act.created_at, act.comment or ""))
+        if act.action in (Action.RETURN, Action.REJECT, Action.WITHDRAW):
+            rnd.outcome, rnd.outcome_at = act.action.label, act.created_at
+            rnd.outcome_by, rnd.outcome_role = act.actor.display_name, role_label(act.actor_role)
+            rnd.outcome_comment = act.comment or ""
+    # The current round lists its steps still to come as blank rows, as a paper form has empty boxes.
+    if rounds and req.state == State.PENDING:
+        current = rounds[next(reversed(rounds))]
+        done = {s.step for s in current.steps}
+        for number, rule in enumerate(steps_of(req), start=1):
+            if number not in done:
+                current.steps.append(StepRow(number, role_label(rule.role), action=_("待审批")))
+        current.steps.sort(key=lambda s: s.step)
+    return list(rounds.values())
+
+
+def payment_of(req: PaymentRequest) -> Payment | None:
+    return db.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one_or_none()
+
+
+def approval_form(req: PaymentRequest, printed_by: User) -> dict[str, Any]:
+    """Everything the 支付审批单 shows, with the token for its QR code."""
+    event = newest_change(req)
+    token = make_token(req, event)
+    url = verification_url(token)
+    rounds = _rounds(req)
+    pay = payment_of(req)
+    pay_action = next((a for a in req.actions if a.action == Action.PAY), None)
+    return {
+        "req": req,
+        "village": req.village,
+        "township": req.village.township,
+        "capital": to_capital(req.amount, prefix=True) if req.amount is not None else "",
+        "attachments": [{"label": attachment_label(a.kind.value), "filename": a.filename,
+                         "sha": short_hash(a.sha256, 16), "size": a.size} for a in req.attachments],
+        "current_round": rounds[-1] if rounds else None,
+        "earlier_rounds": rounds[:-1],
+        "payment": pay,
+        "paid_at": pay_action.created_at if pay_action else None,
+        "event": event,
+        "token": token,
+        "verify_url": url,
+        "qr": qr_svg_data_uri(url),
+        "printed_by": printed_by,
+        "printed_at": datetime.now(UTC),
+    }
+
+
+# --- the trail report -----------------------------------------------------------------------------
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, end+1 00:00) in China time, as UTC."""
+    lo = datetime(start.year, start.month, start.day, tzinfo=CST)
+    hi = datetime(end.year, end.month, end.day, tzinfo=CST) + timedelta(days=1)
+    return lo.astimezone(UTC), hi.astimezone(UTC)
+
+
+class ReportTooLarge(ValueError):
+    pass
+
+
+@dataclass
+class ReportRow:
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    subject: str
+    reason: str
+    hash: str
+
+
+def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> dict[str, Any]:
+    """The events of a village's chain in [start, end] (China dates), with the verification of the
+    whole chain and its newest checkpoint."""
+    from finance.oversight.verification import run_verify
+
+    chain_id = trail.chain_for(village)
+    lo, hi = day_bounds(start, end)
+    events = db.session.execute(
+        select(audit.Event).where(audit.Event.chain_id == chain_id, audit.Event.occurred_at >= lo,
+                                  audit.Event.occurred_at < hi)
+        .order_by(audit.Event.seq).limit(MAX_REPORT_EVENTS + 1)
+    ).scalars().all()
+    if len(events) > MAX_REPORT_EVENTS:
+        raise ReportTooLarge(_("所选时间段内的事件超过 %(n)s 条，请缩小日期范围后再导出。",
+                               n=MAX_REPORT_EVENTS))
+    request_ids = {int(e.subject_id) for e in events if e.subject_type == SUBJECT and e.subject_id.isdigit()}
+    numbers: dict[int, str | None] = dict(db.session.execute(
+        select(PaymentRequest.id, PaymentRequest.number).where(PaymentRequest.id.in_(request_ids))
+    ).all()) if request_ids else {}
+    rows = [ReportRow(e.seq, e.occurred_at, e.actor_name or _("系统"), role_label(e.actor_role),
+                      action_label(e.action), _subject(e, numbers), e.reason or "",
+                      short_hash(e.entry_hash, 16)) for e in events]
+    first, last = (events[0], events[-1]) if events else (None, None)
+    report = run_verify(chain=chain_id)
+    chain_report = report.chains.get(chain_id)
+    checkpoint = db.session.execute(
+        select(audit.Checkpoint).where(audit.Checkpoint.chain_id == chain_id)
+        .order_by(audit.Checkpoint.size.desc(), audit.Checkpoint.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return {
+        "village": village,
+        "township": village.township,
+        "chain_id": chain_id,
+        "start": start,
+        "end": end,
+        "rows": rows,
+        "first": first,
+        "last": last,
+        "verified": report.ok,
+        "failures": [str(f) for f in report.all_failures()][:50],
+        "chain_size": chain_report.size if chain_report else 0,
+        "chain_head": chain_report.head_hash if chain_report else "",
+        "checkpoints_checked": chain_report.checkpoints_checked if chain_report else 0,
+        "checkpoint": checkpoint,
+        "printed_by": printed_by,
+        "printed_role": role_label(acting_role_over(printed_by, village)),
+        "printed_at": datetime.now(UTC),
+    }
+
+
+def _subject(event: audit.Event, numbers: dict[int, str | None]) -> str:
+    label = str(SUBJECT_TYPE_LABELS.get(event.subject_type, event.subject_type))
+    if event.subject_type == SUBJECT and event.subject_id.isdigit():
+        number = numbers.get(int(event.subject_id))
+        return number or f"{label} #{event.subject_id}"
+    return f"{label} {event.subject_id}"
+
+
+# --- the monthly disclosure -----------------------------------------------------------------------
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return first, following
+
+
+@dataclass
+class DisclosureLine:
+    value_date: date
+    number: str
+    payee: str
+    purpose: str
+    subject: str
+    amount: Decimal
+
+
+def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
+    """Every payment of the month (by the bank's value date) and totals by account subject.
+
+    The app records payments out, not the collective's income or bank balance, so the opening and
+    closing balances are not known here: the sheet shows "—" and says where they come from, rather than
+    a balance computed from payments alone, which would be wrong whenever any money came in."""
+    first, following = month_bounds(year, month)
+    rows = db.session.execute(
+        select(Payment, PaymentRequest, AccountSubject)
+        .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
+        .outerjoin(AccountSubject, PaymentRequest.subject_id == AccountSubject.id)
+        .where(and_(PaymentRequest.village_id == village.id, Payment.value_date >= first,
+                    Payment.value_date < following))
+        .order_by(Payment.value_date, Payment.id)
+    ).all()
+    lines = [DisclosureLine(p.value_date, r.number or "", p.payee_name, r.purpose,
+                            f"{s.code} {s.name}" if s else "", p.amount) for p, r, s in rows]
+    totals: dict[str, Decimal] = {}
+    for line in lines:
+        totals[line.subject] = totals.get(line.subject, Decimal("0.00")) + line.amount
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    public_url = public_disclosure_url(village, year, month)
+    return {
+        "village": village,
+        "township": village.township,
+        "year": year,
+        "month": month,
+        "lines": lines,
+        "totals": sorted(totals.items()),
+        "total": total,
+        "total_capital": to_capital(total, prefix=True),
+        "public_url": public_url,
+        "qr": qr_svg_data_uri(public_url),
+        "generated_at": datetime.now(UTC),
+    }
+
+
+def public_disclosure_url(village: OrgUnit, year: int, month: int) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    period = f"{year:04d}-{month:02d}"
+    if base:
+        return base.rstrip("/") + url_for("documents.public_disclosure", code=village.code, period=period)
+    return url_for("documents.public_disclosure", code=village.code, period=period, _external=True)

@@ -1,0 +1,202 @@
+"""Printed documents: the 支付审批单 and its public verification page, the liaison's 审计轨迹报告, and the
+monthly 财务公开 sheet with its public page. Printing and exporting are audit events."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from finance.documents import services
+from finance.documents.rendering import render_one_page, render_pdf
+from finance.extensions import db
+from finance.orgs.models import OrgUnit
+from finance.payment_requests.queries import get_visible
+from finance.permissions import Permission, can, jurisdiction
+from finance.roles import OrgKind, Role
+from finance.timefmt import today_local
+
+bp = Blueprint("documents", __name__)
+
+_PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    response = send_file(io.BytesIO(data), mimetype="application/pdf", download_name=filename,
+                         as_attachment=False, max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _finish_reads() -> None:
+    """End the read transaction before the slow part (WeasyPrint): on SQLite every transaction holds
+    the write lock from BEGIN, and a print must not make approvers wait."""
+    db.session.commit()
+
+
+@bp.route("/documents/requests/<int:request_id>/approval-form.pdf")
+@login_required
+def approval_form(request_id: int) -> Response:
+    req = get_visible(current_user, request_id)
+    if req is None:
+        abort(404)
+    context = services.approval_form(req, current_user)
+    pages = {compact: render_template("pdf/approval_form.html", compact=compact, **context)
+             for compact in (False, True)}
+    number, req_id, village_id = req.number or str(req.id), req.id, req.village_id
+    _finish_reads()
+    pdf = render_one_page(pages.__getitem__)
+    village = db.session.get(OrgUnit, village_id)
+    assert village is not None
+    services.record_print(current_user, village, "print_form", services.SUBJECT, req_id)
+    db.session.commit()
+    return _pdf(pdf, f"支付审批单-{number}.pdf")
+
+
+@bp.route("/v/<token>")
+def verify(token: str) -> str:
+    """Opened from the QR code on a printed form, without logging in. Shows only what the paper shows,
+    and whether the record changed since; a token that the app did not sign is a plain 404."""
+    result = services.verify_print(token)
+    if result is None:
+        abort(404)
+    return render_template("documents/verify.html", v=result)
+
+
+def _liaison_villages() -> list[OrgUnit]:
+    return list(db.session.execute(
+        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(current_user, {Role.LIAISON})),
+                              OrgUnit.kind == OrgKind.VILLAGE).order_by(OrgUnit.path)
+    ).scalars())
+
+
+def _village_by_key(key: str) -> OrgUnit | None:
+    key = key.strip()
+    if not key or len(key) > 32:
+        return None
+    column = OrgUnit.id if key.isdigit() else OrgUnit.code
+    return db.session.execute(
+        select(OrgUnit).where(column == (int(key) if key.isdigit() else key), OrgUnit.kind == OrgKind.VILLAGE)
+    ).scalar_one_or_none()
+
+
+def _parse_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+
+
+@bp.route("/documents/trail-report")
+@login_required
+def trail_report() -> ResponseReturnValue:
+    if not can(current_user, Permission.AUDIT_READ):
+        abort(404)
+    if "village" not in request.args:
+        today = today_local()
+        return render_template("documents/trail_form.html", villages=_liaison_villages(),
+                               start=today.replace(day=1), end=today, errors={})
+    village = _village_by_key(request.args.get("village", ""))
+    if village is None or not can(current_user, Permission.AUDIT_READ, village):
+        abort(404)
+    start, end = _parse_day(request.args.get("start")), _parse_day(request.args.get("end"))
+    errors = {}
+    if start is None:
+        errors["start"] = _("请填写开始日期，格式如 2026-01-01。")
+    if end is None:
+        errors["end"] = _("请填写结束日期，格式如 2026-01-31。")
+    if start and end and start > end:
+        errors["end"] = _("结束日期不能早于开始日期。")
+    if start and end and (end - start).days > 3660:
+        errors["end"] = _("日期范围不能超过十年。")
+    context = None
+    if not errors:
+        assert start is not None and end is not None
+        try:
+            context = services.trail_report(village, start, end, current_user)
+        except services.ReportTooLarge as exc:
+            errors["end"] = str(exc)
+    if errors or context is None:
+        return render_template("documents/trail_form.html", villages=_liaison_villages(), village=village,
+                               start=start, end=end, errors=errors), 400
+    html = render_template("pdf/trail_report.html", **context)
+    village_id, code = village.id, village.code
+    _finish_reads()
+    pdf = render_pdf(html)
+    village = db.session.get(OrgUnit, village_id)
+    assert village is not None and start is not None and end is not None
+    services.record_print(current_user, village, "export_trail_report", "trail_report",
+                          f"{start.isoformat()}..{end.isoformat()}")
+    db.session.commit()
+    return _pdf(pdf, f"审计轨迹报告-{code}-{start:%Y%m%d}-{end:%Y%m%d}.pdf")
+
+
+def _check_month(year: int, month: int) -> None:
+    today = today_local()
+    if not (1 <= month <= 12 and 2000 <= year <= today.year) or (year, month) > (today.year, today.month):
+        abort(404)
+
+
+@bp.route("/documents/disclosure")
+@login_required
+def disclosure_form() -> ResponseReturnValue:
+    """Pick a village and a month; the sheet itself is `disclosure`."""
+    if not can(current_user, Permission.REQUEST_READ):
+        abort(404)
+    villages = list(db.session.execute(
+        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(current_user)), OrgUnit.kind == OrgKind.VILLAGE)
+        .order_by(OrgUnit.path)
+    ).scalars())
+    today = today_local()
+    month = request.args.get("month", f"{today:%Y-%m}")
+    if "village" not in request.args:
+        return render_template("documents/disclosure_form.html", villages=villages, month=month, error=None)
+    match = _PERIOD_RE.match(month.strip())
+    village_id = request.args.get("village", "")
+    if not village_id.isdigit() or int(village_id) not in {v.id for v in villages}:
+        abort(404)
+    year, mon = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not match or not (1 <= mon <= 12) or (year, mon) > (today.year, today.month) or year < 2000:
+        error = _("请选择本月或以前的月份，格式如 2026-01。")
+        return render_template("documents/disclosure_form.html", villages=villages, month=month,
+                               selected=int(village_id), error=error), 400
+    return redirect(url_for("documents.disclosure", village_id=int(village_id), year=year, month=mon))
+
+
+@bp.route("/documents/disclosure/<int:village_id>/<int:year>/<int:month>.pdf")
+@login_required
+def disclosure(village_id: int, year: int, month: int) -> Response:
+    village = db.session.get(OrgUnit, village_id)
+    if village is None or village.kind != OrgKind.VILLAGE or not can(current_user, Permission.REQUEST_READ,
+                                                                       village):
+        abort(404)
+    _check_month(year, month)
+    html = render_template("pdf/disclosure.html", **services.disclosure(village, year, month))
+    code = village.code
+    _finish_reads()
+    pdf = render_pdf(html)
+    village = db.session.get(OrgUnit, village_id)
+    assert village is not None
+    services.record_print(current_user, village, "print_disclosure", "disclosure", f"{year:04d}-{month:02d}")
+    db.session.commit()
+    return _pdf(pdf, f"财务公开-{code}-{year:04d}{month:02d}.pdf")
+
+
+@bp.route("/gongkai/<code>/<period>")
+def public_disclosure(code: str, period: str) -> str:
+    """The notice-board sheet online, for anyone who scans its QR code. 财务公开 is public by rule and
+    the paper hangs on a public wall, so the page is addressed by village code and month, like the
+    sheet itself; it shows the same lines as the sheet and nothing else (no accounts, no approvers)."""
+    match = _PERIOD_RE.match(period)
+    village = _village_by_key(code) if match and not code.isdigit() else None
+    if village is None or match is None:
+        abort(404)
+    year, month = int(match.group(1)), int(match.group(2))
+    _check_month(year, month)
+    return render_template("documents/disclosure_public.html", **services.disclosure(village, year, month))
