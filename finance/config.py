@@ -61,6 +61,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,  # a form opened in the field may be sent hours later
         "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
         "PAGE_SIZE": 20,
+        # The public address printed in QR codes (behind a proxy the request's Host may not be it).
+        "PUBLIC_BASE_URL": os.environ.get("SANZI_PUBLIC_BASE_URL"),
     }
     config.update(overrides)
     if "SECRET_KEY" not in config:
