@@ -12,13 +12,18 @@ listed in WRITING_GETS, for reads that are themselves recorded) must have an ent
         events=1,                              # events one exercise must write (1 for a change)
     ),
 
-`events=0` needs a `why`, for routes that change no governed record (login, logout). Set
+`events=0` needs a `why`, for routes that change no governed record (login, logout), and so does any
+count above 1 (one post that makes several changes, e.g. "save and submit"). `actions`, when given, names
+the events one exercise must write, in order (it then fixes `events`), so the Case proves the route did
+what it is for and not something else that happens to write an event. Set
 `liaison_may=True` only for what a liaison may do (questions, exports); for every other route the
 liaison test checks that a liaison's post changes no financial row and writes no event.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,10 +35,14 @@ from flask import g
 from sqlalchemy import func, select
 
 import audit
+from finance.auth import services as accounts
+from finance.auth.models import RoleAssignment, User
 from finance.extensions import db as ext_db
+from finance.orgs.models import OrgUnit
 from finance.oversight import services as oversight
-from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
 from finance.payments.models import Payment
+from finance.roles import Role
 from finance.timefmt import today_local
 from finance.workflow import State
 from tests import factories as f
@@ -52,6 +61,11 @@ class Case:
     why: str = ""
     method: str = "POST"
     liaison_may: bool = False
+    actions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.actions:
+            self.events = len(self.actions)
 
 
 def _pending() -> dict[str, Any]:
@@ -78,6 +92,91 @@ def _question() -> dict[str, Any]:
 
 def _deadline() -> str:
     return (today_local() + timedelta(days=5)).isoformat()
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+def _request(v: dict[str, Any]) -> PaymentRequest:
+    req = ext_db.session.get(PaymentRequest, v["request_id"])
+    assert req is not None
+    return req
+
+
+def _in(state: State) -> Callable[[], dict[str, Any]]:
+    return lambda: {"request_id": f.in_state(state).id}
+
+
+def _draft_attachment() -> dict[str, Any]:
+    req = f.draft()
+    return {"request_id": req.id, "attachment_id": req.attachments[0].id}
+
+
+def _request_form(**overrides: Any) -> dict[str, Any]:
+    """The request form as the accountant's browser posts it (see tests/test_request_pages.py)."""
+    return {
+        "payee_name": "濮阳市华龙区兴农农资经营部",
+        "payee_bank": "中国农业银行濮阳华龙支行",
+        "payee_account": "6228 4800 1234 5678 901",
+        "amount": "1,234.50",
+        "purpose": "购买村内道路绿化苗木 120 株",
+        "subject_id": str(f.subject("5501").id),
+        "fund_source": "村集体经营收入",
+        "budget_line": "2026年度公益支出预算",
+        "meeting_date": "",
+        "meeting_attendance": "",
+        "meeting_amount": "",
+        "client_key": _key(),
+        "action": "save",
+        **overrides,
+    }
+
+
+def _photo(color: str = "white") -> tuple[io.BytesIO, str]:
+    return io.BytesIO(f.jpeg_bytes(color=color)), "photo.jpg"
+
+
+def _pay_form(v: dict[str, Any]) -> dict[str, Any]:
+    """What the cashier's pay page posts: the approved figures, a bank reference and the receipt."""
+    req = _request(v)
+    return {
+        "bank_reference": f"NYH{uuid.uuid4().hex[:14].upper()}",
+        "value_date": today_local().isoformat(),
+        "amount": f"{req.amount:.2f}",
+        "payee_name": req.payee_name,
+        "payee_account": req.payee_account,
+        "payer_account": req.village.bank_account,
+        "client_key": _key(),
+        "version": str(req.version),
+        "receipt": _photo("lightblue"),
+    }
+
+
+def _user_id(username: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {"user_id": f.user(username).id}
+
+
+def _second_role() -> dict[str, Any]:
+    """dy_shuji with a second role (a user keeps at least one), to remove it again."""
+    shuji = f.user("dy_shuji")
+    added = accounts.assign_role(shuji, Role.LIAISON, f.unit("HL-YC-02"))
+    ext_db.session.commit()
+    return {"user_id": shuji.id, "assignment_id": added.id}
+
+
+def _policy_form(v: dict[str, Any]) -> dict[str, Any]:
+    """A policy for 岳村镇 that differs from the seeded one (the head signs from 30,000, not 50,000)."""
+    steps = ["village_lead", "village_supervisor", "agency_reviewer", "township_leader", "township_head"]
+    amounts = ["", "", "", "10000", "30000"]
+    data = {"major_threshold": "50000"}
+    for n, (role, amount) in enumerate(zip(steps, amounts, strict=True)):
+        data |= {f"steps-{n}-order": str(n + 1), f"steps-{n}-role": role, f"steps-{n}-min_amount": amount,
+                 f"steps-{n}-subjects": ""}
+    for n, (kind, amount) in enumerate([("invoice", ""), ("contract", "10000"), ("minutes", "50000")]):
+        data |= {f"attachments-{n}-kind": kind, f"attachments-{n}-min_amount": amount,
+                 f"attachments-{n}-subjects": ""}
+    return data
 
 
 ROUTES: dict[str, Case] = {
@@ -111,7 +210,102 @@ ROUTES: dict[str, Case] = {
     ),
     "oversight.answer": Case("yc_shenhe", setup=_question, form=lambda v: {"answer": "已核实。"}),
     "oversight.attachment": Case("yc_lianqing", setup=_attachment, method="GET", liaison_may=True),
-    # payment_requests, payments, documents, admin: add their routes here (see the docstring)
+    # payment requests (the accountant's form and attachments, then each workflow action)
+    "payment_requests.new": Case(
+        "dy_baozhang",
+        form=lambda v: _request_form(action="submit", kind="invoice", file=_photo()),
+        actions=("create", "attachment_add", "submit"),
+        why="保存并提交 with a photo makes three changes: the draft, its attachment, and the submission "
+        "(the draft is committed before it is submitted, so a refused submission keeps it)",
+    ),
+    "payment_requests.edit": Case(
+        "dy_baozhang",
+        setup=_in(State.RETURNED),
+        form=lambda v: _request_form(amount="1,100.00", action="submit"),
+        actions=("edit", "submit"),
+        why="correcting a returned request and resubmitting it: the edit and the new round are two changes",
+    ),
+    "payment_requests.upload": Case(
+        "dy_baozhang",
+        setup=_in(State.DRAFT),
+        form=lambda v: {"kind": "acceptance", "file": _photo("green"), "back": "edit"},
+        actions=("attachment_add",),
+    ),
+    "payment_requests.delete_attachment": Case(
+        "dy_baozhang", setup=_draft_attachment, actions=("attachment_remove",)
+    ),
+    "payment_requests.submit": Case(
+        "dy_baozhang", setup=_in(State.DRAFT), form=lambda v: {"client_key": _key()}, actions=("submit",)
+    ),
+    "payment_requests.withdraw": Case(
+        "dy_baozhang", setup=_pending, form=lambda v: {"client_key": _key()}, actions=("withdraw",)
+    ),
+    "payment_requests.approve": Case(
+        "dy_shuji",
+        setup=_pending,
+        form=lambda v: {"client_key": _key(), "comment": "同意", "version": str(_request(v).version)},
+        actions=("approve",),
+    ),
+    "payment_requests.return_": Case(
+        "dy_shuji",
+        setup=_pending,
+        form=lambda v: {"client_key": _key(), "reason": "请补充验收单"},
+        actions=("return",),
+    ),
+    "payment_requests.reject": Case(
+        "dy_shuji",
+        setup=_pending,
+        form=lambda v: {"client_key": _key(), "reason": "不符合村级支出范围"},
+        actions=("reject",),
+    ),
+    # payments (the cashier)
+    "payments.pay": Case("yc_chuna", setup=_in(State.APPROVED), form=_pay_form, actions=("pay",)),
+    "payments.reconcile": Case(
+        "yc_chuna", setup=_in(State.PAID), form=lambda v: {"client_key": _key()}, actions=("reconcile",)
+    ),
+    # district admin (the system chain)
+    "orgs.new_unit": Case(
+        "hl_admin",
+        setup=lambda: {"parent_id": f.unit("HL-YC").id},
+        form=lambda v: {
+            "code": "HL-YC-09",
+            "name": "新岳村",
+            "bank_name": "中国农业银行濮阳华龙支行",
+            "bank_account": "6228 4800 9999 0009",
+            "bank_account_name": "新岳村股份经济合作社",
+        },
+        actions=("org_create",),
+    ),
+    "orgs.new_user": Case(
+        "hl_admin",
+        form=lambda v: {
+            "username": "dy_kuaiji2",
+            "display_name": "赵红梅",
+            "phone": "13900000000",
+            "password": "start-pass-1",
+            "role": "accountant",
+            "org_unit": f.unit("HL-YC-01").id,
+        },
+        actions=("user_create", "role_assign"),
+        why="a new user always comes with a first role: the account and the role are two governed records "
+        "(the role can later be removed on its own, with its own event)",
+    ),
+    "orgs.add_role": Case(
+        "hl_admin",
+        setup=_user_id("dy_shuji"),
+        form=lambda v: {"role": "liaison", "org_unit": f.unit("HL-YC-02").id},
+        actions=("role_assign",),
+    ),
+    "orgs.remove_role": Case("hl_admin", setup=_second_role, actions=("role_remove",)),
+    "orgs.set_active": Case(
+        "hl_admin", setup=_user_id("dy_shuji"), form=lambda v: {"active": "0"}, actions=("user_deactivate",)
+    ),
+    "orgs.policy": Case(
+        "hl_admin",
+        setup=lambda: {"unit_id": f.unit("HL-YC").id},
+        form=_policy_form,
+        actions=("policy_publish",),
+    ),
 }
 
 
@@ -130,10 +324,24 @@ def test_every_mutating_route_is_in_the_table(app):
     assert not stale, f"ROUTES lists endpoints the app does not have: {stale}"
     for endpoint, case in ROUTES.items():
         assert case.events == 1 or case.why, f"{endpoint}: events={case.events} needs a `why`"
+        assert not case.actions or len(case.actions) == case.events, endpoint
 
 
 def _event_count() -> int:
     return int(ext_db.session.execute(select(func.count(audit.Event.id))).scalar_one())
+
+
+def _newest_event_id() -> int:
+    return int(ext_db.session.execute(select(func.coalesce(func.max(audit.Event.id), 0))).scalar_one())
+
+
+def _actions_after(event_id: int) -> list[str]:
+    """The actions of the events written after `event_id`, in the order they were written."""
+    return list(
+        ext_db.session.execute(
+            select(audit.Event.action).where(audit.Event.id > event_id).order_by(audit.Event.id)
+        ).scalars()
+    )
 
 
 def _url(app: Any, endpoint: str, values: dict[str, Any]) -> str:
@@ -157,11 +365,13 @@ def test_route_writes_exactly_one_event_per_change(app, db, make_client, endpoin
     case = ROUTES[endpoint]
     values = case.setup()
     client = _client(make_client, case.user)
-    before = _event_count()
+    before, newest = _event_count(), _newest_event_id()
     response = client.open(_url(app, endpoint, values), method=case.method, data=case.form(values))
-    assert response.status_code in (200, 302), response.get_data(as_text=True)[:500]
+    assert response.status_code in (200, 302, 303), response.get_data(as_text=True)[:500]
     response.close()
-    assert _event_count() - before == case.events
+    assert _event_count() - before == case.events, _actions_after(newest)
+    if case.actions:
+        assert _actions_after(newest) == list(case.actions)
 
 
 def _financial_state() -> tuple[Any, ...]:
@@ -185,6 +395,22 @@ def _financial_state() -> tuple[Any, ...]:
     return tuple(requests), tuple(counts)
 
 
+def _org_state() -> tuple[Any, ...]:
+    """Users (and whether they may log in), their roles, org units and routing policies: what the admin
+    pages change, which a liaison's post must leave alone as well."""
+    s = ext_db.session
+    users = s.execute(
+        select(User.id, User.active, User.session_version, User.password_hash)
+        .execution_options(populate_existing=True)
+        .order_by(User.id)
+    ).all()
+    counts = [
+        s.execute(select(func.count()).select_from(m)).scalar_one()
+        for m in (RoleAssignment, OrgUnit, RoutingPolicy)
+    ]
+    return tuple(users), tuple(counts)
+
+
 @pytest.mark.parametrize("endpoint", sorted(ROUTES))
 def test_liaison_cannot_change_a_financial_record(app, db, make_client, endpoint):
     case = ROUTES[endpoint]
@@ -194,10 +420,13 @@ def test_liaison_cannot_change_a_financial_record(app, db, make_client, endpoint
     f.in_state(State.APPROVED)  # something a cashier could pay, a forged post could try
     client = _client(make_client, "yc_lianqing")
     before, events_before = _financial_state(), _event_count()
+    org_before = _org_state()
     form = {**case.form(values), "client_key": uuid.uuid4().hex}
     response = client.open(_url(app, endpoint, values), method=case.method, data=form)
     response.close()
     assert _financial_state() == before
+    if endpoint != "auth.change_password":  # their own password (and session) may change, nothing else
+        assert _org_state() == org_before
     if not case.liaison_may:
         allowed = 1 if endpoint == "auth.change_password" else 0  # their own password, on the system chain
         assert _event_count() - events_before == allowed
@@ -240,3 +469,20 @@ def test_liaison_is_refused_by_every_financial_service(db, name):
         call(f.user("yc_lianqing"), req)
     db.rollback()
     assert _financial_state() == before and _event_count() == events_before
+
+
+def test_the_pay_event_names_its_receipt(app, db, make_client):
+    """The receipt is part of the payment: no `attachment_add` of its own, the one `pay` event carries it."""
+    values = _in(State.APPROVED)()
+    client = _client(make_client, "yc_chuna")
+    newest = _newest_event_id()
+    response = client.post(_url(app, "payments.pay", values), data=_pay_form(values))
+    assert response.status_code == 303
+    event = db.execute(select(audit.Event).where(audit.Event.id > newest)).scalar_one()
+    payment = db.execute(select(Payment).where(Payment.request_id == values["request_id"])).scalar_one()
+    receipt = payment.receipt
+    assert receipt is not None
+    assert event.action == "pay" and json.loads(event.attachments) == [receipt.sha256]
+    after = json.loads(event.after)
+    assert after["attachment"] == {"id": receipt.id, "kind": "receipt", "filename": "photo.jpg", "size": receipt.size}
+    assert after["state"] == "paid" and after["payment"]["amount"] == "1200.00"

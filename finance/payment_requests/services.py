@@ -326,16 +326,23 @@ def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind, filena
 
 
 def _attach(user: User, req: PaymentRequest, kind: AttachmentKind, filename: str, stored: storage.Stored,
-            role: Role) -> Attachment:
+            role: Role, *, record: bool = True) -> Attachment:
+    """The attachment row, and its `attachment_add` event unless it is part of a change that records its
+    own (the cashier's receipt belongs to the payment's one `pay` event)."""
     att = Attachment(request=req, kind=kind, sha256=stored.sha256, filename=(filename or "file")[-200:],
                      content_type=stored.content_type, size=stored.size, uploaded_by_id=user.id)
     db.session.add(att)
     db.session.flush()
-    trail.record(village=req.village, user=user, role=role, action="attachment_add", subject_type=SUBJECT,
-                 subject_id=req.id, after={"attachment": {"id": att.id, "kind": kind.value,
-                                                          "filename": att.filename, "size": att.size}},
-                 attachments=(stored.sha256,))
+    if record:
+        trail.record(village=req.village, user=user, role=role, action="attachment_add", subject_type=SUBJECT,
+                     subject_id=req.id, after={"attachment": attachment_summary(att)},
+                     attachments=(stored.sha256,))
     return att
+
+
+def attachment_summary(att: Attachment) -> dict[str, Any]:
+    """An attachment as the trail records it (its bytes are named by their SHA-256 beside it)."""
+    return {"id": att.id, "kind": att.kind.value, "filename": att.filename, "size": att.size}
 
 
 def remove_attachment(user: User, att: Attachment) -> None:

@@ -82,7 +82,10 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
             stored = storage.save(data.receipt_data)
         except storage.StorageError as exc:
             raise requests.RequestError(str(exc), {"receipt": str(exc)}) from None
-        receipt = requests._attach(user, req, AttachmentKind.RECEIPT, data.receipt_filename, stored, Role.CASHIER)
+        # The receipt is part of this one change: the `pay` event names it (no `attachment_add` of its own).
+        receipt = requests._attach(user, req, AttachmentKind.RECEIPT, data.receipt_filename, stored, Role.CASHIER,
+                                   record=False)
+        extra["attachment"] = requests.attachment_summary(receipt)
         assert data.value_date is not None and data.amount is not None
         payment = Payment(request=req, bank_reference=data.bank_reference.strip(), value_date=data.value_date,
                           amount=data.amount, payee_name=req.payee_name, payee_account=req.payee_account,
