@@ -1,0 +1,129 @@
+/* Forms on a weak signal: draft kept on the phone, photos shrunk before upload, progress, retry with the
+   same data (same client_key: nothing made twice). Forms work without it. Chrome 81+. */
+(() => {
+'use strict';
+const EDGE = 1600, DAYS = 7, meta = document.querySelector('meta[name=sanzi-user]');
+const user = meta ? meta.content : '', same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+let keep = true;
+
+const el = (tag, className = '', textContent = '') =>
+  Object.assign(document.createElement(tag), {className, textContent}, tag === 'button' ? {type: 'button'} : {});
+// not form.action: that is the button named "action"
+const target = form => new URL(form.getAttribute('action') || '', location.href);
+
+// Long edge <= EDGE px, JPEG; else the original (small, PDF, or the phone cannot shrink it).
+async function shrink(file) {
+  if (!/^image\/(jpeg|png|webp)$/.test(file.type)) return file;
+  try {
+    const img = await createImageBitmap(file, {imageOrientation: 'from-image'});
+    const k = Math.min(1, EDGE / Math.max(img.width, img.height)), c = document.createElement('canvas');
+    if (k === 1 && file.size < 15e5) return file;
+    c.width = Math.round(img.width * k);
+    c.height = Math.round(img.height * k);
+    c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
+    const b = await new Promise(ok => c.toBlob(ok, 'image/jpeg', 0.85));
+    return b && b.size < file.size
+      ? new File([b], file.name.replace(/\.[^.]*$/, '') + '.jpg', {type: 'image/jpeg'}) : file;
+  } catch (e) { return file; }
+}
+
+const fields = form => [...form.elements].filter(f => f.name && !/^(csrf_token|client_key)$/.test(f.name) &&
+  !/^(file|hidden|submit|button|password)$/.test(f.type));
+const prop = f => (f.type === 'checkbox' ? 'checked' : 'value');
+const read = form => Object.fromEntries(fields(form).map(f => [f.name, f[prop(f)]]));
+const put = (form, v) => fields(form).forEach(f => { if (f.name in v) f[prop(f)] = v[f.name]; });
+
+// Draft per user and form, restored only if the server's copy is unchanged.
+function keepDraft(form) {
+  const key = `sanzi:draft:${user}:${target(form).pathname}`;
+  const drop = () => { try { localStorage.removeItem(key); } catch (e) { /**/ } };
+  let base = read(form), saved = null, timer;
+  try { saved = JSON.parse(localStorage.getItem(key)); } catch (e) { /**/ }
+  if (saved && same(saved.v, base)) { base = saved.base; saved = null; }  // shown already (form errors)
+  if (saved && (!same(saved.base, base) || Date.now() - saved.t > DAYS * 864e5)) { drop(); saved = null; }
+  if (saved) {
+    put(form, saved.v);
+    const when = new Date(saved.t).toLocaleString('zh-CN', {hour12: false});
+    const note = el('p', 'flash flash-info draft-note', `已恢复本机保存的草稿（${when}）。`);
+    const no = el('button', 'link', '放弃草稿');
+    note.setAttribute('role', 'status');
+    no.addEventListener('click', () => { drop(); put(form, base); note.remove(); });
+    note.append(no);
+    form.before(note);
+  }
+  const save = () => {
+    const now = read(form);
+    if (keep) try {
+      if (same(now, base)) drop();
+      else localStorage.setItem(key, JSON.stringify({t: Date.now(), base, v: now}));
+    } catch (e) { /* full or off */ }
+  };
+  form.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(save, 300); });
+  form.addEventListener('change', save);
+  addEventListener('pagehide', save);
+  return drop;
+}
+
+function enhance(form) {
+  const drop = form.elements.payee_name && form.elements.purpose ? keepDraft(form) : null;
+  const box = el('div', 'send-status');
+  box.setAttribute('role', 'status');
+  form.append(box);
+
+  // Redirected: saved. Another page (errors, "already handled") replaces <main>. Lost: offer a retry.
+  function send(data, buttons) {
+    const xhr = new XMLHttpRequest(), bar = el('progress'), text = el('span', '', '正在发送…');
+    const busy = on => buttons.forEach(b => { b.disabled = on; });
+    const failed = () => {
+      const msg = el('p', 'flash flash-error', '网络不稳定，没有发送成功。填写的内容已保存在本机。');
+      const again = el('button', 'button primary wide', '重试');
+      busy(false);
+      msg.setAttribute('role', 'alert');
+      again.addEventListener('click', () => send(data, buttons));
+      box.replaceChildren(msg, again);
+      again.focus();
+    };
+    box.replaceChildren(bar, text);
+    busy(true);
+    xhr.open('POST', target(form).href);
+    xhr.timeout = 18e4;
+    xhr.upload.onprogress = e => {
+      if (!e.lengthComputable) return;
+      Object.assign(bar, {max: e.total, value: e.loaded});
+      text.textContent = `正在发送 ${Math.round(100 * e.loaded / e.total)}%`;
+    };
+    xhr.onload = () => {
+      const to = xhr.responseURL && new URL(xhr.responseURL);
+      if (xhr.status < 400 && to && to.href !== target(form).href) {
+        if (drop && to.pathname !== '/login') { keep = false; drop(); }  // not if logged out
+        return location.assign(to.href);
+      }
+      const main = new DOMParser().parseFromString(xhr.responseText, 'text/html').querySelector('main');
+      const here = document.querySelector('main');
+      if (!main || !here) return failed();
+      here.replaceWith(main);
+      start();
+      (main.querySelector('.error, [role=alert], h1') || main).scrollIntoView();
+    };
+    xhr.onerror = xhr.ontimeout = xhr.onabort = failed;
+    xhr.send(data);
+  }
+
+  form.addEventListener('submit', async e => {
+    const data = new FormData(form), who = e.submitter, all = [...form.elements];
+    const files = all.filter(f => f.type === 'file' && f.files.length);
+    e.preventDefault();
+    if (who && who.name) data.append(who.name, who.value);
+    if (files.length) box.textContent = '正在压缩照片…';
+    for (const f of files) {
+      data.delete(f.name);
+      for (const file of await Promise.all([...f.files].map(shrink))) data.append(f.name, file, file.name);
+    }
+    send(data, all.filter(b => b.type === 'submit'));
+  });
+}
+
+const start = () => document.querySelectorAll('main form[method=post]:not([data-plain])').forEach(enhance);
+window.SanziForm = {shrink};
+start();
+})();
