@@ -1,4 +1,4 @@
-"""Every page that exists, on a phone: checks of tests/browser/support.py, and the login without JavaScript."""
+"""Every page that exists, on a phone: checks of tests/browser/support.py; login without JavaScript."""
 
 from __future__ import annotations
 
