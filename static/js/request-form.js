@@ -1,13 +1,13 @@
-/* Forms on a weak signal: draft kept on the phone, photos shrunk before upload, progress, retry with the
-   same data (same client_key: nothing made twice). Forms work without it. Chrome 81+. */
+/* Forms on a weak signal: draft kept on phone, photos shrunk before upload, progress; retry with the
+   same data (same client_key: nothing twice). Forms work without it. Chrome 81+. */
 (() => {
 'use strict';
 const EDGE = 1600, DAYS = 7, meta = document.querySelector('meta[name=sanzi-user]');
 const user = meta ? meta.content : '', same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 let keep = true;
 
-const el = (tag, className = '', textContent = '') =>
-  Object.assign(document.createElement(tag), {className, textContent}, tag === 'button' ? {type: 'button'} : {});
+const el = (tag, className = '', textContent = '') => Object.assign(document.createElement(tag),
+  {className, textContent}, tag === 'button' ? {type: 'button'} : {});
 // not form.action: that is the button named "action"
 const target = form => new URL(form.getAttribute('action') || '', location.href);
 
@@ -27,7 +27,7 @@ async function shrink(file) {
   } catch (e) { return file; }
 }
 
-const fields = form => [...form.elements].filter(f => f.name && !/^(csrf_token|client_key)$/.test(f.name) &&
+const fields = form => [...form.elements].filter(f => f.name &&  // not csrf_token/client_key
   !/^(file|hidden|submit|button|password)$/.test(f.type));
 const prop = f => (f.type === 'checkbox' ? 'checked' : 'value');
 const read = form => Object.fromEntries(fields(form).map(f => [f.name, f[prop(f)]]));
@@ -43,7 +43,7 @@ function keepDraft(form) {
   if (saved && (!same(saved.base, base) || Date.now() - saved.t > DAYS * 864e5)) { drop(); saved = null; }
   if (saved) {
     put(form, saved.v);
-    const when = new Date(saved.t).toLocaleString('zh-CN', {hour12: false});
+    const when = new Date(saved.t).toLocaleString('zh-CN', {dateStyle: 'short', timeStyle: 'short'});
     const note = el('p', 'flash flash-info draft-note', `已恢复本机保存的草稿（${when}）。`);
     const no = el('button', 'link', '放弃草稿');
     note.setAttribute('role', 'status');
@@ -95,7 +95,7 @@ function enhance(form) {
     xhr.onload = () => {
       const to = xhr.responseURL && new URL(xhr.responseURL);
       if (xhr.status < 400 && to && to.href !== target(form).href) {
-        if (drop && to.pathname !== '/login') { keep = false; drop(); }  // not if logged out
+        if (drop && to.pathname !== '/login') { keep = false; drop(); }  // unless logged out
         return location.assign(to.href);
       }
       const main = new DOMParser().parseFromString(xhr.responseText, 'text/html').querySelector('main');
