@@ -2,16 +2,15 @@
    same data (same client_key: nothing twice). Forms work without it. Chrome 81+. */
 (() => {
 'use strict';
-const EDGE = 1600, DAYS = 7, meta = document.querySelector('meta[name=sanzi-user]');
+const EDGE = 1600, meta = document.querySelector('meta[name=sanzi-user]');
 const user = meta ? meta.content : '', same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-let keep = true;
 
 const el = (tag, className = '', textContent = '') => Object.assign(document.createElement(tag),
   {className, textContent}, tag === 'button' ? {type: 'button'} : {});
-// not form.action: that is the button named "action"
+// form.action may be a button
 const target = form => new URL(form.getAttribute('action') || '', location.href);
 
-// Long edge <= EDGE px, JPEG; else the original (small, PDF, or the phone cannot shrink it).
+// Long edge <= EDGE px as JPEG, or the original (small, PDF, or cannot shrink).
 async function shrink(file) {
   if (!/^image\/(jpeg|png|webp)$/.test(file.type)) return file;
   try {
@@ -33,14 +32,14 @@ const prop = f => (f.type === 'checkbox' ? 'checked' : 'value');
 const read = form => Object.fromEntries(fields(form).map(f => [f.name, f[prop(f)]]));
 const put = (form, v) => fields(form).forEach(f => { if (f.name in v) f[prop(f)] = v[f.name]; });
 
-// Draft per user and form, restored only if the server's copy is unchanged.
+// Draft per user+form; restored only if the server's copy is unchanged.
 function keepDraft(form) {
   const key = `sanzi:draft:${user}:${target(form).pathname}`;
   const drop = () => { try { localStorage.removeItem(key); } catch (e) { /**/ } };
-  let base = read(form), saved = null, timer;
+  let base = read(form), saved = null, timer, keep = 1;
   try { saved = JSON.parse(localStorage.getItem(key)); } catch (e) { /**/ }
-  if (saved && same(saved.v, base)) { base = saved.base; saved = null; }  // shown already (form errors)
-  if (saved && (!same(saved.base, base) || Date.now() - saved.t > DAYS * 864e5)) { drop(); saved = null; }
+  if (saved && same(saved.v, base)) { base = saved.base; saved = null; }  // shown (form errors)
+  if (saved && (!same(saved.base, base) || Date.now() - saved.t > 6048e5)) { drop(); saved = null; }  // 7 d
   if (saved) {
     put(form, saved.v);
     const when = new Date(saved.t).toLocaleString('zh-CN', {dateStyle: 'short', timeStyle: 'short'});
@@ -56,21 +55,21 @@ function keepDraft(form) {
     if (keep) try {
       if (same(now, base)) drop();
       else localStorage.setItem(key, JSON.stringify({t: Date.now(), base, v: now}));
-    } catch (e) { /* full or off */ }
+    } catch (e) { /**/ }
   };
   form.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(save, 300); });
   form.addEventListener('change', save);
   addEventListener('pagehide', save);
-  return drop;
+  return () => { keep = 0; drop(); };
 }
 
 function enhance(form) {
-  const drop = form.elements.payee_name && form.elements.purpose ? keepDraft(form) : null;
+  const done = form.elements.payee_name && form.elements.purpose ? keepDraft(form) : null;
   const box = el('div', 'send-status');
   box.setAttribute('role', 'status');
   form.append(box);
 
-  // Redirected: saved. Another page (errors, "already handled") replaces <main>. Lost: offer a retry.
+  // The answer replaces <main> (flash messages in it); redirected means saved. Lost: offer a retry.
   function send(data, buttons) {
     const xhr = new XMLHttpRequest(), bar = el('progress'), text = el('span', '', '正在发送…');
     const busy = on => buttons.forEach(b => { b.disabled = on; });
@@ -93,14 +92,15 @@ function enhance(form) {
       text.textContent = `正在发送 ${Math.round(100 * e.loaded / e.total)}%`;
     };
     xhr.onload = () => {
-      const to = xhr.responseURL && new URL(xhr.responseURL);
-      if (xhr.status < 400 && to && to.href !== target(form).href) {
-        if (drop && to.pathname !== '/login') { keep = false; drop(); }  // unless logged out
-        return location.assign(to.href);
-      }
-      const main = new DOMParser().parseFromString(xhr.responseText, 'text/html').querySelector('main');
-      const here = document.querySelector('main');
+      const doc = new DOMParser().parseFromString(xhr.responseText, 'text/html'), to = xhr.responseURL;
+      const main = doc.querySelector('main'), here = document.querySelector('main');
+      if (/\/login/.test(to)) return location.assign(to);  // logged out: the draft stays
       if (!main || !here) return failed();
+      if (to !== target(form).href) {
+        if (done) done();
+        history.pushState(null, '', to);
+      }
+      document.title = doc.title;
       here.replaceWith(main);
       start();
       (main.querySelector('.error, [role=alert], h1') || main).scrollIntoView();
@@ -123,6 +123,7 @@ function enhance(form) {
   });
 }
 
+addEventListener('popstate', () => location.reload());
 const start = () => document.querySelectorAll('main form[method=post]:not([data-plain])').forEach(enhance);
 window.SanziForm = {shrink};
 start();

@@ -15,7 +15,7 @@ from typing import Any
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 import pytest  # noqa: E402
-from flask import Blueprint, abort, jsonify, redirect, render_template_string, request, url_for  # noqa: E402
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template_string, request, url_for  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from finance import create_app  # noqa: E402
@@ -84,6 +84,7 @@ def _test_pages(server: LiveServer) -> Blueprint:
                     info["dims"] = list(im.size)
             files.append(info)
         server.received.append({"form": values, "files": files})
+        flash("已保存。", "success")  # shown once, by the page the redirect leads to
         return redirect(url_for(".done", number=len(server.received)))
 
     @bp.route("/done/<int:number>")

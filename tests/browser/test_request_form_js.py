@@ -118,6 +118,9 @@ def test_upload_sends_the_shrunk_photo_and_shows_progress_on_a_slow_signal(form_
     form_page.shot("uploading")
     assert page.get_by_role("button", name="保存并提交").is_disabled()  # no double tap while sending
     page.wait_for_url("**/_test/done/*", timeout=60_000)
+    # The page the server answered with is shown as it came, with its one-time message (not fetched again).
+    assert page.locator(".flash-success").inner_text() == "已保存。"
+    assert page.title() == "已保存"
     assert len(live.received) == before + 1
     row = live.received[-1]
     assert row["form"]["action"] == "submit" and row["form"]["payee_name"] == "濮阳市华龙区建材商店"
@@ -125,6 +128,10 @@ def test_upload_sends_the_shrunk_photo_and_shows_progress_on_a_slow_signal(form_
                              "size": row["files"][0]["size"], "dims": [1200, 1600]}]
     assert row["files"][0]["size"] < 600_000
     assert page.evaluate(f"localStorage.getItem('{DRAFT_KEY}')") is None  # saved: the draft is gone
+    # Back goes to the form again, a fresh one, as after an ordinary post and redirect.
+    page.go_back()
+    page.wait_for_selector("main [name=payee_name]")
+    assert urlsplit(page.url).path == FORM and page.input_value("[name=payee_name]") == ""
 
 
 def test_the_draft_is_restored_after_the_tab_is_closed(phone, live):
