@@ -113,3 +113,22 @@ def test_a_lost_answer_is_retried_without_a_second_request(accountant, live):
         me.page.get_by_role("button", name="重试").click()
     [(request_id, _)] = requests_to(live, payee)  # still one
     assert me.page.url.endswith(f"/requests/{request_id}")
+
+
+def test_the_real_form_works_without_javascript(live, phone):
+    if "/requests/new" not in {r.rule for r in live.app.url_map.iter_rules()}:
+        pytest.skip("the request form (/requests/new) is not in this branch yet")
+    me = phone(javascript=False)
+    me.login("dy_baozhang")
+    me.goto("/requests/new")
+    payee = PAYEE + "（无脚本）"
+    fill(me.page, payee)
+    me.page.select_option("main [name=kind]", "invoice")
+    me.page.set_input_files("main input[type=file][name=file]", files=[
+        {"name": "IMG_1.jpg", "mimeType": "image/jpeg", "buffer": photo_jpeg(3000, 4000)}])
+    me.click("保存草稿")
+    assert re.search(r"/requests/\d+$", me.page.url)
+    [(request_id, [(kind, _type, sha256)])] = requests_to(live, payee)
+    assert kind == "invoice"
+    assert stored_image_size(live, sha256) == (3000, 4000)  # no script to shrink it: the original is kept
+    me.shot("saved-without-js")
