@@ -91,13 +91,10 @@ def register_request_hooks(app: Flask) -> None:
             f"script-src 'self' 'nonce-{getattr(g, 'csp_nonce', '')}'; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
-        if request.endpoint == "static":
-            # A versioned URL (?v=<content hash>, see finance.static_files) never changes: cache it for a
-            # year without revalidating. An unversioned one may change under the same URL: revalidate.
-            response.headers["Cache-Control"] = (
-                "public, max-age=31536000, immutable" if request.args.get("v") else "no-cache"
-            )
-            response.headers.pop("Expires", None)
+        if request.endpoint == "static":  # cached for a year when versioned, compressed
+            from finance.static_files import finish_static
+
+            finish_static(response)
         if request.args.get("lang") in ("en", "zh"):
             response.set_cookie("lang", request.args["lang"], max_age=365 * 24 * 3600, samesite="Lax",
                                 httponly=True, secure=app.config["SESSION_COOKIE_SECURE"])
