@@ -36,7 +36,7 @@ const put = (form, v) => fields(form).forEach(f => { if (f.name in v) f[prop(f)]
 function keepDraft(form) {
   const key = `sanzi:draft:${user}:${target(form).pathname}`;
   const drop = () => { try { localStorage.removeItem(key); } catch (e) { /**/ } };
-  let base = read(form), saved = null, timer, keep = 1;
+  let base = read(form), saved = null, timer;
   try { saved = JSON.parse(localStorage.getItem(key)); } catch (e) { /**/ }
   if (saved && same(saved.v, base)) { base = saved.base; saved = null; }  // shown (form errors)
   if (saved && (!same(saved.base, base) || Date.now() - saved.t > 6048e5)) { drop(); saved = null; }  // 7 d
@@ -52,7 +52,7 @@ function keepDraft(form) {
   }
   const save = () => {
     const now = read(form);
-    if (keep) try {
+    if (form.isConnected) try {  // not once replaced
       if (same(now, base)) drop();
       else localStorage.setItem(key, JSON.stringify({t: Date.now(), base, v: now}));
     } catch (e) { /**/ }
@@ -60,7 +60,7 @@ function keepDraft(form) {
   form.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(save, 300); });
   form.addEventListener('change', save);
   addEventListener('pagehide', save);
-  return () => { keep = 0; drop(); };
+  return drop;
 }
 
 function enhance(form) {
