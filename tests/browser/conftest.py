@@ -142,7 +142,7 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def phone(chromium: Any, live: LiveServer, request: pytest.FixtureRequest) -> Iterator[Callable[..., Phone]]:
     contexts: list[Any] = []
-    test_name = re.sub(r"[^A-Za-z0-9_-]+", "_", request.node.name)
+    test_name = re.sub(r"[^A-Za-z0-9_-]+", "_", request.node.name.removeprefix("test_"))
 
     def open_phone(size: dict[str, int] | None = None, javascript: bool = True, who: str = "") -> Phone:
         context = chromium.new_context(

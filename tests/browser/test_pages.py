@@ -96,3 +96,22 @@ def test_static_files_are_versioned_and_cached_for_a_year(phone, live):
     # The same file without a version may change under its URL: the browser must revalidate.
     plain = me.page.request.get(live.url + "/static/css/app.css")
     assert plain.headers["cache-control"] == "no-cache"
+
+
+def test_keyboard_focus_follows_the_page_order_and_is_visible(phone):
+    """A phone with a keyboard (or a switch device): the skip link first, then the page in reading order,
+    each focused element outlined."""
+    me = phone()
+    me.goto("/login")
+    seen = []
+    for _ in range(6):
+        me.page.keyboard.press("Tab")
+        seen.append(me.page.evaluate(
+            """() => { const e = document.activeElement, s = getComputedStyle(e);
+                 return [e.name || e.textContent.trim(),
+                         s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+                         e.getBoundingClientRect().left >= 0]; }"""))
+    order = [name for name, _, _ in seen]
+    assert order == ["跳到正文", "三资网报", "username", "password", "登录", "English"]
+    assert all(outlined for _, outlined, _ in seen), seen
+    assert all(on_screen for _, _, on_screen in seen), seen  # the skip link comes into view when focused
