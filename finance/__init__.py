@@ -95,6 +95,10 @@ def register_request_hooks(app: Flask) -> None:
             f"script-src 'self' 'nonce-{getattr(g, 'csp_nonce', '')}'; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
+        if request.endpoint == "static":  # cached for a year when versioned, compressed
+            from finance.static_files import finish_static
+
+            finish_static(response)
         if request.args.get("lang") in ("en", "zh"):
             response.set_cookie("lang", request.args["lang"], max_age=365 * 24 * 3600, samesite="Lax",
                                 httponly=True, secure=app.config["SESSION_COOKIE_SECURE"])

@@ -27,8 +27,11 @@ quietly() {
 # chromium: browser tests; fonts-noto-cjk: Chinese text in pages and PDFs; libharfbuzz-subset0: fast PDF
 # font subsetting (~0.2 s instead of 11-17 s a page); poppler-utils/zbar-tools: tests read PDFs and QR
 # codes back; postgresql: binaries for the tests' throwaway cluster; pango: WeasyPrint.
-APT_PACKAGES=(chromium fonts-noto-cjk libharfbuzz-subset0 poppler-utils zbar-tools postgresql
+# chromium-l10n: the browser's own words (the file button) in Chinese; nodejs/npm: axe-core for the
+# accessibility checks of the browser tests (the app itself needs no Node).
+APT_PACKAGES=(chromium chromium-l10n fonts-noto-cjk libharfbuzz-subset0 poppler-utils zbar-tools postgresql
               libpango-1.0-0 libpangoft2-1.0-0)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 PY="${PYTHON:-}"
 if [[ -z "$PY" ]]; then
@@ -78,6 +81,12 @@ if [[ ! -e "$stamp" ]]; then
     quietly .venv/bin/python -m pip install -e '.[dev]'
     rm -f .venv/.sanzi-installed-*
     touch "$stamp"
+fi
+
+# --- Node dev tools (axe-core for the browser tests) ---------------------------------------------------
+if [[ ! -f node_modules/axe-core/axe.min.js ]] && command -v npm >/dev/null 2>&1; then
+    say "installing axe-core into node_modules/"
+    quietly npm ci --no-audit --no-fund
 fi
 
 # --- English catalog ---------------------------------------------------------------------------------
