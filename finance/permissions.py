@@ -69,6 +69,17 @@ def current_step_role(request: PaymentRequest) -> Role | None:
     return None
 
 
+RAISING_ACTIONS = (Action.SUBMIT, Action.WITHDRAW)
+
+
+def raised_by(user: User, request: PaymentRequest) -> bool:
+    """Is `user` the requester, or did they submit it in some round (another accountant of the village
+    who took over, or revised a returned request)? Such a user never decides on it or pays it."""
+    if user.id == request.requester_id:
+        return True
+    return any(a.actor_id == user.id and a.action in RAISING_ACTIONS for a in request.actions)
+
+
 def acting_role(user: User, request: PaymentRequest, action: Action) -> Role | None:
     """The role in which `user` may take `action` on `request` now, or None. Encodes the separation of
     duties: no one decides their own request or at two steps of one request; a cashier pays nothing
@@ -79,14 +90,14 @@ def acting_role(user: User, request: PaymentRequest, action: Action) -> Role | N
         return Role.ACCOUNTANT if Role.ACCOUNTANT in roles else None
     if permission is Permission.REQUEST_DECIDE:
         role = current_step_role(request)
-        if role is None or role not in roles or user.id == request.requester_id:
+        if role is None or role not in roles or raised_by(user, request):
             return None
         for done in request.actions:
             if done.actor_id == user.id and done.action in DECISION_ACTIONS and done.step != request.step:
                 return None
         return role
     if permission is Permission.PAYMENT_RECORD:
-        if Role.CASHIER not in roles or user.id == request.requester_id:
+        if Role.CASHIER not in roles or raised_by(user, request):
             return None
         if action is Action.PAY and any(
             a.actor_id == user.id and a.action in DECISION_ACTIONS for a in request.actions
@@ -150,7 +161,7 @@ def require(user: Any, permission: Permission, obj: Any = None) -> None:
         raise Forbidden(permission)
 
 
-def jurisdiction(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> Select[tuple[int]]:
+def jurisdiction(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> Select[Any]:
     """The ids of org units the user's assignments (in `roles`) cover. Every list query filters by it,
     so no view can forget; a record outside it is a 404 like a missing one."""
     paths = [a.org_unit.path for a in getattr(user, "assignments", []) if a.role in roles]

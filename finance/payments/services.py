@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from finance import storage
 from finance.auth.models import User
@@ -19,7 +18,7 @@ from finance.payment_requests.models import AttachmentKind, PaymentRequest, Requ
 from finance.payments.models import Payment
 from finance.roles import Role
 from finance.timefmt import today_local
-from finance.workflow import Action
+from finance.workflow import Action, State
 
 
 @dataclass
@@ -82,24 +81,34 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
             stored = storage.save(data.receipt_data)
         except storage.StorageError as exc:
             raise requests.RequestError(str(exc), {"receipt": str(exc)}) from None
-        receipt = requests._attach(user, req, AttachmentKind.RECEIPT, data.receipt_filename, stored, Role.CASHIER)
+        receipt = requests._attach(user, req, AttachmentKind.RECEIPT, data.receipt_filename, stored,
+                                   Role.CASHIER, record=False)
         assert data.value_date is not None and data.amount is not None
         payment = Payment(request=req, bank_reference=data.bank_reference.strip(), value_date=data.value_date,
                           amount=data.amount, payee_name=req.payee_name, payee_account=req.payee_account,
                           payer_account=_norm_account(data.payer_account), cashier_id=user.id,
                           receipt=receipt, created_at=utcnow())
         db.session.add(payment)
-        extra["payment"] = payment_snapshot(payment)
+        extra["payment"] = {**payment_snapshot(payment),
+                            "receipt": {"id": receipt.id, "kind": receipt.kind.value,
+                                        "filename": receipt.filename, "size": receipt.size}}
         sha.append(stored.sha256)
 
     extra: dict[str, object] = {}
     sha: list[str] = []
     try:
-        row = requests._transition(user, req, Action.PAY, client_key=client_key, mutate=mutate,
-                                   extra_after=extra, attachments=sha)  # filled in by mutate()
-    except IntegrityError:
-        raise requests.AlreadyHandled from None
-    return row
+        return requests._transition(user, req, Action.PAY, client_key=client_key, mutate=mutate,
+                                    extra_after=extra, attachments=sha)  # filled in by mutate()
+    except requests.AlreadyHandled:
+        # Lost a race. If the request is still waiting for payment, what was taken is the bank
+        # reference (another request paid with it at the same moment): that is the user's to correct.
+        ref = (data.bank_reference or "").strip()
+        if req.state == State.APPROVED and db.session.execute(
+            select(Payment.id).where(Payment.bank_reference == ref)
+        ).first():
+            message = _("该银行流水号已被使用过，请核对。")
+            raise requests.RequestError(message, {"bank_reference": message}) from None
+        raise
 
 
 def payment_snapshot(payment: Payment) -> dict[str, object]:
