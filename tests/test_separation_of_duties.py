@@ -232,3 +232,19 @@ def test_a_bank_reference_is_used_once(db: Any) -> None:
 def test_a_cashier_of_another_township_cannot_pay(db: Any) -> None:
     req = f.in_state(State.APPROVED)
     refused(payments.record_payment, f.user("mk_chuna"), req, f.payment_input(req))
+
+
+def test_whoever_decided_on_a_request_cannot_revise_or_resubmit_it(db: Any) -> None:
+    """A village lead who also keeps the books returned a request: the revision is the requester's job,
+    not theirs (else they could change what they are about to approve again)."""
+    helper = person("dy_second", (Role.ACCOUNTANT, "HL-YC-01"), (Role.VILLAGE_LEAD, "HL-YC-01"))
+    req = f.in_state(State.PENDING)
+    requests.return_for_revision(helper, req, "请补充验收单")
+    fdb.session.commit()
+    assert not can(helper, Permission.REQUEST_SUBMIT, req)
+    refused(requests.update_draft, helper, req, f.request_input(amount="1300.00"))
+    refused(requests.submit, helper, req)
+    refused(requests.withdraw, helper, req)
+    requests.submit(f.user("dy_baozhang"), req)
+    fdb.session.commit()
+    assert req.state == State.PENDING

@@ -10,6 +10,7 @@ against the design rather than against itself.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from audit.models import Event
 from finance.extensions import db as fdb
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.payment_requests.models import Attachment, AttachmentKind, PaymentRequest, RequestAction
 from finance.payments import services as payments
 from finance.payments.models import Payment
 from finance.permissions import Forbidden
@@ -293,3 +294,39 @@ def test_terminal_states_have_no_way_out() -> None:
         if state.terminal:
             assert actions_open(Facts(state)) == []
     assert {s for s in State if s.terminal} == {State.WITHDRAWN, State.REJECTED, State.RECONCILED}
+
+
+def test_every_writing_service_writes_one_event_and_refusals_none(db: Any) -> None:
+    accountant = f.user("dy_baozhang")
+
+    def events() -> int:
+        return int(fdb.session.execute(select(func.count(Event.id))).scalar_one())
+
+    start = events()
+    req = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(),
+                                client_key=uuid.uuid4().hex)
+    assert events() == start + 1
+    att = requests.add_attachment(accountant, req, AttachmentKind.INVOICE, "fapiao.jpg", f.jpeg_bytes())
+    assert events() == start + 2
+    requests.update_draft(accountant, req, f.request_input(amount="1300.00"))
+    assert events() == start + 3
+    requests.remove_attachment(accountant, att)
+    assert events() == start + 4
+    for call in (
+        lambda: requests.create_draft(f.user("dy_shuji"), f.unit("HL-YC-01"), f.request_input()),
+        lambda: requests.create_draft(accountant, f.unit("HL-MK-01"), f.request_input()),
+        lambda: requests.add_attachment(f.user("dy_shuji"), req, AttachmentKind.INVOICE, "x.jpg",
+                                        f.jpeg_bytes()),
+        lambda: requests.update_draft(f.user("xy_baozhang"), req, f.request_input(amount="1.00")),
+        lambda: requests.update_draft(accountant, req, f.request_input(amount="0")),
+        lambda: requests.submit(accountant, req),  # the invoice was removed
+    ):
+        with pytest.raises(REFUSALS):
+            call()
+        assert events() == start + 4
+    assert req.amount == Decimal("1300.00")
+    # the same "new request" form sent again answers with the draft it made, writing nothing
+    key = uuid.uuid4().hex
+    first = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(), client_key=key)
+    again = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(), client_key=key)
+    assert first.id == again.id and events() == start + 5
