@@ -248,3 +248,16 @@ def test_whoever_decided_on_a_request_cannot_revise_or_resubmit_it(db: Any) -> N
     requests.submit(f.user("dy_baozhang"), req)
     fdb.session.commit()
     assert req.state == State.PENDING
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("bank_reference", "X" * 65, "银行流水号最多 64 位。"),
+    ("payer_account", "1" * 41, "付款账号只能是数字，最多 40 位。"),
+    ("payer_account", "6228-4800", "付款账号只能是数字，最多 40 位。"),
+])
+def test_payment_fields_longer_than_their_columns_are_refused(db: Any, field: str, value: str,
+                                                              message: str) -> None:
+    req = f.in_state(State.APPROVED)
+    with pytest.raises(requests.RequestError) as exc:
+        payments.record_payment(f.user("yc_chuna"), req, f.payment_input(req, **{field: value}))
+    assert exc.value.errors == {field: message}

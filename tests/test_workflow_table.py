@@ -330,3 +330,40 @@ def test_every_writing_service_writes_one_event_and_refusals_none(db: Any) -> No
     first = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(), client_key=key)
     again = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(), client_key=key)
     assert first.id == again.id and events() == start + 5
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("amount", Decimal("1.234"), "金额最多保留两位小数（分）。"),
+    ("amount", Decimal("0"), "金额必须大于零。"),
+    ("amount", Decimal("-3"), "金额必须大于零。"),
+    ("amount", Decimal("NaN"), "金额必须大于零。"),
+    ("amount", Decimal("10000000.01"), "金额超过单笔上限。"),
+    ("amount", Decimal("1E+40"), "金额超过单笔上限。"),
+    ("meeting_amount", Decimal("1E+40"), "决议金额格式不正确。"),
+    ("payee_name", "收" * 101, "最多 100 个字。"),
+    ("payee_bank", "行" * 101, "最多 100 个字。"),
+    ("payee_account", "6" * 41, "最多 40 个字。"),
+    ("purpose", "用" * 1001, "最多 1000 个字。"),
+    ("fund_source", "源" * 101, "最多 100 个字。"),
+    ("budget_line", "预" * 101, "最多 100 个字。"),
+    ("meeting_amount", Decimal("0.001"), "决议金额格式不正确。"),
+    ("meeting_amount", Decimal("1000000000000"), "决议金额格式不正确。"),
+    ("meeting_attendance", -1, "参会人数不正确。"),
+    ("meeting_attendance", 10**9, "参会人数不正确。"),
+    ("subject_id", 10**9, "请选择有效的会计科目。"),
+])
+def test_bad_fields_are_refused_with_a_message_and_nothing_is_written(db: Any, field: str, value: Any,
+                                                                     message: str) -> None:
+    bad = f.request_input()
+    setattr(bad, field, value)
+    before = int(fdb.session.execute(select(func.count(PaymentRequest.id))).scalar_one())
+    with pytest.raises(requests.RequestError) as exc:
+        requests.create_draft(f.user("dy_baozhang"), f.unit("HL-YC-01"), bad)
+    assert exc.value.errors == {field: message}
+    assert str(exc.value) == message
+    assert int(fdb.session.execute(select(func.count(PaymentRequest.id))).scalar_one()) == before
+    req = build("draft")
+    world = state_of_world(req)
+    with pytest.raises(requests.RequestError):
+        requests.update_draft(f.user("dy_baozhang"), req, bad)
+    assert state_of_world(req) == world

@@ -29,6 +29,8 @@ from finance.timefmt import today_local
 from finance.workflow import Action, Facts, NotAllowed, State, decide
 
 SUBJECT = "payment_request"
+CENT = Decimal("0.01")
+MONEY_LIMIT = Decimal("1000000000000")  # NUMERIC(14, 2)
 EDITABLE = ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject_id", "fund_source",
             "budget_line", "meeting_date", "meeting_attendance", "meeting_amount")
 
@@ -110,16 +112,47 @@ def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: U
     return done
 
 
+# Longest text each field takes (the column widths); longer input is refused with a message, never cut.
+MAX_LENGTH = {"payee_name": 100, "payee_bank": 100, "payee_account": 40, "purpose": 1000, "fund_source": 100,
+              "budget_line": 100}
+MAX_ATTENDANCE = 100_000
+
+
+def input_errors(data: RequestInput) -> dict[str, str]:
+    """What is wrong with the typed fields themselves (completeness is checked at submit)."""
+    errors: dict[str, str] = {}
+    for name, limit in MAX_LENGTH.items():
+        value = getattr(data, name)
+        if value is not None and len(str(value).strip()) > limit:
+            errors[name] = _("最多 %(n)d 个字。", n=limit)
+    amount = data.amount
+    if amount is not None:
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+            errors["amount"] = _("金额必须大于零。")
+        elif amount > current_app.config["MAX_AMOUNT"]:
+            errors["amount"] = _("金额超过单笔上限。")
+        elif amount != amount.quantize(CENT):
+            errors["amount"] = _("金额最多保留两位小数（分）。")
+    resolved = data.meeting_amount
+    if resolved is not None and (not isinstance(resolved, Decimal) or not resolved.is_finite()
+                                 or not 0 < resolved < MONEY_LIMIT or resolved != resolved.quantize(CENT)):
+        errors["meeting_amount"] = _("决议金额格式不正确。")
+    attendance = data.meeting_attendance
+    if attendance is not None and not 0 < attendance <= MAX_ATTENDANCE:
+        errors["meeting_attendance"] = _("参会人数不正确。")
+    return errors
+
+
 def _apply_input(req: PaymentRequest, data: RequestInput) -> None:
-    if data.amount is not None and (not isinstance(data.amount, Decimal) or data.amount <= 0):
-        raise RequestError(_("金额必须大于零。"), {"amount": _("金额必须大于零。")})
-    if data.amount is not None and data.amount > current_app.config["MAX_AMOUNT"]:
-        raise RequestError(_("金额超过单笔上限。"), {"amount": _("金额超过单笔上限。")})
+    errors = input_errors(data)
     if data.subject_id is not None:
         subject = db.session.get(AccountSubject, data.subject_id)
         if subject is None or not subject.active:
-            raise RequestError(_("请选择有效的会计科目。"), {"subject_id": _("请选择有效的会计科目。")})
-        req.subject = subject
+            errors["subject_id"] = _("请选择有效的会计科目。")
+    if errors:
+        first = next(iter(errors.values()))
+        raise RequestError(first if len(errors) == 1 else _("还有内容需要修改，请检查标红的项目。"), errors)
+    req.subject = db.session.get(AccountSubject, data.subject_id) if data.subject_id is not None else None
     req.subject_id = data.subject_id
     for name in EDITABLE:
         if name == "subject_id":

@@ -41,8 +41,10 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     """What is wrong with a payment against what was approved, field -> message."""
     errors: dict[str, str] = {}
     ref = (data.bank_reference or "").strip()
-    if not ref or len(ref) > 64:
+    if not ref:
         errors["bank_reference"] = _("请填写银行流水号。")
+    elif len(ref) > 64:
+        errors["bank_reference"] = _("银行流水号最多 64 位。")
     elif db.session.execute(select(Payment.id).where(Payment.bank_reference == ref)).first():
         errors["bank_reference"] = _("该银行流水号已被使用过，请核对。")
     if data.value_date is None:
@@ -59,8 +61,11 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
         errors["payee_name"] = _("收款人与批准的收款人“%(p)s”不一致。", p=req.payee_name)
     if _norm_account(data.payee_account or "") != _norm_account(req.payee_account):
         errors["payee_account"] = _("收款账号与批准的账号不一致。")
-    if not _norm_account(data.payer_account or ""):
+    payer = _norm_account(data.payer_account or "")
+    if not payer:
         errors["payer_account"] = _("请填写付款账号。")
+    elif len(payer) > 40 or not payer.isdigit():
+        errors["payer_account"] = _("付款账号只能是数字，最多 40 位。")
     if not data.receipt_data:
         errors["receipt"] = _("请上传银行回单。")
     return errors
