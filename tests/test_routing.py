@@ -13,7 +13,7 @@ import pytest
 from finance.extensions import db as fdb
 from finance.orgs import services as orgs
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import AttachmentKind, PaymentRequest
+from finance.payment_requests.models import AttachmentKind, PaymentRequest, RoutingPolicy
 from finance.payment_requests.queries import current_policy, steps_of
 from finance.permissions import current_step_role
 from finance.roles import Role
@@ -181,19 +181,25 @@ SHORT = Rules(steps=(StepRule(Role.VILLAGE_LEAD), StepRule(Role.TOWNSHIP_HEAD)),
               attachments=(AttachmentRule("invoice"),))
 
 
+def policy_now() -> RoutingPolicy:
+    policy = current_policy(f.unit("HL-YC"))
+    assert policy is not None
+    return policy
+
+
 def publish_short() -> None:
     orgs.publish_policy(f.unit("HL-YC"), SHORT, by=f.user("hl_admin"))
     fdb.session.commit()
 
 
 def test_a_pending_request_keeps_its_policy_version(db: Any) -> None:
-    old = current_policy(f.unit("HL-YC"))
+    old = policy_now()
     req = f.in_state(State.PENDING, "1200.00")
     assert req.policy_id == old.id
     requests.approve(f.user("dy_shuji"), req, "同意")
     fdb.session.commit()
     publish_short()
-    new = current_policy(f.unit("HL-YC"))
+    new = policy_now()
     assert new.version == old.version + 1
     assert req.policy_id == old.id
     assert [s.role for s in steps_of(req)] == VILLAGE
@@ -210,7 +216,7 @@ def test_a_pending_request_keeps_its_policy_version(db: Any) -> None:
 
 
 def test_a_returned_and_resubmitted_request_keeps_its_version(db: Any) -> None:
-    old = current_policy(f.unit("HL-YC"))
+    old = policy_now()
     req = f.in_state(State.RETURNED, "1200.00")
     publish_short()
     requests.update_draft(f.user("dy_baozhang"), req, f.request_input(purpose="补充验收单后重新提交"))
@@ -226,7 +232,7 @@ def test_a_draft_takes_the_version_current_when_it_is_submitted(db: Any) -> None
     publish_short()
     requests.submit(f.user("dy_baozhang"), req)
     fdb.session.commit()
-    assert req.policy_id == current_policy(f.unit("HL-YC")).id
+    assert req.policy_id == policy_now().id
     assert [s.role for s in steps_of(req)] == [Role.VILLAGE_LEAD, Role.TOWNSHIP_HEAD]
 
 

@@ -19,6 +19,7 @@ from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.queries import steps_of
 from finance.payments import services as payments
+from finance.payments.models import Payment
 from finance.permissions import Forbidden, Permission, can
 from finance.roles import Role
 from finance.workflow import State
@@ -194,7 +195,8 @@ def test_paid_must_equal_approved(db: Any, field: str, value: Any, message: str)
     key = "receipt" if field == "receipt_data" else field
     assert exc.value.errors == {key: message}
     fdb.session.flush()
-    assert events() == before_events and req.state == State.APPROVED and not req.payment
+    paid = fdb.session.execute(select(Payment.id).where(Payment.request_id == req.id)).first()
+    assert events() == before_events and req.state == State.APPROVED and paid is None
     assert len(req.attachments) == 1  # only the invoice: no stray receipt
 
 
@@ -205,12 +207,12 @@ def test_paid_amount_payee_and_account_are_the_approved_ones(db: Any) -> None:
                            payee_name=" 濮阳市华龙区兴农农资经营部 ")
     payments.record_payment(f.user("yc_chuna"), req, data)
     fdb.session.commit()
-    pay = req.payment[0] if isinstance(req.payment, list) else req.payment
+    pay = fdb.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one()
     assert (pay.amount, pay.payee_name, pay.payee_account) == (req.amount, req.payee_name, req.payee_account)
     assert pay.amount == Decimal("60000.00")
     event = fdb.session.execute(select(Event).order_by(Event.id.desc()).limit(1)).scalar_one()
-    assert event.action == "pay" and '"amount":"60000.00"' in event.after
-    assert pay.receipt is not None and pay.receipt.sha256 in event.attachments
+    assert event.action == "pay" and event.after is not None and '"amount":"60000.00"' in event.after
+    assert pay.receipt is not None and event.after is not None and pay.receipt.sha256 in event.attachments
 
 
 def test_a_bank_reference_is_used_once(db: Any) -> None:

@@ -138,7 +138,7 @@ def input_errors(data: RequestInput) -> dict[str, str]:
                                  or not 0 < resolved < MONEY_LIMIT or resolved != resolved.quantize(CENT)):
         errors["meeting_amount"] = _("决议金额格式不正确。")
     attendance = data.meeting_attendance
-    if attendance is not None and not 0 < attendance <= MAX_ATTENDANCE:
+    if attendance is not None and not 0 <= attendance <= MAX_ATTENDANCE:
         errors["meeting_attendance"] = _("参会人数不正确。")
     return errors
 
