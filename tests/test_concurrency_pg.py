@@ -224,3 +224,20 @@ def test_the_same_new_request_form_posted_twice_at_once(race_app: Flask) -> None
                 PaymentRequest.client_key == key)).scalar_one()
             events = counts(ids[0])["events"]
             assert (made, events) == (1, 1)
+
+
+@pytest.mark.postgres
+def test_withdraw_and_approve_at_the_same_moment(race_app: Flask) -> None:
+    """The accountant withdraws while the village lead approves: one of them wins, never both."""
+    withdraw: Act = lambda user, req: requests.withdraw(user, req, client_key=uuid.uuid4().hex)  # noqa: E731
+    with race_app.app_context():
+        for req_id in prepare(State.PENDING, max(10, repeat_of(race_app) // 4)):
+            before = counts(req_id)
+            results = race(race_app, req_id, [("dy_baozhang", withdraw), ("dy_shuji", approve_with())])
+            outcome = [r[0] for r in results]
+            assert sorted(outcome) == ["handled", "ok"], results
+            after = counts(req_id)
+            assert after["actions"] == before["actions"] + 1
+            assert after["events"] == before["events"] + 1
+            expected = (State.WITHDRAWN, 0) if outcome[0] == "ok" else (State.PENDING, 2)
+            assert after["state"] == expected
