@@ -14,13 +14,18 @@ GROUP_UNITS = ("", "万", "亿", "万亿")
 _AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
 
 
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
+
+
 class AmountError(ValueError):
     """An amount that cannot be accepted; the message is for the user."""
 
 
 def parse_amount(text: str | None, maximum: Decimal) -> Decimal:
     """Parse a typed amount ("12,345.6", "￥100") to a 2-place Decimal, or raise AmountError."""
-    raw = (text or "").strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    # A Chinese keyboard may type full-width digits and point (１２３４．５６): read them as the figures.
+    raw = (text or "").translate(_FULL_WIDTH).strip()
+    raw = raw.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
     raw = raw.replace("元", "").strip()
     if not raw:
         raise AmountError(_("请填写金额。"))
