@@ -241,3 +241,32 @@ def test_withdraw_and_approve_at_the_same_moment(race_app: Flask) -> None:
             assert after["events"] == before["events"] + 1
             expected = (State.WITHDRAWN, 0) if outcome[0] == "ok" else (State.PENDING, 2)
             assert after["state"] == expected
+
+
+@pytest.mark.postgres
+def test_one_bank_reference_on_two_requests_at_the_same_moment(race_app: Flask) -> None:
+    """Two cashiers record the same bank reference on two different requests at once: one payment is
+    recorded, the other cashier is told the reference was used (a message, not a crash)."""
+    with race_app.app_context():
+        n = max(10, repeat_of(race_app) // 4)
+        ids = prepare(State.APPROVED, 2 * n)
+        for first, second in zip(ids[:n], ids[n:], strict=True):
+            ref = f"RACE{uuid.uuid4().hex[:10].upper()}"
+
+            def pay_with(other: int | None) -> Act:
+                def act(user: User, req: PaymentRequest) -> Any:
+                    target = db.session.get(PaymentRequest, other) if other else req
+                    assert target is not None
+                    data = f.payment_input(target, bank_reference=ref)
+                    try:
+                        return payments.record_payment(user, target, data, client_key=uuid.uuid4().hex)
+                    except requests.RequestError as exc:
+                        assert exc.errors == {"bank_reference": "该银行流水号已被使用过，请核对。"}
+                        raise requests.AlreadyHandled from None
+                return act
+
+            results = race(race_app, first, [("yc_chuna", pay_with(None)), ("yc_chuna2", pay_with(second))])
+            assert sorted(r[0] for r in results) == ["handled", "ok"], results
+            a, b = counts(first), counts(second)
+            assert a["payments"] + b["payments"] == 1
+            assert {a["state"][0], b["state"][0]} == {State.PAID, State.APPROVED}
