@@ -367,3 +367,17 @@ def test_bad_fields_are_refused_with_a_message_and_nothing_is_written(db: Any, f
     with pytest.raises(requests.RequestError):
         requests.update_draft(f.user("dy_baozhang"), req, bad)
     assert state_of_world(req) == world
+
+
+def test_the_trail_verifies_and_replays_after_every_kind_of_change(db: Any) -> None:
+    """The events the services write fold back into the rows (the verifier's replay), paid included."""
+    from finance.oversight.verification import run_verify
+
+    for situation in SITUATIONS:
+        build(situation)
+    returned = build("returned")
+    requests.update_draft(f.user("dy_baozhang"), returned, f.request_input(amount="1300.00"))
+    requests.submit(f.user("dy_baozhang"), returned)
+    fdb.session.commit()
+    report = run_verify(chain="village:HL-YC-01")
+    assert report.ok, report.all_failures()
