@@ -10,8 +10,11 @@ from flask_babel import gettext as _
 CENT = Decimal("0.01")
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
 SMALL_UNITS = ("", "拾", "佰", "仟")
-GROUP_UNITS = ("", "万", "亿", "万")  # the fourth group (10^12) reads as 万亿
-_AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+GROUP_UNITS = ("", "万", "亿", "万亿")
+_AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
+
+
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
 
 
 class AmountError(ValueError):
@@ -20,16 +23,20 @@ class AmountError(ValueError):
 
 def parse_amount(text: str | None, maximum: Decimal) -> Decimal:
     """Parse a typed amount ("12,345.6", "￥100") to a 2-place Decimal, or raise AmountError."""
-    raw = (text or "").strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    # A Chinese keyboard may type full-width digits and point (１２３４．５６): read them as the figures.
+    raw = (text or "").translate(_FULL_WIDTH).strip()
+    raw = raw.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
     raw = raw.replace("元", "").strip()
     if not raw:
         raise AmountError(_("请填写金额。"))
     if raw.startswith("-"):
         raise AmountError(_("金额不能为负数。"))
-    if re.fullmatch(r"\d+\.\d{3,}", raw):
+    if re.fullmatch(r"[0-9]*\.[0-9]{3,}", raw):
         raise AmountError(_("金额最多保留两位小数（分）。"))
     if not _AMOUNT_RE.match(raw):
         raise AmountError(_("金额格式不正确，请只填写数字，例如 12345.67。"))
+    if len(raw.split(".")[0].lstrip("0")) > 13:  # far above any maximum; no need to build the Decimal
+        raise AmountError(_("金额超过单笔上限 %(maximum)s 元。", maximum=format_amount(maximum)))
     try:
         value = Decimal(raw).quantize(CENT)
     except InvalidOperation:  # pragma: no cover - the pattern above admits only valid decimals
@@ -46,25 +53,46 @@ def format_amount(value: Decimal) -> str:
     return f"{value.quantize(CENT):,.2f}"
 
 
-def _integer_capital(n: int) -> str:
-    text = str(n)
-    length = len(text)
+def _group_capital(group: int) -> str:
+    """Four digits (1..9999) without their group unit: zeros inside make one 零, trailing zeros nothing."""
     out: list[str] = []
     zero_pending = False
-    for i, ch in enumerate(text):
-        pos = length - 1 - i
+    for pos, ch in zip(range(3, -1, -1), f"{group:04d}", strict=True):
         digit = int(ch)
         if digit == 0:
-            zero_pending = True
-        else:
-            if zero_pending and out:
-                out.append("零")
+            zero_pending = bool(out)
+            continue
+        if zero_pending:
+            out.append("零")
             zero_pending = False
-            out.append(DIGITS[digit] + SMALL_UNITS[pos % 4])
-        if pos % 4 == 0 and pos > 0:
-            group = text[max(0, i - 3): i + 1]
-            if int(group) > 0:
-                out.append(GROUP_UNITS[(pos // 4) % 4] if pos // 4 < 4 else "万亿")
+        out.append(DIGITS[digit] + SMALL_UNITS[pos])
+    return "".join(out)
+
+
+def _integer_capital(n: int) -> str:
+    """A positive integer below 10^16 in capital numerals, by groups of four digits (万, 亿, 万亿).
+
+    零 stands once for a run of zeros that reaches into a lower group: before a group that starts with
+    zero (壹万零壹 for 10,001) or after a whole group of zeros (壹亿零壹仟 for 100,001,000). Zeros at
+    the end of a group before a group that starts with a digit are not read (壹拾万柒仟 for 107,000).
+    """
+    if n <= 0 or n >= 10**16:
+        raise ValueError("amount out of range for capital numerals")
+    groups: list[int] = []
+    while n:
+        n, group = divmod(n, 10000)
+        groups.append(group)
+    out: list[str] = []
+    zero_pending = False
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            zero_pending = bool(out)
+            continue
+        if out and (zero_pending or group < 1000):
+            out.append("零")
+        zero_pending = False
+        out.append(_group_capital(group) + GROUP_UNITS[index])
     return "".join(out)
 
 
@@ -94,3 +122,65 @@ def to_capital(value: Decimal, prefix: bool = False) -> str:
         parts.append(DIGITS[fen] + "分" if fen else "整")
     text = "".join(parts)
     return "人民币" + text if prefix else text
+
+
+_DIGIT_VALUE = {ch: i for i, ch in enumerate(DIGITS)}
+_SMALL_VALUE = {"拾": 10, "佰": 100, "仟": 1000}
+
+
+def from_capital(text: str) -> Decimal:
+    """Read capital numerals back ("人民币壹万零壹元整" -> Decimal("10001.00")); ValueError if malformed.
+
+    The inverse of `to_capital`, used to check that a printed 大写 and the figures agree. Only the
+    form `to_capital` writes is accepted (a stray 零 or a missing 整 is an error)."""
+    written = text.strip().removeprefix("人民币")
+    if not written:
+        raise ValueError("empty")
+    rest = written.removesuffix("整")
+    yuan_text, sep, cents_text = rest.partition("元")
+    if not sep:  # only 角/分 ("伍角", "伍分")
+        yuan_text, cents_text = "", rest
+    yuan = _read_integer(yuan_text)
+    cents = 0
+    cents_text = cents_text.removeprefix("零")
+    for unit, factor in (("角", 10), ("分", 1)):
+        if unit in cents_text:
+            head, _sep, cents_text = cents_text.partition(unit)
+            if len(head) != 1 or head not in _DIGIT_VALUE or head == "零":
+                raise ValueError(f"bad {unit}: {head!r}")
+            cents += _DIGIT_VALUE[head] * factor
+            cents_text = cents_text.removeprefix("零") if unit == "角" else cents_text
+    if cents_text:
+        raise ValueError(f"unexpected {cents_text!r}")
+    value = (Decimal(yuan) + Decimal(cents) / 100).quantize(CENT)
+    if to_capital(value) != written:
+        raise ValueError(f"{text!r} is not written the way accountants write {value}")
+    return value
+
+
+def _read_integer(text: str) -> int:
+    if text in ("", "零"):
+        return 0
+    total = section = 0
+    digit: int | None = None
+    for ch in text.replace("万亿", "兆"):
+        if ch in _DIGIT_VALUE:
+            if digit is not None:
+                raise ValueError(f"two digits in a row in {text!r}")
+            digit = _DIGIT_VALUE[ch] or None
+            continue
+        if ch in _SMALL_VALUE:
+            if digit is None:
+                raise ValueError(f"unit without digit in {text!r}")
+            section += digit * _SMALL_VALUE[ch]
+        elif ch in ("万", "亿", "兆"):
+            factor = {"万": 10**4, "亿": 10**8, "兆": 10**12}[ch]
+            section += digit or 0
+            if section == 0:
+                raise ValueError(f"empty group before {ch} in {text!r}")
+            total += section * factor
+            section = 0
+        else:
+            raise ValueError(f"not a capital numeral: {ch!r}")
+        digit = None
+    return total + section + (digit or 0)

@@ -69,6 +69,22 @@ def current_step_role(request: PaymentRequest) -> Role | None:
     return None
 
 
+RAISING_ACTIONS = (Action.SUBMIT, Action.WITHDRAW)
+
+
+def raised_by(user: User, request: PaymentRequest) -> bool:
+    """Is `user` the requester, or did they submit it in some round (another accountant of the village
+    who took over, or revised a returned request)? Such a user never decides on it or pays it."""
+    if user.id == request.requester_id:
+        return True
+    return any(a.actor_id == user.id and a.action in RAISING_ACTIONS for a in request.actions)
+
+
+def decided_by(user: User, request: PaymentRequest) -> bool:
+    """Has `user` approved, returned or rejected `request` at any step of any round?"""
+    return any(a.actor_id == user.id and a.action in DECISION_ACTIONS for a in request.actions)
+
+
 def acting_role(user: User, request: PaymentRequest, action: Action) -> Role | None:
     """The role in which `user` may take `action` on `request` now, or None. Encodes the separation of
     duties: no one decides their own request or at two steps of one request; a cashier pays nothing
@@ -76,21 +92,21 @@ def acting_role(user: User, request: PaymentRequest, action: Action) -> Role | N
     roles = _roles_over(user, request.village)
     permission = ACTION_PERMISSION.get(action)
     if permission is Permission.REQUEST_SUBMIT:
-        return Role.ACCOUNTANT if Role.ACCOUNTANT in roles else None
+        if Role.ACCOUNTANT not in roles or decided_by(user, request):
+            return None  # an accountant who also decided on it (as village lead, say) must not revise it
+        return Role.ACCOUNTANT
     if permission is Permission.REQUEST_DECIDE:
         role = current_step_role(request)
-        if role is None or role not in roles or user.id == request.requester_id:
+        if role is None or role not in roles or raised_by(user, request):
             return None
         for done in request.actions:
             if done.actor_id == user.id and done.action in DECISION_ACTIONS and done.step != request.step:
                 return None
         return role
     if permission is Permission.PAYMENT_RECORD:
-        if Role.CASHIER not in roles or user.id == request.requester_id:
+        if Role.CASHIER not in roles or raised_by(user, request):
             return None
-        if action is Action.PAY and any(
-            a.actor_id == user.id and a.action in DECISION_ACTIONS for a in request.actions
-        ):
+        if action is Action.PAY and decided_by(user, request):
             return None
         return Role.CASHIER
     return None

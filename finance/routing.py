@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from finance.roles import Role
@@ -117,3 +118,9 @@ DEFAULT_RULES = Rules(
     ),
     major_threshold=Decimal("50000"),
 )
+
+
+@lru_cache(maxsize=512)
+def parse_rules(text: str) -> Rules:
+    """`Rules.from_json`, cached: a policy version never changes, so its text parses the same way."""
+    return Rules.from_json(text)

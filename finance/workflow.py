@@ -2,7 +2,8 @@
 
 Pure Python, no database: the services ask `decide()` and act on its answer; the tests walk every cell.
 
-    draft --submit--> pending(step 1..n) --approve(last step)--> approved --pay--> paid --reconcile--> reconciled
+    draft --submit--> pending(step 1..n) --approve(last step)--> approved --pay--> paid
+    paid --reconcile--> reconciled
     pending --return(reason)--> returned --submit(resubmit)--> pending(step 1)
     pending(no step acted yet) --withdraw--> withdrawn
     pending --reject(reason)--> rejected

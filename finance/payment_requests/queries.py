@@ -14,19 +14,16 @@ from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest, RoutingPolicy
 from finance.permissions import Permission, can, jurisdiction
 from finance.roles import Role
-from finance.routing import DEFAULT_RULES, Rules, StepRule
+from finance.routing import DEFAULT_RULES, Rules, StepRule, parse_rules
 from finance.workflow import State
-
-_rules_cache: dict[str, Rules] = {}
 
 
 def rules_of(policy: RoutingPolicy | None) -> Rules:
     if policy is None:
         return DEFAULT_RULES
-    # Keyed by the JSON text, not the id: an id can come back after a rolled-back insert (SQLite).
-    if policy.rules not in _rules_cache:
-        _rules_cache[policy.rules] = Rules.from_json(policy.rules)
-    return _rules_cache[policy.rules]
+    # Cached by the rules' text, not the row id: an id can come back after a rolled-back publish
+    # (SQLite reuses the highest rowid), the text cannot lie.
+    return parse_rules(policy.rules)
 
 
 def steps_of(request: PaymentRequest) -> list[StepRule]:

@@ -29,6 +29,8 @@ from finance.timefmt import today_local
 from finance.workflow import Action, Facts, NotAllowed, State, decide
 
 SUBJECT = "payment_request"
+CENT = Decimal("0.01")
+MONEY_LIMIT = Decimal("1000000000000")  # NUMERIC(14, 2)
 EDITABLE = ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject_id", "fund_source",
             "budget_line", "meeting_date", "meeting_attendance", "meeting_amount")
 
@@ -95,7 +97,8 @@ def _facts(req: PaymentRequest) -> Facts:
     return Facts(state=req.state, step=req.step, steps_total=len(steps_of(req)), decided_this_round=decided)
 
 
-def _replayed(client_key: str | None, req: PaymentRequest | None = None) -> RequestAction | None:
+def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: User | None = None
+              ) -> RequestAction | None:
     """The action already taken with this form's idempotency key, if the form was sent before."""
     if not client_key:
         return None
@@ -104,19 +107,52 @@ def _replayed(client_key: str | None, req: PaymentRequest | None = None) -> Requ
     ).scalar_one_or_none()
     if done is not None and req is not None and done.request_id != req.id:
         raise AlreadyHandled
+    if done is not None and user is not None and done.actor_id != user.id:
+        raise AlreadyHandled  # someone else's form key: never report their action as this user's
     return done
 
 
+# Longest text each field takes (the column widths); longer input is refused with a message, never cut.
+MAX_LENGTH = {"payee_name": 100, "payee_bank": 100, "payee_account": 40, "purpose": 1000, "fund_source": 100,
+              "budget_line": 100}
+MAX_ATTENDANCE = 100_000
+
+
+def input_errors(data: RequestInput) -> dict[str, str]:
+    """What is wrong with the typed fields themselves (completeness is checked at submit)."""
+    errors: dict[str, str] = {}
+    for name, limit in MAX_LENGTH.items():
+        value = getattr(data, name)
+        if value is not None and len(str(value).strip()) > limit:
+            errors[name] = _("最多 %(n)d 个字。", n=limit)
+    amount = data.amount
+    if amount is not None:
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+            errors["amount"] = _("金额必须大于零。")
+        elif amount > current_app.config["MAX_AMOUNT"]:
+            errors["amount"] = _("金额超过单笔上限。")
+        elif amount != amount.quantize(CENT):
+            errors["amount"] = _("金额最多保留两位小数（分）。")
+    resolved = data.meeting_amount
+    if resolved is not None and (not isinstance(resolved, Decimal) or not resolved.is_finite()
+                                 or not 0 < resolved < MONEY_LIMIT or resolved != resolved.quantize(CENT)):
+        errors["meeting_amount"] = _("决议金额格式不正确。")
+    attendance = data.meeting_attendance
+    if attendance is not None and not 0 <= attendance <= MAX_ATTENDANCE:
+        errors["meeting_attendance"] = _("参会人数不正确。")
+    return errors
+
+
 def _apply_input(req: PaymentRequest, data: RequestInput) -> None:
-    if data.amount is not None and (not isinstance(data.amount, Decimal) or data.amount <= 0):
-        raise RequestError(_("金额必须大于零。"), {"amount": _("金额必须大于零。")})
-    if data.amount is not None and data.amount > current_app.config["MAX_AMOUNT"]:
-        raise RequestError(_("金额超过单笔上限。"), {"amount": _("金额超过单笔上限。")})
+    errors = input_errors(data)
     if data.subject_id is not None:
         subject = db.session.get(AccountSubject, data.subject_id)
         if subject is None or not subject.active:
-            raise RequestError(_("请选择有效的会计科目。"), {"subject_id": _("请选择有效的会计科目。")})
-        req.subject = subject
+            errors["subject_id"] = _("请选择有效的会计科目。")
+    if errors:
+        first = next(iter(errors.values()))
+        raise RequestError(first if len(errors) == 1 else _("还有内容需要修改，请检查标红的项目。"), errors)
+    req.subject = db.session.get(AccountSubject, data.subject_id) if data.subject_id is not None else None
     req.subject_id = data.subject_id
     for name in EDITABLE:
         if name == "subject_id":
@@ -144,11 +180,18 @@ def create_draft(user: User, village: OrgUnit, data: RequestInput, client_key: s
     req = PaymentRequest(village=village, requester=user, state=State.DRAFT, client_key=client_key,
                          created_at=now, updated_at=now, waiting_since=now)
     _apply_input(req, data)
-    db.session.add(req)
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.add(req)
+            db.session.flush()
     except IntegrityError:
-        raise AlreadyHandled from None  # the same form, sent twice at once: the other send made it
+        # The same form, sent twice at once: the other send made the draft (and committed first).
+        existing = db.session.execute(
+            select(PaymentRequest).where(PaymentRequest.client_key == client_key)
+        ).scalar_one_or_none() if client_key else None
+        if existing is not None and existing.requester_id == user.id:
+            return existing
+        raise AlreadyHandled from None
     req.number = f"ZF{now:%Y}{req.id:06d}"
     trail.record(village=village, user=user, role=Role.ACCOUNTANT, action=Action.CREATE,
                  subject_type=SUBJECT, subject_id=req.id, after=snapshot(req))
@@ -239,7 +282,8 @@ def return_for_revision(user: User, req: PaymentRequest, reason: str, client_key
     return _transition(user, req, Action.RETURN, comment=reason, client_key=client_key)
 
 
-def reject(user: User, req: PaymentRequest, reason: str, client_key: str | None = None) -> RequestAction | None:
+def reject(user: User, req: PaymentRequest, reason: str, client_key: str | None = None
+           ) -> RequestAction | None:
     return _transition(user, req, Action.REJECT, comment=reason, client_key=client_key)
 
 
@@ -264,13 +308,10 @@ def _transition(
     Returns the history row (None for edits), or the earlier row when this form was already handled.
     Raises NotAllowed (not in this state), Forbidden (not this user), RequestError (bad input) or
     AlreadyHandled (someone acted first)."""
-    if (done := _replayed(client_key, req)) is not None:
+    if (done := _replayed(client_key, req, user)) is not None:
         return done
     facts = _facts(req)
-    try:
-        transition, target = decide(facts, action)
-    except NotAllowed:
-        raise
+    transition, target = decide(facts, action)  # NotAllowed: not open in this state
     role = acting_role(user, req, action)
     if role is None:
         raise Forbidden(action)
@@ -279,6 +320,23 @@ def _transition(
         raise RequestError(_("请填写理由。"), {"reason": _("请填写理由。")})
     if comment and len(comment) > 1000:
         raise RequestError(_("意见最多 1000 字。"), {"reason": _("意见最多 1000 字。")})
+    # Everything below happens inside a savepoint: a refusal raised by `mutate` (bad input) or a lost
+    # race (the row's version moved, or a unique key is taken) leaves the session as it was, so the
+    # caller can still read what happened and answer "already handled".
+    try:
+        with db.session.begin_nested():
+            return _apply_transition(user, req, action, role, facts, target, comment, client_key, mutate,
+                                     extra_after, attachments, record_if_unchanged)
+    except (StaleDataError, IntegrityError):
+        if client_key and (done := _replayed(client_key, req, user)) is not None:
+            return done  # the same form, sent twice at once: the other send did it
+        raise AlreadyHandled from None
+
+
+def _apply_transition(user: User, req: PaymentRequest, action: Action, role: Role, facts: Facts,
+                      target: State, comment: str | None, client_key: str | None, mutate: Any,
+                      extra_after: dict[str, Any] | None, attachments: Iterable[str],
+                      record_if_unchanged: bool) -> RequestAction | None:
     before_state, step, round_ = req.state, req.step, req.round
     before = snapshot(req)
     if mutate is not None:
@@ -289,25 +347,23 @@ def _transition(
         req.state = State.APPROVED if step >= facts.steps_total else State.PENDING
     if req.state != State.PENDING:
         req.step = 0
-    if req.state != before_state or action in (Action.APPROVE, Action.SUBMIT):
-        req.waiting_since = utcnow()
-    req.updated_at = utcnow()
     old, new = _diff(before, snapshot(req))
     if action == Action.EDIT and not new and not record_if_unchanged:
-        return None
+        return None  # nothing changed: no write, no event
+    now = utcnow()
+    if req.state != before_state or action in (Action.APPROVE, Action.SUBMIT):
+        req.waiting_since = now
+    req.updated_at = now
     row = None
     if action != Action.EDIT:
         row = RequestAction(
             request=req, round=req.round if action == Action.SUBMIT else round_,
             step=step if action in (Action.APPROVE, Action.RETURN, Action.REJECT) else None,
             action=action, from_state=before_state, to_state=req.state, actor_id=user.id, actor_role=role,
-            comment=comment, client_key=client_key, created_at=utcnow(),
+            comment=comment, client_key=client_key, created_at=now,
         )
         db.session.add(row)
-    try:
-        db.session.flush()
-    except (StaleDataError, IntegrityError):
-        raise AlreadyHandled from None
+    db.session.flush()  # the conditional UPDATE ... WHERE version = ?: StaleDataError if someone won
     trail.record(village=req.village, user=user, role=role, action=action, subject_type=SUBJECT,
                  subject_id=req.id, before=old, after={**new, **(extra_after or {})}, reason=comment,
                  attachments=attachments)
@@ -347,8 +403,10 @@ def attachment_summary(att: Attachment) -> dict[str, Any]:
 
 def remove_attachment(user: User, att: Attachment) -> None:
     req = att.request
-    if req.state not in (State.DRAFT, State.RETURNED) or acting_role(user, req, Action.EDIT) is None:
+    if req.state not in (State.DRAFT, State.RETURNED):
         raise NotAllowed("attachments can be removed from drafts and returned requests only")
+    if acting_role(user, req, Action.EDIT) is None:
+        raise Forbidden(Action.EDIT)
     trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action="attachment_remove",
                  subject_type=SUBJECT, subject_id=req.id,
                  before={"attachment": {"id": att.id, "kind": att.kind.value, "filename": att.filename}},

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from finance import audit_keys, storage, trail
 from finance.auth.models import User
@@ -19,7 +18,7 @@ from finance.payment_requests.models import AttachmentKind, PaymentRequest, Requ
 from finance.payments.models import Payment
 from finance.roles import Role
 from finance.timefmt import today_local
-from finance.workflow import Action
+from finance.workflow import Action, State
 
 
 @dataclass
@@ -42,8 +41,10 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     """What is wrong with a payment against what was approved, field -> message."""
     errors: dict[str, str] = {}
     ref = (data.bank_reference or "").strip()
-    if not ref or len(ref) > 64:
+    if not ref:
         errors["bank_reference"] = _("请填写银行流水号。")
+    elif len(ref) > 64:
+        errors["bank_reference"] = _("银行流水号最多 64 位。")
     elif db.session.execute(select(Payment.id).where(Payment.bank_reference == ref)).first():
         errors["bank_reference"] = _("该银行流水号已被使用过，请核对。")
     if data.value_date is None:
@@ -60,8 +61,11 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
         errors["payee_name"] = _("收款人与批准的收款人“%(p)s”不一致。", p=req.payee_name)
     if _norm_account(data.payee_account or "") != _norm_account(req.payee_account):
         errors["payee_account"] = _("收款账号与批准的账号不一致。")
-    if not _norm_account(data.payer_account or ""):
+    payer = _norm_account(data.payer_account or "")
+    if not payer:
         errors["payer_account"] = _("请填写付款账号。")
+    elif len(payer) > 40 or not payer.isdigit():
+        errors["payer_account"] = _("付款账号只能是数字，最多 40 位。")
     if not data.receipt_data:
         errors["receipt"] = _("请上传银行回单。")
     return errors
@@ -100,8 +104,16 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
     try:
         row = requests._transition(user, req, Action.PAY, client_key=client_key, mutate=mutate,
                                    extra_after=extra, attachments=sha)  # filled in by mutate()
-    except IntegrityError:
-        raise requests.AlreadyHandled from None
+    except requests.AlreadyHandled:
+        # Lost a race. If the request is still waiting for payment, what was taken is the bank
+        # reference (another request paid with it at the same moment): that is the user's to correct.
+        ref = (data.bank_reference or "").strip()
+        if req.state == State.APPROVED and db.session.execute(
+            select(Payment.id).where(Payment.bank_reference == ref)
+        ).first():
+            message = _("该银行流水号已被使用过，请核对。")
+            raise requests.RequestError(message, {"bank_reference": message}) from None
+        raise
     audit_keys.checkpoint(trail.chain_for(req.village))  # a signed checkpoint after every payment
     return row
 
