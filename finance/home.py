@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from finance.oversight.queries import open_questions_for
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.queries import inbox_for, steps_of
+from finance.payment_requests.queries import INBOX_PAGE, inbox_count, inbox_for, steps_of
 from finance.permissions import current_step_role
 from finance.roles import Role
 from finance.timefmt import waited_days
@@ -45,11 +46,23 @@ def waits_for(req: PaymentRequest) -> str:
     return req.state.label
 
 
+def _after(raw: str | None) -> tuple[datetime, int] | None:
+    """The keyset of the next page, "<ISO time>_<id>"; anything malformed means the first page."""
+    try:
+        stamp, _sep, ident = (raw or "").rpartition("_")
+        return datetime.fromisoformat(stamp), int(ident)
+    except ValueError:
+        return None
+
+
 @bp.route("/")
 @login_required
 def index() -> str:
-    items = [
-        Todo(req, waited_days(req.waiting_since or req.created_at), waits_for(req))
-        for req in inbox_for(current_user)
-    ]
-    return render_template("home/index.html", inbox=items, open_questions=open_questions_for(current_user))
+    per_page = request.args.get("per_page", INBOX_PAGE, type=int) or INBOX_PAGE
+    page = inbox_for(current_user, after=_after(request.args.get("after")), limit=max(1, min(per_page, 100)))
+    items = [Todo(req, waited_days(req.waiting_since or req.created_at), waits_for(req)) for req in page]
+    last = page[-1] if len(page) == per_page else None
+    next_after = f"{last.waiting_since.isoformat()}_{last.id}" if last and last.waiting_since else None
+    return render_template("home/index.html", inbox=items, total=inbox_count(current_user),
+                           next_after=next_after, per_page=per_page,
+                           open_questions=open_questions_for(current_user))

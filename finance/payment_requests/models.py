@@ -30,6 +30,7 @@ class PaymentRequest(Base):
     __table_args__ = (
         Index("ix_payment_request_village_state", "village_id", "state"),
         Index("ix_payment_request_state_updated", "state", "updated_at", "id"),
+        Index("ix_payment_request_waiting", "waiting_role", "waiting_since", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +56,10 @@ class PaymentRequest(Base):
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the current step began
+    # Whose move it is: the current step's role while pending, the cashier once approved, the accountant
+    # for drafts and returned requests, nothing when closed. Kept by the services beside state and step
+    # so the to-do list is one indexed query (see finance.workflow.waiting_role).
+    waiting_role: Mapped[Role | None] = mapped_column(str_enum(Role, 32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -23,7 +23,7 @@ from finance.extensions import db
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests.models import Attachment, AttachmentKind, PaymentRequest, RequestAction
 from finance.payment_requests.queries import current_policy, rules_of, steps_of
-from finance.permissions import Forbidden, Permission, acting_role, can
+from finance.permissions import Forbidden, Permission, acting_role, can, current_step_role
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.workflow import Action, Facts, NotAllowed, State, decide
@@ -90,6 +90,14 @@ def snapshot(req: PaymentRequest) -> dict[str, Any]:
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def waiting_role(req: PaymentRequest) -> Role | None:
+    """Whose move it is now (stored on the row for the to-do list; derived from state and step)."""
+    if req.state == State.PENDING:
+        return current_step_role(req)
+    return {State.DRAFT: Role.ACCOUNTANT, State.RETURNED: Role.ACCOUNTANT,
+            State.APPROVED: Role.CASHIER}.get(req.state)
 
 
 def _facts(req: PaymentRequest) -> Facts:
@@ -178,7 +186,7 @@ def create_draft(user: User, village: OrgUnit, data: RequestInput, client_key: s
         raise Forbidden(Permission.REQUEST_CREATE)
     now = utcnow()
     req = PaymentRequest(village=village, requester=user, state=State.DRAFT, client_key=client_key,
-                         created_at=now, updated_at=now, waiting_since=now)
+                         created_at=now, updated_at=now, waiting_since=now, waiting_role=Role.ACCOUNTANT)
     _apply_input(req, data)
     try:
         with db.session.begin_nested():
@@ -347,6 +355,7 @@ def _apply_transition(user: User, req: PaymentRequest, action: Action, role: Rol
         req.state = State.APPROVED if step >= facts.steps_total else State.PENDING
     if req.state != State.PENDING:
         req.step = 0
+    req.waiting_role = waiting_role(req)
     old, new = _diff(before, snapshot(req))
     if action == Action.EDIT and not new and not record_if_unchanged:
         return None  # nothing changed: no write, no event
