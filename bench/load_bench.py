@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,7 +60,7 @@ def drop_db(admin: str, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def seed(url: str, tmp: Path, n_requests: int, n_villages: int) -> dict[str, object]:
+def seed(url: str, tmp: Path, n_requests: int, n_villages: int, hot_backlog: int = 10_000) -> dict[str, object]:
     """Demo district through the services, then villages, people and requests in bulk."""
     from finance import create_app
     from finance.auth.models import RoleAssignment, User
@@ -109,15 +109,20 @@ def seed(url: str, tmp: Path, n_requests: int, n_villages: int) -> dict[str, obj
                   + [(State.PAID, 0)] * 35 + [(State.DRAFT, 0)] * 10 + [(State.APPROVED, 0)] * 5
                   + [(State.RETURNED, 0)] * 5 + [(State.REJECTED, 0)] * 5)
         table = PaymentRequest.__table__
+        # whose move it is, as the services keep it (amounts stay under 10,000: three steps)
+        waiting = {(State.PENDING, 1): Role.VILLAGE_LEAD, (State.PENDING, 2): Role.VILLAGE_SUPERVISOR,
+                   (State.PENDING, 3): Role.AGENCY_REVIEWER, (State.DRAFT, 0): Role.ACCOUNTANT,
+                   (State.RETURNED, 0): Role.ACCOUNTANT, (State.APPROVED, 0): Role.CASHIER}
         batch = []
         hot = villages[0]
         hot_pending = []
         next_id = 1_000_000
         for k in range(n_requests):
-            v = villages[k % len(villages)]
-            state, step = rng.choice(states)
-            if v is hot and k % 2 == 0:  # the measured village: many requests waiting at step 1
-                state, step = State.PENDING, 1
+            if k < hot_backlog:  # the measured village: a backlog waiting at step 1, for the approvals
+                v, (state, step) = hot, (State.PENDING, 1)
+            else:
+                v = villages[k % len(villages)]
+                state, step = rng.choice(states)
             created = now - timedelta(minutes=rng.randint(1, 200_000))
             next_id += 1
             if v is hot and state == State.PENDING and step == 1:
@@ -129,6 +134,7 @@ def seed(url: str, tmp: Path, n_requests: int, n_villages: int) -> dict[str, obj
                 "amount": Decimal(rng.randint(100, 9_000_00)) / 100, "purpose": "村内道路维修",
                 "subject_id": subject_id, "fund_source": "村集体收入", "budget_line": "",
                 "policy_id": policies[v.parent_id], "step": step, "round": 1 if state != State.DRAFT else 0,
+                "waiting_role": waiting.get((state, step)),
                 "submitted_at": created, "waiting_since": created, "created_at": created, "updated_at": created,
                 "version": 1,
             })
@@ -138,7 +144,8 @@ def seed(url: str, tmp: Path, n_requests: int, n_villages: int) -> dict[str, obj
         if batch:
             s.execute(insert(table), batch)
         s.commit()
-        s.execute(select(1))
+        s.execute(text("ANALYZE"))  # as autovacuum would soon after a bulk load
+        s.commit()
         info = {"hot_lead": f"b_lead_{villages.index(hot):04d}", "hot_pending": hot_pending,
                 "reviewer": "yc_shenhe", "users": len(users)}
     app.extensions["sanzi.db"][0].dispose()
@@ -200,8 +207,10 @@ request = function()
   local i = (counter - 1) * 2 + tid + 1
   if i > #ids then i = #ids end
   local body = "csrf_token=" .. token .. "&comment=&client_key=bench" .. tid .. "x" .. counter
-  return wrk.format("POST", "/requests/" .. ids[i] .. "/approve",
-    {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+  local headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end  -- keep the session cookie given with -H
+  headers["Content-Type"] = "application/x-www-form-urlencoded"
+  return wrk.format("POST", "/requests/" .. ids[i] .. "/approve", headers, body)
 end
 """
 
@@ -213,6 +222,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -259,7 +269,10 @@ def main() -> None:
         if server is not None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
-        drop_db(admin, name)
+        if args.keep:
+            print(f"kept database {url}")
+        else:
+            drop_db(admin, name)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
