@@ -24,8 +24,10 @@ class User(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Loaded when asked for (the signed-in user, the admin pages), not with every requester or approver
+    # a request drags in.
     assignments: Mapped[list[RoleAssignment]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id", lazy="select"
     )
 
     @property
