@@ -208,3 +208,54 @@ def test_main_pages_in_english_have_no_chinese_but_user_data(app, make_client):
         if left:
             found[f"{username or 'anonymous'} {url}"] = left
     assert not found, "\n".join(f"{page}:\n  " + "\n  ".join(left) for page, left in found.items())
+
+
+def test_printed_documents_stay_chinese_for_an_english_reader(client):
+    """The approval form is an official Chinese document: filed and posted the same whoever prints it."""
+    import io
+
+    from pypdf import PdfReader
+
+    from finance.workflow import State
+    from tests import factories as f
+
+    req = f.in_state(State.PAID, **ASCII_REQUEST)
+    client.login("dy_baozhang")
+    assert "Print the approval form" in client.get(f"/requests/{req.id}?lang=en").get_data(as_text=True)
+    r = client.get(f"/documents/requests/{req.id}/approval-form.pdf")
+    assert r.status_code == 200
+    text = re.sub(r"\s+", "", PdfReader(io.BytesIO(r.data)).pages[0].extract_text() or "")
+    assert "村级资金支付审批单" in text and "人民币壹仟贰佰元整" in text
+    assert "Paymentapprovalform" not in text and "Approved" not in text
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        ("0.05", "Five fen"),
+        ("1200", "One thousand two hundred yuan only"),
+        ("10001.30", "Ten thousand one yuan and thirty fen"),
+        ("60000", "Sixty thousand yuan only"),
+        ("1234567.89",
+         "One million two hundred thirty-four thousand five hundred sixty-seven yuan and eighty-nine fen"),
+        ("100000000", "One hundred million yuan only"),
+    ],
+)
+def test_amount_in_words_in_english(amount, words):
+    from decimal import Decimal
+
+    from finance.money import to_words_en
+
+    assert to_words_en(Decimal(amount)) == words
+    assert to_words_en(Decimal(amount), prefix=True) == "RMB " + words
+
+
+def test_amount_in_words_follows_the_page_language(client):
+    from finance.workflow import State
+    from tests import factories as f
+
+    req = f.in_state(State.PENDING, **ASCII_REQUEST)
+    client.login("dy_baozhang")
+    assert "RMB One thousand two hundred yuan only" in client.get(f"/requests/{req.id}?lang=en").get_data(
+        as_text=True)
+    assert "人民币壹仟贰佰元整" in client.get(f"/requests/{req.id}?lang=zh").get_data(as_text=True)

@@ -2,8 +2,7 @@
    same data (same client_key: nothing twice). Forms work without it. Chrome 81+. */
 (() => {
 'use strict';
-// The words come from the page's language: data-* attributes of this script tag (templates/_form_script.html).
-const say = (document.currentScript || {dataset: {}}).dataset;
+const say = document.currentScript.dataset;  // _form_script.html
 const EDGE = 1600, meta = document.querySelector('meta[name=sanzi-user]');
 const user = meta ? meta.content : '', same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -44,7 +43,7 @@ function keepDraft(form) {
   if (saved && (!same(saved.base, base) || Date.now() - saved.t > 6048e5)) { drop(); saved = null; }  // 7 d
   if (saved) {
     put(form, saved.v);
-    const when = new Date(saved.t).toLocaleString(document.documentElement.lang || undefined, {dateStyle: 'short', timeStyle: 'short'});
+    const when = new Date(saved.t).toLocaleString(say.lang, {dateStyle: 'short', timeStyle: 'short'});
     const note = el('p', 'flash flash-info draft-note', say.restored.replace('{when}', when));
     const no = el('button', 'link', say.discard);
     note.setAttribute('role', 'status');
