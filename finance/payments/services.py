@@ -13,7 +13,6 @@ from finance import audit_keys, storage, trail
 from finance.auth.models import User
 from finance.db import utcnow
 from finance.extensions import db
-from finance.money import format_amount
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import AttachmentKind, PaymentRequest, RequestAction
 from finance.payments.models import Payment
@@ -57,7 +56,7 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     if data.amount is None:
         errors["amount"] = _("请填写实付金额。")
     elif data.amount != req.amount:
-        errors["amount"] = _("实付金额与批准金额 %(a)s 元不一致。", a=format_amount(req.amount))
+        errors["amount"] = _("实付金额与批准金额 %(a)s 元不一致。", a=format(req.amount, ",.2f"))
     if (data.payee_name or "").strip() != req.payee_name:
         errors["payee_name"] = _("收款人与批准的收款人“%(p)s”不一致。", p=req.payee_name)
     if _norm_account(data.payee_account or "") != _norm_account(req.payee_account):
