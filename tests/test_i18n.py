@@ -153,6 +153,18 @@ def _pages(app) -> list[tuple[str, str]]:
     draft = f.draft(**ASCII_REQUEST)
     with app.test_request_context():
         token = documents.make_token(paid, documents.newest_change(paid))
+    from datetime import timedelta
+
+    from finance.extensions import db
+    from finance.oversight import services as oversight
+    from finance.timefmt import today_local
+
+    asked = oversight.ask_question(f.user("yc_lianqing"), pending, "Where is the acceptance sheet?",
+                                   today_local() + timedelta(days=3))
+    answered = oversight.ask_question(f.user("yc_lianqing"), paid, "Why this payee?", today_local())
+    db.session.flush()
+    oversight.answer_question(f.user("yc_shenhe"), answered, "Lowest quote of three.")
+    db.session.commit()
     village = f.unit("HL-YC-01")
     township = f.unit("HL-YC")
     return [
@@ -176,6 +188,11 @@ def _pages(app) -> list[tuple[str, str]]:
         ("yc_lianqing", "/"),
         ("yc_lianqing", "/oversight/"),
         ("yc_lianqing", "/oversight/requests"),
+        ("yc_lianqing", "/oversight/requests?state=paid&min_amount=100"),
+        ("yc_lianqing", f"/oversight/requests/{pending.id}"),
+        ("yc_lianqing", f"/oversight/questions/{asked.id}"),
+        ("yc_shenhe", f"/oversight/questions/{answered.id}"),
+        ("yc_shenhe", "/requests?state=pending"),
         ("yc_lianqing", f"/oversight/requests/{paid.id}"),
         ("yc_lianqing", f"/oversight/chains/village:{village.code}"),
         ("yc_lianqing", "/oversight/public-key"),
