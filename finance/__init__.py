@@ -144,7 +144,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from finance.money import format_amount, to_capital
+    from finance.money import amount_in_words, format_amount
     from finance.permissions import Permission, can
     from finance.roles import Role
     from finance.timefmt import local_date, local_time, waited_days
@@ -153,7 +153,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(can=can, Permission=Permission, Role=Role, State=State,
                                  url_rules=frozenset(app.view_functions))
     app.jinja_env.filters.update(
-        money=format_amount, capital=to_capital, local_time=local_time, local_date=local_date,
+        money=format_amount, capital=amount_in_words, local_time=local_time, local_date=local_date,
         waited_days=waited_days,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 CENT = Decimal("0.01")
@@ -122,6 +123,59 @@ def to_capital(value: Decimal, prefix: bool = False) -> str:
         parts.append(DIGITS[fen] + "分" if fen else "整")
     text = "".join(parts)
     return "人民币" + text if prefix else text
+
+
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_SCALES = ("", "thousand", "million", "billion", "trillion")
+
+
+def _below_thousand(n: int) -> list[str]:
+    words: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += [_ONES[hundreds], "hundred"]
+    if rest >= 20:
+        words.append(_TENS[rest // 10] + ("-" + _ONES[rest % 10] if rest % 10 else ""))
+    elif rest:
+        words.append(_ONES[rest])
+    return words
+
+
+def _integer_words(n: int) -> str:
+    if n == 0:
+        return "zero"
+    words: list[str] = []
+    for scale in range(len(_SCALES) - 1, -1, -1):
+        group = n // 1000**scale % 1000 if scale < len(_SCALES) - 1 else n // 1000**scale
+        if group:
+            words += _below_thousand(group) if group < 1000 else [_integer_words(group)]
+            if _SCALES[scale]:
+                words.append(_SCALES[scale])
+    return " ".join(words)
+
+
+def to_words_en(value: Decimal, prefix: bool = False) -> str:
+    """An amount in English words, as on a cheque: Decimal("1200.05") -> "One thousand two hundred yuan
+    and five fen"; a whole amount ends in "only". The English reader's counterpart of `to_capital`."""
+    if value < 0:
+        raise ValueError("negative amounts have no written form here")
+    yuan, fen = divmod(int(value.quantize(CENT) * 100), 100)
+    if yuan and fen:
+        text = f"{_integer_words(yuan)} yuan and {_integer_words(fen)} fen"
+    else:
+        text = f"{_integer_words(fen)} fen" if fen else f"{_integer_words(yuan)} yuan only"
+    text = text[0].upper() + text[1:]
+    return "RMB " + text if prefix else text
+
+
+def amount_in_words(value: Decimal, prefix: bool = False) -> str:
+    """大写 for a Chinese page, words for an English one (printed documents always use `to_capital`)."""
+    locale = get_locale()
+    if locale is not None and locale.language == "en":
+        return to_words_en(value, prefix)
+    return to_capital(value, prefix)
 
 
 _DIGIT_VALUE = {ch: i for i, ch in enumerate(DIGITS)}

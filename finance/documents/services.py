@@ -349,8 +349,8 @@ def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> 
         .order_by(audit.Event.seq).limit(MAX_REPORT_EVENTS + 1)
     ).scalars().all()
     if len(events) > MAX_REPORT_EVENTS:
-        raise ReportTooLarge(_("所选时间段内的事件超过 %(n)s 条，请缩小日期范围后再导出。",
-                               n=MAX_REPORT_EVENTS))
+        raise ReportTooLarge(_l("所选时间段内的事件超过 %(n)s 条，请缩小日期范围后再导出。",
+                                n=MAX_REPORT_EVENTS))
     request_ids = {int(e.subject_id) for e in events if e.subject_type == SUBJECT and e.subject_id.isdigit()}
     numbers: dict[int, str | None] = dict(db.session.execute(
         select(PaymentRequest.id, PaymentRequest.number).where(PaymentRequest.id.in_(request_ids))

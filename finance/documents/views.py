@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -23,6 +24,8 @@ from finance.roles import OrgKind, Role
 from finance.timefmt import today_local
 
 bp = Blueprint("documents", __name__)
+# The printed forms are official Chinese documents, filed and posted as such whatever the reader's language.
+PRINT_LOCALE = "zh_Hans_CN"
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -46,9 +49,10 @@ def approval_form(request_id: int) -> Response:
     req = get_visible(current_user, request_id)
     if req is None:
         abort(404)
-    context = services.approval_form(req, current_user)
-    pages = {compact: render_template("pdf/approval_form.html", compact=compact, **context)
-             for compact in (False, True)}
+    with force_locale(PRINT_LOCALE):
+        context = services.approval_form(req, current_user)
+        pages = {compact: render_template("pdf/approval_form.html", compact=compact, **context)
+                 for compact in (False, True)}
     number, req_id, village_id = req.number or str(req.id), req.id, req.village_id
     _finish_reads()
     pdf = render_one_page(pages.__getitem__)
@@ -119,13 +123,15 @@ def trail_report() -> ResponseReturnValue:
     if not errors:
         assert start is not None and end is not None
         try:
-            context = services.trail_report(village, start, end, current_user)
+            with force_locale(PRINT_LOCALE):
+                context = services.trail_report(village, start, end, current_user)
         except services.ReportTooLarge as exc:
-            errors["end"] = str(exc)
+            errors["end"] = str(exc)  # lazy: in the reader's language
     if errors or context is None:
         return render_template("documents/trail_form.html", villages=_liaison_villages(), village=village,
                                start=start, end=end, errors=errors), 400
-    html = render_template("pdf/trail_report.html", **context)
+    with force_locale(PRINT_LOCALE):
+        html = render_template("pdf/trail_report.html", **context)
     village_id, code = village.id, village.code
     _finish_reads()
     pdf = render_pdf(html)
@@ -177,7 +183,8 @@ def disclosure(village_id: int, year: int, month: int) -> Response:
                                                                        village):
         abort(404)
     _check_month(year, month)
-    html = render_template("pdf/disclosure.html", **services.disclosure(village, year, month))
+    with force_locale(PRINT_LOCALE):
+        html = render_template("pdf/disclosure.html", **services.disclosure(village, year, month))
     code = village.code
     _finish_reads()
     pdf = render_pdf(html)

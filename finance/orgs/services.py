@@ -107,13 +107,13 @@ def build_rules(steps: list[StepInput], attachments: list[AttachmentInput], majo
         try:
             return parse_amount(text, maximum)
         except AmountError as exc:
-            raise OrgError(f"{row}：{exc}") from None
+            raise OrgError(_("%(row)s：%(error)s", row=row, error=exc)) from None
 
     def subject_codes(text: str, row: str) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in re.split(r"[\s,，、;；]+", text.strip()) if c))
         unknown = [c for c in codes if c not in known_subjects]
         if unknown:
-            raise OrgError(_("%(row)s：没有代码为 %(codes)s 的会计科目。", row=row, codes="、".join(unknown)))
+            raise OrgError(_("%(row)s：没有代码为 %(codes)s 的会计科目。", row=row, codes=_("、").join(unknown)))
         return codes
 
     used = [(s.order if s.order is not None else n + 1, n, s) for n, s in enumerate(steps) if s.role.strip()]

@@ -49,7 +49,8 @@ def _unit_or_404(unit_id: int) -> OrgUnit:
 
 
 def _unit_choices() -> list[tuple[int, str]]:
-    return [(u.id, f"{u.name}（{ORG_KIND_LABELS[u.kind]} · {u.code}）") for u in queries.units_in_scope(current_user)]
+    return [(u.id, _("%(name)s（%(kind)s · %(code)s）", name=u.name, kind=ORG_KIND_LABELS[u.kind], code=u.code))
+            for u in queries.units_in_scope(current_user)]
 
 
 # --- org units ---------------------------------------------------------------------------------------

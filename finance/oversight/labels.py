@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from finance.roles import Role
@@ -81,7 +82,7 @@ def show_value(name: str, value: Any) -> str:
         except ValueError:
             return str(value)
     if isinstance(value, dict):
-        return "，".join(f"{field_label(k)}: {show_value(k, v)}" for k, v in value.items())
+        return gettext("，").join(f"{field_label(k)}: {show_value(k, v)}" for k, v in value.items())
     return str(value)
 
 

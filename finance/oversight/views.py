@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -129,7 +130,8 @@ def requests() -> str:
 
 
 EXPORT_LIMIT = 5000
-CSV_HEADER = ("编号", "村", "收款人", "开户行", "收款账号", "金额", "状态", "用途", "创建时间")
+CSV_HEADER = (_l("编号"), _l("村"), _l("收款人"), _l("开户行"), _l("收款账号"), _l("金额"), _l("状态"), _l("用途"),
+              _l("创建时间"))
 
 
 def _cell(value: str) -> str:
@@ -161,7 +163,7 @@ def export_requests() -> Response:
         raise
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer.writerow([str(h) for h in CSV_HEADER])
     for req in found:
         writer.writerow(
             [

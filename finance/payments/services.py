@@ -56,7 +56,7 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     if data.amount is None:
         errors["amount"] = _("请填写实付金额。")
     elif data.amount != req.amount:
-        errors["amount"] = _("实付金额与批准金额 %(a)s 元不一致。", a=f"{req.amount:,.2f}")
+        errors["amount"] = _("实付金额与批准金额 %(a)s 元不一致。", a=format(req.amount, ",.2f"))
     if (data.payee_name or "").strip() != req.payee_name:
         errors["payee_name"] = _("收款人与批准的收款人“%(p)s”不一致。", p=req.payee_name)
     if _norm_account(data.payee_account or "") != _norm_account(req.payee_account):

@@ -2,6 +2,7 @@
    same data (same client_key: nothing twice). Forms work without it. Chrome 81+. */
 (() => {
 'use strict';
+const say = document.currentScript.dataset;  // _form_script.html
 const EDGE = 1600, meta = document.querySelector('meta[name=sanzi-user]');
 const user = meta ? meta.content : '', same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -42,9 +43,9 @@ function keepDraft(form) {
   if (saved && (!same(saved.base, base) || Date.now() - saved.t > 6048e5)) { drop(); saved = null; }  // 7 d
   if (saved) {
     put(form, saved.v);
-    const when = new Date(saved.t).toLocaleString('zh-CN', {dateStyle: 'short', timeStyle: 'short'});
-    const note = el('p', 'flash flash-info draft-note', `已恢复本机保存的草稿（${when}）。`);
-    const no = el('button', 'link', '放弃草稿');
+    const when = new Date(saved.t).toLocaleString(say.lang, {dateStyle: 'short', timeStyle: 'short'});
+    const note = el('p', 'flash flash-info draft-note', say.restored.replace('{when}', when));
+    const no = el('button', 'link', say.discard);
     note.setAttribute('role', 'status');
     no.addEventListener('click', () => { drop(); put(form, base); note.remove(); });
     note.append(no);
@@ -71,11 +72,11 @@ function enhance(form) {
 
   // The answer replaces <main> (flash messages in it); redirected means saved. Lost: offer a retry.
   function send(data, buttons) {
-    const xhr = new XMLHttpRequest(), bar = el('progress'), text = el('span', '', '正在发送…');
+    const xhr = new XMLHttpRequest(), bar = el('progress'), text = el('span', '', say.sending);
     const busy = on => buttons.forEach(b => { b.disabled = on; });
     const failed = () => {
-      const msg = el('p', 'flash flash-error', '网络不稳定，没有发送成功。填写的内容已保存在本机。');
-      const again = el('button', 'button primary wide', '重试');
+      const msg = el('p', 'flash flash-error', say.failed);
+      const again = el('button', 'button primary wide', say.retry);
       busy(false);
       msg.setAttribute('role', 'alert');
       again.addEventListener('click', () => send(data, buttons));
@@ -89,7 +90,7 @@ function enhance(form) {
     xhr.upload.onprogress = e => {
       if (!e.lengthComputable) return;
       Object.assign(bar, {max: e.total, value: e.loaded});
-      text.textContent = `正在发送 ${Math.round(100 * e.loaded / e.total)}%`;
+      text.textContent = say.progress.replace('{pct}', Math.round(100 * e.loaded / e.total));
     };
     xhr.onload = () => {
       const doc = new DOMParser().parseFromString(xhr.responseText, 'text/html'), to = xhr.responseURL;
@@ -114,7 +115,7 @@ function enhance(form) {
     const files = all.filter(f => f.type === 'file' && f.files.length);
     e.preventDefault();
     if (who && who.name) data.append(who.name, who.value);
-    if (files.length) box.textContent = '正在压缩照片…';
+    if (files.length) box.textContent = say.shrinking;
     for (const f of files) {
       data.delete(f.name);
       for (const file of await Promise.all([...f.files].map(shrink))) data.append(f.name, file, file.name);

@@ -218,3 +218,24 @@ def test_the_form_still_works_without_javascript(phone, live):
     me.click("保存草稿")
     assert urlsplit(me.page.url).path.startswith("/_test/done/")
     assert live.received[-1]["form"]["payee_name"] == "无脚本收款人"
+
+
+def test_the_script_speaks_the_language_of_the_page(phone, live):
+    """Its messages come from the page (templates/_form_script.html), so an English page gets English."""
+    me = phone()
+    me.goto(FORM + "?lang=en")
+    fill(me.page)
+    me.page.wait_for_function(f"() => localStorage.getItem('{DRAFT_KEY}') !== null")
+    me.page.close()
+    me.page = me.context.new_page()
+    me.goto(FORM + "?lang=en")
+    page = me.page
+    note = page.locator(".draft-note[role=status]").inner_text()
+    assert note.startswith("Restored the draft kept on this device (") and "Discard draft" in note
+
+    page.route("**/_test/submit*", lambda route: route.abort("internetdisconnected"))
+    page.locator("button[value=save]").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text().startswith("The network is unstable")
+    assert page.get_by_role("button", name="Try again").is_visible()
