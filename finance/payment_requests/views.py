@@ -102,7 +102,7 @@ def success(req: PaymentRequest, action: Action) -> Response:
     message = str(DONE_MESSAGES[action])
     role = current_step_role(req)
     if role is not None:
-        message += _("下一步：%(role)s 审批。", role=role.label)
+        message += _("下一步：%(role)s审批。", role=role.label)
     elif req.state == State.APPROVED:
         message += _("审批已全部通过，等待出纳支付。")
     flash(message, "success")
