@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -129,6 +130,17 @@ def show_value(name: str, value: Any) -> str:
     if isinstance(value, dict):
         return "，".join(f"{field_label(k)}: {show_value(k, v)}" for k, v in value.items())
     return str(value)
+
+
+def payload_rows(recorded: str | None) -> list[tuple[str, str]]:
+    """A recorded before/after (JSON text, as hashed) as labelled rows; empty when it is not an object."""
+    try:
+        data = json.loads(recorded or "")
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return [(field_label(k), show_value(k, v)) for k, v in data.items()]
 
 
 # The verifier (audit/, framework-free) reports in English for the CLI and logs; the liaison reads Chinese.

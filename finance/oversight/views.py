@@ -374,6 +374,7 @@ def _labels() -> dict[str, object]:
         "field_label": labels.field_label,
         "role_label": labels.role_label,
         "subject_label": labels.subject_label,
+        "payload_rows": labels.payload_rows,
         "show_value": labels.show_value,
         "failure_text": labels.failure_text,
     }
