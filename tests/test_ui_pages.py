@@ -89,3 +89,5 @@ def test_liaison_event_page_has_no_english_labels(client):
     html = client.get("/oversight/chains/village:HL-YC-01").get_data(as_text=True)
     assert "上一条哈希" in html and "本条哈希" in html and "支出申请" in html
     assert "<dt>prev_hash</dt>" not in html and "payment_request " not in html
+    # the recorded payload reads as labelled fields; the hashed JSON stays one tap away
+    assert "收款人：" in html and "金额：100.00" in html and "原始记录" in html
