@@ -27,12 +27,10 @@ def test_liaison_home_links_to_oversight(client):
 
 
 def test_people_with_a_to_do_list_keep_it_and_an_empty_one_says_so(client):
-    client.login("dy_jianwei")
-    html = client.get("/").get_data(as_text=True)
-    assert "我的待办" in html and "工作台" not in html
     client.login("xy_jianwei")
     html = client.get("/").get_data(as_text=True)
-    assert "我的待办" in html
+    assert "我的待办" in html and "工作台" not in html
+    assert "没有待办事项" in html and "有申请送到您这一步时" in html
 
 
 def test_waiting_less_than_a_day_is_said_in_words(client):
@@ -91,3 +89,12 @@ def test_liaison_event_page_has_no_english_labels(client):
     assert "<dt>prev_hash</dt>" not in html and "payment_request " not in html
     # the recorded payload reads as labelled fields; the hashed JSON stays one tap away
     assert "收款人：" in html and "金额：100.00" in html and "原始记录" in html
+
+
+def test_the_admin_is_not_told_there_are_no_requests(client, make_client):
+    """The district admin reads no requests; the list is out of scope (404), not an empty "还没有申请"."""
+    client.login("hl_admin")
+    assert client.get("/requests").status_code == 404
+    accountant = make_client()
+    accountant.login("dy_baozhang")
+    assert accountant.get("/requests").status_code == 200
