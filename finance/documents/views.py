@@ -64,12 +64,15 @@ def approval_form(request_id: int) -> Response:
 
 
 @bp.route("/v/<token>")
-def verify(token: str) -> str:
+def verify(token: str) -> ResponseReturnValue:
     """Opened from the QR code on a printed form, without logging in. Shows only what the paper shows,
     and whether the record changed since; a token that the app did not sign is a plain 404."""
     result = services.verify_print(token)
     if result is None:
-        abort(404)
+        # Read by a member of the public holding a paper form: say what failed and where to ask.
+        text = _("这个二维码不是本系统签发的，或者在复印、拍照时损坏了。请核对纸质审批单上的编号，"
+                 "或向乡镇三资代理中心查询。")
+        return _public_not_found(_("无法核验此审批单"), text)
     return render_template("documents/verify.html", v=result)
 
 
@@ -196,14 +199,20 @@ def disclosure(village_id: int, year: int, month: int) -> Response:
 
 
 @bp.route("/gongkai/<code>/<period>")
-def public_disclosure(code: str, period: str) -> str:
+def public_disclosure(code: str, period: str) -> ResponseReturnValue:
     """The notice-board sheet online, for anyone who scans its QR code. 财务公开 is public by rule and
     the paper hangs on a public wall, so the page is addressed by village code and month, like the
     sheet itself; it shows the same lines as the sheet and nothing else (no accounts, no approvers)."""
     match = _PERIOD_RE.match(period)
     village = _village_by_key(code) if match and not code.isdigit() else None
-    if village is None or match is None:
-        abort(404)
-    year, month = int(match.group(1)), int(match.group(2))
-    _check_month(year, month)
+    year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    today = today_local()
+    if village is None or not (1 <= month <= 12 and year >= 2000) or (year, month) > (today.year, today.month):
+        text = _("没有找到这一期财务公开。请核对公开栏二维码旁的村代码和月份，或向村务监督委员会询问。")
+        return _public_not_found(_("没有这一期财务公开"), text)
     return render_template("documents/disclosure_public.html", **services.disclosure(village, year, month))
+
+
+def _public_not_found(title: str, text: str) -> ResponseReturnValue:
+    """A 404 for someone without an account holding a paper: what failed and whom to ask, no login link."""
+    return render_template("errors.html", code=404, title=title, text=text, public=True), 404

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from finance.roles import Role
+from finance.roles import ORG_KIND_LABELS, Role
 from finance.workflow import ACTION_LABELS as WORKFLOW_ACTIONS
 from finance.workflow import State
 
@@ -54,6 +55,43 @@ FIELD_LABELS: dict[str, Any] = {
     "answer": _l("答复"),
     "request_id": _l("申请"),
     "read": _l("查阅"),
+    # nested in payment and attachment payloads, and the system chain's users, units and policies
+    "filename": _l("文件名"),
+    "id": _l("编号"),
+    "kind": _l("类型"),
+    "size": _l("大小（字节）"),
+    "bank_reference": _l("银行流水号"),
+    "payer_account": _l("付款账号"),
+    "value_date": _l("支付日期"),
+    "bank_account": _l("银行账户"),
+    "code": _l("代码"),
+    "name": _l("名称"),
+    "parent": _l("上级单位"),
+    "township": _l("乡镇"),
+    "rules": _l("审批规则"),
+    "version": _l("版本"),
+    "username": _l("用户名"),
+    "display_name": _l("姓名"),
+    "org_unit": _l("单位"),
+    "role": _l("角色"),
+}
+
+SUBJECT_LABELS: dict[str, Any] = {
+    "payment_request": _l("支出申请"),
+    "user": _l("用户"),
+    "org_unit": _l("组织单位"),
+    "routing_policy": _l("审批规则"),
+    "question": _l("质询"),
+    "chain": _l("台账"),
+}
+
+KIND_LABELS: dict[str, Any] = {
+    "invoice": _l("发票或收款收据"),
+    "contract": _l("合同"),
+    "acceptance": _l("验收单"),
+    "minutes": _l("四议两公开会议记录"),
+    "receipt": _l("银行回单"),
+    "other": _l("其他材料"),
 }
 
 
@@ -63,6 +101,10 @@ def action_label(action: str) -> str:
 
 def field_label(name: str) -> str:
     return str(FIELD_LABELS.get(name, name))
+
+
+def subject_label(subject_type: str) -> str:
+    return str(SUBJECT_LABELS.get(subject_type, subject_type))
 
 
 def role_label(role: str | None) -> str:
@@ -81,9 +123,25 @@ def show_value(name: str, value: Any) -> str:
             return State(value).label
         except ValueError:
             return str(value)
+    if name == "role" and isinstance(value, str):
+        return role_label(value)
+    if name == "kind" and isinstance(value, str):
+        org_kinds = {str(k): v for k, v in ORG_KIND_LABELS.items()}
+        return str(KIND_LABELS.get(value) or org_kinds.get(value) or value)
     if isinstance(value, dict):
         return gettext("，").join(f"{field_label(k)}: {show_value(k, v)}" for k, v in value.items())
     return str(value)
+
+
+def payload_rows(recorded: str | None) -> list[tuple[str, str]]:
+    """A recorded before/after (JSON text, as hashed) as labelled rows; empty when it is not an object."""
+    try:
+        data = json.loads(recorded or "")
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return [(field_label(k), show_value(k, v)) for k, v in data.items()]
 
 
 # The verifier (audit/, framework-free) reports in English for the CLI and logs; the liaison reads Chinese.

@@ -375,6 +375,8 @@ def _labels() -> dict[str, object]:
         "action_label": labels.action_label,
         "field_label": labels.field_label,
         "role_label": labels.role_label,
+        "subject_label": labels.subject_label,
+        "payload_rows": labels.payload_rows,
         "show_value": labels.show_value,
         "failure_text": labels.failure_text,
     }

@@ -39,7 +39,7 @@ from finance.payment_requests.forms import (
 )
 from finance.payment_requests.models import Attachment, AttachmentKind, PaymentRequest, RequestAction
 from finance.payment_requests.queries import current_policy, get_visible, rules_of, search
-from finance.permissions import Forbidden, acting_role, current_step_role, jurisdiction
+from finance.permissions import Forbidden, Permission, acting_role, can, current_step_role, jurisdiction
 from finance.roles import OrgKind, Role
 from finance.workflow import Action, NotAllowed, State, actions_open
 
@@ -102,7 +102,7 @@ def success(req: PaymentRequest, action: Action) -> Response:
     message = str(DONE_MESSAGES[action])
     role = current_step_role(req)
     if role is not None:
-        message += _("下一步：%(role)s 审批。", role=role.label)
+        message += _("下一步：%(role)s审批。", role=role.label)
     elif req.state == State.APPROVED:
         message += _("审批已全部通过，等待出纳支付。")
     flash(message, "success")
@@ -598,6 +598,8 @@ def decode_after(token: str | None) -> tuple[datetime, int] | None:
 
 @bp.route("")
 def list_requests() -> Any:
+    if not can(current_user, Permission.REQUEST_READ):
+        abort(404)  # the district admin reads no requests: say so rather than show "no requests yet"
     form = FilterForm(formdata=request.args)
     villages = (
         db.session.execute(

@@ -29,12 +29,15 @@ def test_wrong_password_shows_a_chinese_message_on_a_small_phone(phone):
     check_page(me, "login-failed")
 
 
-@pytest.mark.parametrize("username", ["dy_baozhang", "yc_shenhe", "yc_lianqing"])
-def test_home_to_do_list_passes_the_phone_checks(phone, username):
+@pytest.mark.parametrize(
+    ("username", "heading"),
+    [("dy_baozhang", "我的待办"), ("yc_shenhe", "我的待办"), ("yc_lianqing", "工作台"), ("hl_admin", "工作台")],
+)
+def test_home_to_do_list_passes_the_phone_checks(phone, username, heading):
     me = phone(who=username)
     me.login(username)
     assert urlsplit(me.page.url).path == "/"
-    assert me.page.get_by_role("heading", level=1).inner_text() == "我的待办"
+    assert me.page.get_by_role("heading", level=1).inner_text() == heading
     check_page(me, "home")
 
 
