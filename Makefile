@@ -50,7 +50,7 @@ pytest:
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 i18n: setup
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --ignore-dirs ".* node_modules .venv" \
 		--project sanzi -o finance/translations/messages.pot .
 	$(BIN)/pybabel -q update -i finance/translations/messages.pot -d finance/translations -l en \
 		--no-fuzzy-matching --ignore-obsolete
