@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from finance.oversight.queries import open_questions_for
+from finance.payment_requests import queries
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.queries import INBOX_PAGE, inbox_count, inbox_for, steps_of
 from finance.permissions import current_step_role
@@ -59,10 +60,14 @@ def _after(raw: str | None) -> tuple[datetime, int] | None:
 @login_required
 def index() -> str:
     per_page = request.args.get("per_page", INBOX_PAGE, type=int) or INBOX_PAGE
-    page = inbox_for(current_user, after=_after(request.args.get("after")), limit=max(1, min(per_page, 100)))
+    per_page = max(1, min(per_page, 100))
+    after = _after(request.args.get("after"))
+    page = inbox_for(current_user, after=after, limit=per_page)
     items = [Todo(req, waited_days(req.waiting_since or req.created_at), waits_for(req)) for req in page]
     last = page[-1] if len(page) == per_page else None
     next_after = f"{last.waiting_since.isoformat()}_{last.id}" if last and last.waiting_since else None
-    return render_template("home/index.html", inbox=items, total=inbox_count(current_user),
+    # A short first page is the whole list: no need to count it again.
+    total = len(page) if after is None and len(page) < per_page else inbox_count(current_user)
+    return render_template("home/index.html", inbox=items, total=total, count_cap=queries.INBOX_COUNT_CAP,
                            next_after=next_after, per_page=per_page,
                            open_questions=open_questions_for(current_user))

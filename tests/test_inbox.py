@@ -111,3 +111,13 @@ def test_home_shows_the_count_and_a_link_to_the_next_page(client, db):
     assert f"/requests/{made[2].id}" in second and f"/requests/{made[0].id}" not in second
     assert "更多待办" not in second
     assert client.get("/?after=garbage").status_code == 200  # a bad cursor is the first page
+
+
+def test_a_long_backlog_is_counted_up_to_the_cap(client, db, monkeypatch):
+    for _ in range(3):
+        f.in_state(State.PENDING)
+    monkeypatch.setattr(queries, "INBOX_COUNT_CAP", 2)
+    assert queries.inbox_count(f.user("dy_shuji")) == 2
+    client.login("dy_shuji")
+    page = client.get("/?per_page=1").get_data(as_text=True)
+    assert "（2+）" in page

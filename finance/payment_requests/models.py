@@ -30,7 +30,7 @@ class PaymentRequest(Base):
     __table_args__ = (
         Index("ix_payment_request_village_state", "village_id", "state"),
         Index("ix_payment_request_state_updated", "state", "updated_at", "id"),
-        Index("ix_payment_request_waiting", "waiting_role", "waiting_since", "id"),
+        Index("ix_payment_request_waiting", "village_id", "waiting_role", "waiting_since", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,7 +103,7 @@ class RequestAction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     request: Mapped[PaymentRequest] = relationship(back_populates="actions")
-    actor: Mapped[User] = relationship(lazy="joined")
+    actor: Mapped[User] = relationship()  # a history shown in full loads it (selectinload), a check does not
 
 
 class Attachment(Base):

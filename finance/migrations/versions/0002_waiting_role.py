@@ -40,7 +40,8 @@ def upgrade() -> None:
     with op.batch_alter_table('payment_request', schema=None) as batch_op:
         batch_op.add_column(sa.Column('waiting_role', sa.Enum(*ROLES, name='role', native_enum=False, length=32),
                                       nullable=True))
-        batch_op.create_index('ix_payment_request_waiting', ['waiting_role', 'waiting_since', 'id'], unique=False)
+        batch_op.create_index('ix_payment_request_waiting', ['village_id', 'waiting_role', 'waiting_since', 'id'],
+                              unique=False)
 
     bind = op.get_bind()
     bind.execute(sa.text("UPDATE payment_request SET waiting_role = 'accountant' WHERE state IN ('draft', 'returned')"))
