@@ -38,32 +38,11 @@ sys.path.insert(0, str(ROOT))
 import audit  # noqa: E402
 from audit.canonical import GENESIS_HASH, SCHEMA_VERSION, canonical_bytes, entry_hash  # noqa: E402
 from audit.log import event_payload  # noqa: E402
+from audit.verify import _COLUMNS  # noqa: E402
 from finance.db import make_engine  # noqa: E402
 from finance.migrate import upgrade  # noqa: E402
 
-COLUMNS = [
-    "chain_id",
-    "seq",
-    "event_id",
-    "occurred_at",
-    "actor_id",
-    "actor_name",
-    "actor_role",
-    "actor_org",
-    "action",
-    "subject_type",
-    "subject_id",
-    "before",
-    "after",
-    "reason",
-    "attachments",
-    "http_request_id",
-    "client_addr",
-    "schema_version",
-    "canonical",
-    "prev_hash",
-    "entry_hash",
-]
+COLUMNS = ["chain_id", *_COLUMNS]  # the verifier's own column order, plus the chain
 
 
 def log(message: str) -> None:

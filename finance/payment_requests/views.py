@@ -391,18 +391,27 @@ def edit(request_id: int) -> Any:
     return render_form(form, req, req.village)
 
 
-@bp.route("/<int:request_id>/attachments", methods=["POST"])
-def upload(request_id: int) -> Any:
-    req = load_visible(request_id)
+def _attachments_editable(req: PaymentRequest) -> tuple[str, Any]:
+    """Where to go back to (the form or the detail page), and a refusal when the request's attachments
+    cannot be changed now: 409 outside draft/returned, 403 for anyone but its accountant."""
     back = (
         url_for(".edit", request_id=req.id)
         if request.form.get("back") == "edit"
         else url_for(".detail", request_id=req.id)
     )
     if req.state not in (State.DRAFT, State.RETURNED):
-        return conflict(req, Action.EDIT, not_allowed=True)
+        return back, conflict(req, Action.EDIT, not_allowed=True)
     if acting_role(current_user, req, Action.EDIT) is None:
         abort(403)
+    return back, None
+
+
+@bp.route("/<int:request_id>/attachments", methods=["POST"])
+def upload(request_id: int) -> Any:
+    req = load_visible(request_id)
+    back, refused = _attachments_editable(req)
+    if refused is not None:
+        return refused
     file = uploaded_file()
     if file is None:
         flash(_("请先拍照或选择文件。"), "error")
@@ -430,15 +439,9 @@ def delete_attachment(request_id: int, attachment_id: int) -> Any:
     att = next((a for a in req.attachments if a.id == attachment_id), None)
     if att is None or att.kind == AttachmentKind.RECEIPT:
         abort(404)
-    back = (
-        url_for(".edit", request_id=req.id)
-        if request.form.get("back") == "edit"
-        else url_for(".detail", request_id=req.id)
-    )
-    if req.state not in (State.DRAFT, State.RETURNED):
-        return conflict(req, Action.EDIT, not_allowed=True)
-    if acting_role(current_user, req, Action.EDIT) is None:
-        abort(403)
+    back, refused = _attachments_editable(req)
+    if refused is not None:
+        return refused
     try:
         services.remove_attachment(current_user, att)
     except (NotAllowed, Forbidden):
