@@ -720,3 +720,26 @@ def test_saving_a_returned_request_says_it_is_not_yet_resubmitted(client):
     response = client.post(f"/requests/{req.id}/edit", data=form_data(), follow_redirects=True)
     assert "修改已保存，尚未重新提交" in response.get_data(as_text=True)
     assert reload(req).state == State.RETURNED
+
+
+def test_an_unexpected_error_mid_action_leaves_nothing_written(client, db, monkeypatch):
+    """Views do not catch every exception themselves: the app rolls back the unit of work on any error."""
+    from finance.payment_requests import services as _services
+    from finance.payment_requests.models import RequestAction
+
+    req = f.in_state(State.PENDING)
+    events = db.execute(select(func.count(Event.id))).scalar_one()
+    real_approve = _services.approve
+
+    def approve_then_fail(*args, **kwargs):
+        real_approve(*args, **kwargs)
+        raise RuntimeError("boom after the write")
+
+    monkeypatch.setattr(_services, "approve", approve_then_fail)
+    client.login("dy_shuji")
+    with pytest.raises(RuntimeError):
+        client.post(f"/requests/{req.id}/approve", data={"comment": "", "client_key": "k" * 32})
+    db.expire_all()
+    assert db.get(type(req), req.id).state == State.PENDING
+    assert db.execute(select(func.count(Event.id))).scalar_one() == events
+    assert db.execute(select(func.count(RequestAction.id)).where(RequestAction.action == "approve")).scalar_one() == 0

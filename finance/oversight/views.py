@@ -148,19 +148,15 @@ def export_requests() -> Response:
     by_village: dict[int, list[PaymentRequest]] = {}
     for req in found:
         by_village.setdefault(req.village_id, []).append(req)
-    try:
-        for reqs in by_village.values():
-            services.exported(
-                current_user,
-                reqs[0].village,
-                "requests_csv",
-                "payment_request_list",
-                ",".join(str(r.id) for r in reqs)[:64],
-            )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for reqs in by_village.values():
+        services.exported(
+            current_user,
+            reqs[0].village,
+            "requests_csv",
+            "payment_request_list",
+            ",".join(str(r.id) for r in reqs)[:64],
+        )
+    db.session.commit()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([str(h) for h in CSV_HEADER])
@@ -219,12 +215,8 @@ def attachment(attachment_id: int) -> Response:
         abort(404)
     if not path.exists():
         abort(404)
-    try:
-        services.viewed_attachment(current_user, att)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    services.viewed_attachment(current_user, att)
+    db.session.commit()
     response = send_file(path, mimetype=att.content_type, download_name=att.filename, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"  # each view is recorded; do not serve a copy
     return response
@@ -262,14 +254,10 @@ def download_checkpoints(chain_id: str) -> Response:
     village = queries.village_of_chain(current_user, chain_id)
     if village is None:
         abort(404)
-    try:
-        services.exported(current_user, village, "checkpoints", "chain", chain_id)
-        audit_keys.checkpoint(chain_id)
-        rows = queries.checkpoints_of(chain_id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    services.exported(current_user, village, "checkpoints", "chain", chain_id)
+    audit_keys.checkpoint(chain_id)
+    rows = queries.checkpoints_of(chain_id)
+    db.session.commit()
     body = json.dumps(
         [audit.SignedCheckpoint.from_row(r).to_json() for r in rows], indent=2, ensure_ascii=False
     )

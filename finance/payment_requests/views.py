@@ -140,9 +140,6 @@ def perform(
         if handled_by_me(key) is not None:
             return success(req, action)
         return conflict(req)
-    except Exception:
-        db.session.rollback()
-        raise
     if row is not None and row.actor_id != current_user.id:
         return conflict(req)  # a key someone else used: nothing was done for this user
     db.session.commit()
@@ -332,9 +329,6 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
         if made is not None and made.requester_id == current_user.id:
             return redirect(url_for(".detail", request_id=made.id), 303)
         abort(409)
-    except Exception:
-        db.session.rollback()
-        raise
     db.session.commit()
     if not submitting:
         saved_text = _("修改已保存，尚未重新提交。") if req.state == State.RETURNED else _("草稿已保存。")
@@ -360,9 +354,6 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
         if handled_by_me(key) is not None:
             return success(req, Action.SUBMIT)
         return conflict(req)
-    except Exception:
-        db.session.rollback()
-        raise
     db.session.commit()
     return success(req, Action.SUBMIT)
 
@@ -425,9 +416,6 @@ def upload(request_id: int) -> Any:
     except (NotAllowed, Forbidden):
         db.session.rollback()
         abort(403)
-    except Exception:
-        db.session.rollback()
-        raise
     db.session.commit()
     flash(_("附件已上传。") if att is not None else _("该文件已经上传过了。"), "success")
     return redirect(back, 303)
@@ -447,9 +435,6 @@ def delete_attachment(request_id: int, attachment_id: int) -> Any:
     except (NotAllowed, Forbidden):
         db.session.rollback()
         abort(403)
-    except Exception:
-        db.session.rollback()
-        raise
     db.session.commit()
     flash(_("附件已删除。"), "success")
     return redirect(back, 303)

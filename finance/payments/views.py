@@ -10,7 +10,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from finance.extensions import db
 from finance.payment_requests import services as requests
 from finance.payment_requests.forms import clean_key
 from finance.payment_requests.models import PaymentRequest
@@ -25,8 +24,8 @@ from finance.payment_requests.views import (
 )
 from finance.payments import services
 from finance.payments.forms import PaymentForm
-from finance.permissions import Forbidden, acting_role
-from finance.workflow import Action, NotAllowed, State
+from finance.permissions import acting_role
+from finance.workflow import Action, State
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -77,29 +76,13 @@ def pay(request_id: int) -> Any:
             errors = {**services.check_payment(req, data), **errors}
         other = form.add_errors(errors)
         return render_pay(form, req, FORM_ERROR, other)
-    try:
-        row = services.record_payment(current_user, req, data, client_key=key)
-    except requests.RequestError as exc:
-        db.session.rollback()
+    def on_error(exc: requests.RequestError) -> Any:
         other = form.add_errors(exc.errors) if exc.errors else {"form": str(exc)}
         return render_pay(form, req, FORM_ERROR, other)
-    except NotAllowed:
-        return conflict(req, Action.PAY, not_allowed=True)
-    except Forbidden:
-        db.session.rollback()
-        abort(403)
-    except requests.AlreadyHandled:
-        db.session.rollback()
-        if handled_by_me(key) is not None:
-            return success(req, Action.PAY)
-        return conflict(req)
-    except Exception:
-        db.session.rollback()
-        raise
-    if row is not None and row.actor_id != current_user.id:
-        return conflict(req)
-    db.session.commit()
-    return success(req, Action.PAY)
+
+    return perform(
+        req, Action.PAY, lambda key: services.record_payment(current_user, req, data, client_key=key), on_error
+    )
 
 
 @bp.route("/<int:request_id>/reconcile", methods=["POST"])
