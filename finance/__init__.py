@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_cli(app)
+    register_notices(app)
     return app
 
 
@@ -166,6 +167,12 @@ def register_template_helpers(app: Flask) -> None:
         from finance.static_files import versioned_url
 
         return versioned_url(app, filename)
+
+
+def register_notices(app: Flask) -> None:
+    from finance.notices.app import init_app
+
+    init_app(app)
 
 
 def register_cli(app: Flask) -> None:

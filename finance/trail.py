@@ -8,6 +8,7 @@ from flask import g, has_request_context, request
 
 import audit
 from finance.extensions import db
+from finance.notices.dispatch import after_event as notices_after_event
 from finance.orgs.models import OrgUnit
 from finance.roles import Role
 
@@ -32,8 +33,9 @@ def chain_for(village: OrgUnit | None) -> str:
 
 def record(*, village: OrgUnit | None, user: Any, role: Role | None, action: str, subject_type: str,
            subject_id: int | str, **kwargs: Any) -> audit.Event:
-    """`audit.record` on the village's chain (or the system chain), in the current transaction."""
-    return audit.record(
+    """`audit.record` on the village's chain (or the system chain), in the current transaction; then the
+    notices the event causes (finance.notices.dispatch), in the same transaction."""
+    event = audit.record(
         db.session,
         chain_id=chain_for(village),
         action=action,
@@ -43,3 +45,5 @@ def record(*, village: OrgUnit | None, user: Any, role: Role | None, action: str
         context=context(),
         **kwargs,
     )
+    notices_after_event(event, village)
+    return event

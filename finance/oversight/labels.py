@@ -27,6 +27,12 @@ ACTION_LABELS: dict[str, Any] = {
     "role_remove": _l("移除角色"),
     "user_activate": _l("启用账号"),
     "user_deactivate": _l("停用账号"),
+    # finance.notices
+    "notice_remind": _l("催办提醒"),
+    "notice_escalate": _l("超时上报"),
+    "notice_settings": _l("修改通知设置"),
+    "notice_policy": _l("修改催办规则"),
+    "notice_retry": _l("重新发送通知"),
 }
 
 FIELD_LABELS: dict[str, Any] = {
@@ -74,6 +80,18 @@ FIELD_LABELS: dict[str, Any] = {
     "display_name": _l("姓名"),
     "org_unit": _l("单位"),
     "role": _l("角色"),
+    # finance.notices
+    "reminder": _l("催办"),
+    "escalation": _l("上报"),
+    "waiting_role": _l("等待的角色"),
+    "working_days": _l("已等待工作日"),
+    "told_role": _l("通知的角色"),
+    "told": _l("通知的人"),
+    "channels": _l("通知方式"),
+    "quiet_hours": _l("免打扰时段"),
+    "remind_after_days": _l("催办天数"),
+    "escalate_after_days": _l("上报天数"),
+    "reason": _l("原因"),
 }
 
 SUBJECT_LABELS: dict[str, Any] = {
@@ -83,6 +101,7 @@ SUBJECT_LABELS: dict[str, Any] = {
     "routing_policy": _l("审批规则"),
     "question": _l("质询"),
     "chain": _l("台账"),
+    "notice_delivery": _l("通知"),
 }
 
 KIND_LABELS: dict[str, Any] = {

@@ -1,0 +1,21 @@
+"""Wiring of the notices package into the app: its pages, its commands, and what templates ask of it."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from finance.notices import queries
+    from finance.notices.cli import notices_cli, worker
+    from finance.notices.views import bp
+
+    app.register_blueprint(bp)
+    app.cli.add_command(worker)
+    app.cli.add_command(notices_cli)
+    app.jinja_env.globals.update(
+        notice_overdue_count=queries.overdue_count,
+        notice_is_overdue=queries.is_overdue,
+        notice_reminders_of=queries.reminders_of,
+        notice_slowest_steps=queries.slowest_steps,
+    )

@@ -1,0 +1,93 @@
+"""Who is told: the holders of a role over a village, narrowed to those who may act on the request now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from finance.auth.models import RoleAssignment, User
+from finance.extensions import db
+from finance.orgs.models import OrgUnit
+from finance.payment_requests.models import PaymentRequest
+from finance.permissions import TOWNSHIP_STAFF, acting_role, current_step_role
+from finance.roles import Role
+from finance.workflow import Action, State
+
+
+def covering_paths(unit: OrgUnit) -> list[str]:
+    """The paths of `unit` and every unit above it ("/1/", "/1/4/", "/1/4/9/")."""
+    parts = [p for p in unit.path.split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
+
+def holders(roles: Iterable[Role], unit: OrgUnit) -> list[User]:
+    """Active users holding any of `roles` at `unit` or above it: the people of that village's chain,
+    not the whole township's (a village lead of another village is not told)."""
+    wanted = list(roles)
+    if not wanted:
+        return []
+    stmt = (
+        select(User)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(OrgUnit, OrgUnit.id == RoleAssignment.org_unit_id)
+        .where(RoleAssignment.role.in_(wanted), OrgUnit.path.in_(covering_paths(unit)), User.active.is_(True))
+        .options(selectinload(User.assignments))
+        .order_by(User.id)
+        .distinct()
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
+def next_actors(req: PaymentRequest) -> list[User]:
+    """Whose move it is now, by the same rule that guards the action (separation of duties included):
+    the approvers of the current step, or the cashiers once it is approved."""
+    if req.state == State.PENDING:
+        role = current_step_role(req)
+        action = Action.APPROVE
+    elif req.state == State.APPROVED:
+        role, action = Role.CASHIER, Action.PAY
+    else:
+        return []
+    if role is None:
+        return []
+    return [u for u in holders([role], req.village) if acting_role(u, req, action) is not None]
+
+
+def accountants(req: PaymentRequest) -> list[User]:
+    """The accountant who raised the request; when they are no longer active, the village's accountants."""
+    requester = req.requester
+    if requester is not None and requester.active:
+        return [requester]
+    return holders([Role.ACCOUNTANT], req.village)
+
+
+def township_staff(village: OrgUnit) -> list[User]:
+    return holders(TOWNSHIP_STAFF, village)
+
+
+def agency(village: OrgUnit) -> list[User]:
+    return holders([Role.AGENCY_REVIEWER], village)
+
+
+# Who is told when a step has waited M working days: the next level up from the role waited for.
+# Village roles and the agency answer to the township leader in charge of the village (包村领导), the
+# leader to the head of the township, the head to the district's office.
+ESCALATE_TO: dict[Role, Role] = {
+    Role.VILLAGE_LEAD: Role.TOWNSHIP_LEADER,
+    Role.VILLAGE_SUPERVISOR: Role.TOWNSHIP_LEADER,
+    Role.AGENCY_REVIEWER: Role.TOWNSHIP_LEADER,
+    Role.CASHIER: Role.TOWNSHIP_LEADER,
+    Role.TOWNSHIP_LEADER: Role.TOWNSHIP_HEAD,
+    Role.TOWNSHIP_HEAD: Role.ADMIN,
+}
+
+
+def waiting_for(req: PaymentRequest) -> Role | None:
+    """The role a pending or approved request waits for (reminders concern only these two states)."""
+    if req.state == State.PENDING:
+        return current_step_role(req)
+    if req.state == State.APPROVED:
+        return Role.CASHIER
+    return None
