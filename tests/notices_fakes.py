@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -77,15 +78,17 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                     provider.second_arrived.wait(10)
                 else:
                     provider.second_arrived.set()
-            if provider.hold is not None and (provider.hold_first in (0, number)):
-                provider.holding.set()
-                provider.hold.wait(30)
             if status >= 400:
                 self._answer(status, {"error": f"fake provider says {status}"})
                 return
-            if parts.path.startswith("/sms"):
+            first = None
+            if parts.path.startswith("/sms"):  # the SMS goes out now: a retry with this key sends nothing
                 with provider.lock:
                     first = provider.delivered.setdefault(got.key or f"nokey-{number}", got)
+            if provider.hold is not None and (provider.hold_first in (0, number)):
+                provider.holding.set()  # sent, but the answer is held back (a worker may die waiting)
+                provider.hold.wait(30)
+            if first is not None:
                 self._answer(200, {"id": f"sms-{id(first)}"})
             else:
                 self._answer(200, provider.robot_answer or {"errcode": 0, "errmsg": "ok"})
@@ -160,3 +163,30 @@ def smtp_fixture() -> Iterator[SmtpSink]:
         yield SmtpSink("127.0.0.1", port, inbox)
     finally:
         controller.stop()
+
+
+# ---- fixtures (imported by the notice test modules) -------------------------------------------------------
+
+def mobile_of(index: int) -> str:
+    return f"139{index:08d}"
+
+
+@pytest.fixture
+def provider() -> Iterator[FakeProvider]:
+    yield from provider_fixture()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    yield from smtp_fixture()
+
+
+def point_channels_at(config: dict[str, Any], provider: FakeProvider, smtp: SmtpSink | None = None) -> dict[str, Any]:
+    """The notice settings that send everything to the local fakes (for app.config or a subprocess)."""
+    values: dict[str, Any] = {"NOTICE_SMS_URL": provider.url + "/sms", "NOTICE_WECOM_URL": provider.url + "/wecom",
+                              "NOTICE_DINGTALK_URL": provider.url + "/dingtalk", "NOTICE_ROBOTS": "1",
+                              "NOTICE_FILE": "", "NOTICE_BASE_URL": "https://sanzi.example.cn"}
+    if smtp is not None:
+        values.update(NOTICE_SMTP_HOST=smtp.host, NOTICE_SMTP_PORT=smtp.port)
+    config.update(values)
+    return values
