@@ -176,7 +176,8 @@ def main() -> int:
             cookie = login(base)
             pages = [("login", "/login", None), ("todo", "/", cookie),
                      ("request-form", "/requests/new", cookie),
-                     ("request-detail", f"/requests/{request_id}", cookie)]
+                     ("request-detail", f"/requests/{request_id}", cookie),
+                     ("notice-settings", "/notices/settings", cookie)]
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
                 if not routed(base, path, cookie):

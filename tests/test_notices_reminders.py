@@ -207,3 +207,24 @@ def test_the_settings_page_saves_channels_and_quiet_hours_and_says_what_is_wrong
     assert "13900000002" not in event.after and "zhang@" not in event.after  # addresses stay out of the trail
     page = client.get("/notices/settings").get_data(as_text=True)
     assert 'value="22:00"' in page and "checked" in page
+
+
+def test_the_notice_pages_in_english_have_no_chinese_but_user_data(make_client, sms_for_all):
+    from tests.test_i18n import ASCII_REQUEST, _chinese_left, _user_data
+
+    late = f.in_state(State.PENDING, **ASCII_REQUEST)
+    waiting_since(late, BEFORE_NATIONAL_DAY)
+    remind(now=at(10, 12))
+    waiting_since(late, datetime.now(UTC) - timedelta(days=20))
+    data = _user_data()
+    found = {}
+    for username, url in [("dy_shuji", "/notices/settings"), ("dy_shuji", "/"), ("hl_admin", "/notices/admin"),
+                          ("yc_zhenzhang", "/"), ("dy_shuji", f"/requests/{late.id}")]:
+        client = make_client()
+        client.login(username)
+        response = client.get(url + "?lang=en")
+        assert response.status_code == 200
+        left = _chinese_left(response.get_data(as_text=True), data)
+        if left:
+            found[f"{username} {url}"] = left
+    assert not found, found
