@@ -1,5 +1,6 @@
 # Sanzi: the two commands of the README, and the translation catalog.
 #   make run    set up, create the SQLite database under instance/, load the demo, serve on 127.0.0.1:5000
+#               (with the notice worker beside gunicorn)
 #   make test   set up, then ruff, mypy and the whole pytest suite
 #   make i18n   extract the Chinese source strings and update + compile the English catalog
 
@@ -29,9 +30,12 @@ db:
 	@$(FLASK) db upgrade >/dev/null
 	@$(FLASK) seed-demo --if-empty
 
+# The notice worker runs beside gunicorn and stops with it. Without SMTP/SMS settings (docs/notices.md) it
+# writes what it would send to instance/notices-sent.log.
 serve:
-	@echo "Sanzi is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	@$(BIN)/gunicorn --preload --workers 2 --threads 4 --bind $(HOST):$(PORT) \
+	@echo "Sanzi is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it); notices: instance/notices-sent.log"
+	@$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(BIN)/gunicorn --preload --workers 2 --threads 4 --bind $(HOST):$(PORT) \
 		--access-logfile - "finance:create_app()"
 
 lint:
