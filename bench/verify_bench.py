@@ -169,7 +169,7 @@ def measure_verify(url: str, chain_ids: list[str], rounds: int, batch: int) -> t
 
 def measure_approve(url: str, runs: int) -> tuple[float, float]:
     """Median seconds of approve + commit, with and without the audit event."""
-    from finance import create_app
+    from finance import create_app, trail
     from finance.demo import seed_base
     from finance.extensions import db
     from finance.payment_requests import services as requests
@@ -179,6 +179,7 @@ def measure_approve(url: str, runs: int) -> tuple[float, float]:
     tmp = Path(tempfile.mkdtemp(prefix="sanzi-bench-"))
     app = create_app(app_config(url.replace("postgresql://", "postgresql+psycopg://", 1), tmp))
     real_record = audit.record
+    real_notices = trail.notices_after_event
     with_event, without_event = [], []
     with app.app_context():
         seed_base("benchpassword")
@@ -191,6 +192,7 @@ def measure_approve(url: str, runs: int) -> tuple[float, float]:
             plain = i % 2 == 1
             if plain:
                 audit.record = lambda *a, **k: None  # type: ignore[assignment]
+                trail.notices_after_event = lambda *a, **k: None  # no event: no notice either
             try:
                 t0 = time.perf_counter()
                 requests.approve(approver, req, "同意", client_key=uuid.uuid4().hex)
@@ -198,6 +200,7 @@ def measure_approve(url: str, runs: int) -> tuple[float, float]:
                 elapsed = time.perf_counter() - t0
             finally:
                 audit.record = real_record
+                trail.notices_after_event = real_notices
             (without_event if plain else with_event).append(elapsed)
         db.scoped.remove()
     app.extensions["sanzi.db"][0].dispose()

@@ -228,3 +228,12 @@ def test_the_notice_pages_in_english_have_no_chinese_but_user_data(make_client, 
         if left:
             found[f"{username} {url}"] = left
     assert not found, found
+
+
+def test_the_liaison_sees_reminders_in_the_request_s_trail(sms_for_all, client):
+    req = f.in_state(State.PENDING)
+    waiting_since(req, BEFORE_NATIONAL_DAY)
+    remind(now=at(10, 12))
+    client.login("yc_lianqing")
+    page = client.get(f"/oversight/requests/{req.id}").get_data(as_text=True)
+    assert "催办提醒" in page and "超时上报" in page

@@ -314,3 +314,25 @@ def test_a_claim_skips_rows_another_worker_has_locked_instead_of_waiting(pg_app)
             db.scoped.remove()
         tx.rollback()
     assert len(locked) == 3 and len(other_claim) == 3 and not set(locked) & set(other_claim)
+
+
+def test_a_stopping_worker_gives_back_what_it_claimed_but_did_not_send(channels, monkeypatch):
+    from finance.notices import worker
+
+    first = sms_to_lead()
+    req = f.draft("900.00")
+    requests.submit(f.user("dy_baozhang"), req, client_key=uuid.uuid4().hex)
+    db.session.commit()
+    stop = threading.Event()
+    real = worker.deliver
+
+    def deliver_then_stop(*args, **kwargs):
+        real(*args, **kwargs)
+        stop.set()  # SIGTERM arrives during the first send
+
+    monkeypatch.setattr(worker, "deliver", deliver_then_stop)
+    outcome = worker.run_once(owner="stopping", batch=10, stop=stop)
+    assert outcome.sent == [first.id]
+    rest = db.session.execute(select(NoticeDelivery).where(NoticeDelivery.id != first.id)
+                              .execution_options(populate_existing=True)).scalars().all()
+    assert rest and all((d.state, d.attempts, d.lease_owner) == (DeliveryState.PENDING, 0, None) for d in rest)

@@ -75,6 +75,17 @@ def claim(owner: str, now: datetime, limit: int, lease_seconds: int) -> list[int
     return ids
 
 
+def release(owner: str, ids: list[int]) -> None:
+    """Give back deliveries this worker claimed but will not send (it is stopping), uncounted."""
+    d = NoticeDelivery
+    db.session.execute(
+        update(d).where(d.id.in_(ids), d.lease_owner == owner, d.state == DeliveryState.SENDING)
+        .values(state=DeliveryState.PENDING, lease_owner=None, lease_until=None, attempts=d.attempts - 1),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+
+
 def _message(notice: Notice, config: NoticeConfig) -> Message:
     with force_locale("zh_Hans_CN"):
         title = notice.kind.label
@@ -160,9 +171,10 @@ def run_once(owner: str | None = None, *, now: datetime | None = None, batch: in
         ids = claim(owner, moment, batch, config.lease_seconds)
         if not ids:
             break
-        for delivery_id in ids:
+        for i, delivery_id in enumerate(ids):
             if stop is not None and stop.is_set():
-                break  # the rest of the claim comes back when its lease runs out
+                release(owner, ids[i:])  # stopping: what was claimed but not sent goes back at once
+                break
             deliver(delivery_id, owner, config, moment, outcome)
         if now is not None and len(ids) < batch:
             break
