@@ -90,6 +90,18 @@ def _question() -> dict[str, Any]:
     return {"question_id": q.id}
 
 
+def _failed_delivery() -> dict[str, Any]:
+    from finance.notices import services as notices
+    from finance.notices.models import DeliveryState, NoticeDelivery
+
+    notices.save_settings(f.user("dy_shuji"), notices.SettingsInput(sms_on=True, mobile="13900000001"))
+    f.in_state(State.PENDING)
+    delivery = ext_db.session.execute(select(NoticeDelivery)).scalars().first()
+    delivery.state, delivery.last_error = DeliveryState.FAILED, "HTTP 400 bad number"
+    ext_db.session.commit()
+    return {"delivery_id": delivery.id}
+
+
 def _deadline() -> str:
     return (today_local() + timedelta(days=5)).isoformat()
 
@@ -306,6 +318,16 @@ ROUTES: dict[str, Case] = {
         form=_policy_form,
         actions=("policy_publish",),
     ),
+    # notices (a person's own settings; the admin's reminder rules and sending a failed notice again)
+    "notices.settings": Case(
+        "dy_shuji", form=lambda v: {"sms_on": "1", "mobile": "13900000001"}, actions=("notice_settings",),
+        liaison_may=True,  # their own notice settings: no financial record
+    ),
+    "notices.set_policy": Case(
+        "hl_admin", setup=lambda: {"township_id": f.unit("HL-YC").id},
+        form=lambda v: {"remind_after": "3", "escalate_after": "5"}, actions=("notice_policy",),
+    ),
+    "notices.retry": Case("hl_admin", setup=_failed_delivery, actions=("notice_retry",)),
 }
 
 
