@@ -214,6 +214,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(tmp_path
     assert len(keys) == 3
     env = {**os.environ, "DATABASE_URL": url, "SANZI_INSTANCE": str(tmp_path), "SECRET_KEY": "kill-test",
            "SANZI_SMS_URL": provider.url + "/sms", "SANZI_NOTICE_FILE": "", "SANZI_NOTICE_LEASE_SECONDS": "2",
+           "SANZI_NOTICE_SEND_TIMEOUT": "5",  # the lease: 1.5 × batch (1) × timeout
            "SANZI_NOTICE_BACKOFF_SECONDS": "1"}
     provider.hold = threading.Event()
     provider.hold_first = 2  # the provider sends the 2nd SMS, then holds its answer back
@@ -324,13 +325,13 @@ def test_a_stopping_worker_gives_back_what_it_claimed_but_did_not_send(channels,
     requests.submit(f.user("dy_baozhang"), req, client_key=uuid.uuid4().hex)
     db.session.commit()
     stop = threading.Event()
-    real = worker.deliver
+    real = worker._send
 
-    def deliver_then_stop(*args, **kwargs):
+    def send_then_stop(*args, **kwargs):
         real(*args, **kwargs)
         stop.set()  # SIGTERM arrives during the first send
 
-    monkeypatch.setattr(worker, "deliver", deliver_then_stop)
+    monkeypatch.setattr(worker, "_send", send_then_stop)
     outcome = worker.run_once(owner="stopping", batch=10, stop=stop)
     assert outcome.sent == [first.id]
     rest = db.session.execute(select(NoticeDelivery).where(NoticeDelivery.id != first.id)

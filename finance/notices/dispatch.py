@@ -61,7 +61,7 @@ def request_moved(event: audit.Event, village: OrgUnit | None) -> None:
     else:
         return
     enqueue(kind, key=_key(event, kind), village=req.village, request=req, recipients=people,
-            event_id=event.event_id, exclude=event.actor_id)
+            event_id=event.event_id, exclude=event.actor_id, new_cause=True)
 
 
 @on("question", "question_ask", "question_answer")
@@ -75,4 +75,5 @@ def question_moved(event: audit.Event, village: OrgUnit | None) -> None:
     else:
         kind, people = NoticeKind.ANSWER, [question.asked_by]
     enqueue(kind, key=_key(event, kind), village=req.village, request=req, recipients=people,
-            link=f"/oversight/questions/{question.id}", event_id=event.event_id, exclude=event.actor_id)
+            link=f"/oversight/questions/{question.id}", event_id=event.event_id, exclude=event.actor_id,
+            new_cause=True)

@@ -22,9 +22,16 @@ def setting_of(user_id: int) -> NoticeSetting | None:
     return db.session.get(NoticeSetting, user_id)
 
 
+def settings_of(user_ids: list[int]) -> dict[int, NoticeSetting]:
+    """The settings of several people in one query."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(select(NoticeSetting).where(NoticeSetting.user_id.in_(user_ids))).scalars()
+    return {row.user_id: row for row in rows}
+
+
 def channels_for(user: User, setting: NoticeSetting | None = None) -> list[Channel]:
     """The channels a person has chosen; without a choice, SMS to the phone on their account."""
-    setting = setting if setting is not None else setting_of(user.id)
     if setting is None:
         return [Channel.SMS] if user.phone else []
     chosen = [(Channel.EMAIL, setting.email_on), (Channel.SMS, setting.sms_on), (Channel.WECOM, setting.wecom_on),
@@ -55,11 +62,12 @@ def dedupe_key(notice_id: int, user_id: int, channel: Channel) -> str:
 def enqueue(kind: NoticeKind, *, key: str, village: OrgUnit | None, recipients: Iterable[User],
             request: PaymentRequest | None = None, link: str | None = None, event_id: str | None = None,
             role: str | None = None, to_role: str | None = None, working_days: int | None = None,
-            exclude: int | None = None) -> Notice | None:
+            exclude: int | None = None, new_cause: bool = False) -> Notice | None:
     """Write a notice and its deliveries in the current transaction. `key` names what caused it; a notice
     with the same key already written is not written again (None). `exclude`: the acting user's id,
-    never told of their own action."""
-    if db.session.execute(select(Notice.id).where(Notice.key == key)).first() is not None:
+    never told of their own action. `new_cause`: the key names an audit event written just now, so it
+    cannot be taken and the checks for that are skipped (the hand-off path stays short)."""
+    if not new_cause and db.session.execute(select(Notice.id).where(Notice.key == key)).first() is not None:
         return None
     people = {u.id: u for u in recipients if u.id != exclude}
     now = utcnow()
@@ -72,14 +80,19 @@ def enqueue(kind: NoticeKind, *, key: str, village: OrgUnit | None, recipients: 
         link=link or (f"/requests/{request.id}" if request is not None else "/"),
         role=role, to_role=to_role, working_days=working_days, created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(notice)
-            db.session.flush()
-    except IntegrityError:
-        return None  # written at the same moment by another process (two cron runs)
+    if new_cause:
+        db.session.add(notice)
+        db.session.flush()
+    else:
+        try:
+            with db.session.begin_nested():
+                db.session.add(notice)
+                db.session.flush()
+        except IntegrityError:
+            return None  # written at the same moment by another process (two cron runs)
+    settings = settings_of(list(people))
     for user in people.values():
-        setting = setting_of(user.id)
+        setting = settings.get(user.id)
         due = quiet_until(setting, now) or now
         for channel in channels_for(user, setting):
             db.session.add(NoticeDelivery(notice=notice, user_id=user.id, channel=channel,

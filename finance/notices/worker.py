@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from finance.db import utcnow
 from finance.extensions import db
 from finance.money import format_amount
 from finance.notices.channels import Message, NoticeConfig, Recipient, SendError, adapter_for, load_config
-from finance.notices.models import DeliveryState, Notice, NoticeDelivery, NoticeSetting
+from finance.notices.models import Channel, DeliveryState, Notice, NoticeDelivery, NoticeSetting
 from finance.notices.outbox import quiet_until
 
 log = logging.getLogger(__name__)
@@ -115,34 +116,46 @@ def _finish(delivery_id: int, owner: str, **values: object) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def deliver(delivery_id: int, owner: str, config: NoticeConfig, now: datetime, outcome: Outcome) -> None:
-    """Send one claimed delivery and record what happened."""
-    delivery = db.session.execute(
-        select(NoticeDelivery).where(NoticeDelivery.id == delivery_id).execution_options(populate_existing=True)
-    ).scalar_one()
-    if delivery.lease_owner != owner or delivery.state != DeliveryState.SENDING:
-        db.session.commit()
-        return
-    setting = db.session.get(NoticeSetting, delivery.user_id, populate_existing=True)
-    quiet = quiet_until(setting, now)
-    if quiet is not None:  # quiet hours: wait for their end; this does not count as an attempt
-        _finish(delivery_id, owner, state=DeliveryState.PENDING, next_attempt_at=quiet,
-                attempts=NoticeDelivery.attempts - 1)
-        outcome.deferred.append(delivery_id)
-        return
-    if delivery.attempts > config.max_attempts:  # a worker died during the last attempt
-        _finish(delivery_id, owner, state=DeliveryState.FAILED,
-                last_error=delivery.last_error or "the worker stopped during the last attempt")
-        outcome.failed.append(delivery_id)
-        return
-    if not delivery.user.active:
-        _finish(delivery_id, owner, state=DeliveryState.FAILED, last_error="account deactivated")
-        outcome.failed.append(delivery_id)
-        return
-    message = _message(delivery.notice, config)
-    to = _recipient(delivery, setting)
-    key, channel, attempts = delivery.dedupe_key, delivery.channel, delivery.attempts
-    db.session.commit()  # no transaction (and on SQLite no write lock) is held while the provider answers
+def deliver(delivery_ids: list[int], owner: str, config: NoticeConfig, now: datetime, outcome: Outcome,
+            stop: threading.Event | None = None) -> None:
+    """Send claimed deliveries one by one and record each outcome as soon as it is known. What they need
+    (notice, person, settings) is read in one go, and no transaction is open while a provider answers."""
+    rows = db.session.execute(
+        select(NoticeDelivery).where(NoticeDelivery.id.in_(delivery_ids), NoticeDelivery.lease_owner == owner,
+                                     NoticeDelivery.state == DeliveryState.SENDING)
+        .options(selectinload(NoticeDelivery.notice), selectinload(NoticeDelivery.user))
+        .order_by(NoticeDelivery.id).execution_options(populate_existing=True)
+    ).scalars().all()
+    settings = {s.user_id: s for s in db.session.execute(
+        select(NoticeSetting).where(NoticeSetting.user_id.in_({d.user_id for d in rows}))
+        .execution_options(populate_existing=True)).scalars()}
+    work = []
+    for d in rows:
+        setting = settings.get(d.user_id)
+        work.append((d.id, d.dedupe_key, d.channel, d.attempts, d.last_error, d.user.active,
+                     _message(d.notice, config), _recipient(d, setting), quiet_until(setting, now)))
+    db.session.commit()  # no transaction (and on SQLite no write lock) is held while the providers answer
+    for i, (delivery_id, key, channel, attempts, last_error, active, message, to, quiet) in enumerate(work):
+        if stop is not None and stop.is_set():
+            release(owner, [w[0] for w in work[i:]])  # stopping: what was claimed but not sent goes back
+            return
+        if quiet is not None:  # quiet hours: wait for their end; this does not count as an attempt
+            _finish(delivery_id, owner, state=DeliveryState.PENDING, next_attempt_at=quiet,
+                    attempts=NoticeDelivery.attempts - 1)
+            outcome.deferred.append(delivery_id)
+        elif attempts > config.max_attempts:  # a worker died during the last attempt
+            _finish(delivery_id, owner, state=DeliveryState.FAILED,
+                    last_error=last_error or "the worker stopped during the last attempt")
+            outcome.failed.append(delivery_id)
+        elif not active:
+            _finish(delivery_id, owner, state=DeliveryState.FAILED, last_error="account deactivated")
+            outcome.failed.append(delivery_id)
+        else:
+            _send(delivery_id, owner, config, now, outcome, channel, to, message, key, attempts)
+
+
+def _send(delivery_id: int, owner: str, config: NoticeConfig, now: datetime, outcome: Outcome, channel: Channel,
+          to: Recipient, message: Message, key: str, attempts: int) -> None:
     try:
         ref = adapter_for(channel, config).send(to, message, key)
     except SendError as exc:
@@ -166,16 +179,15 @@ def run_once(owner: str | None = None, *, now: datetime | None = None, batch: in
     config = load_config(current_app._get_current_object())  # type: ignore[attr-defined]
     owner = owner or worker_name()
     outcome = Outcome()
+    # The lease outlasts a whole batch of sends that all wait for their timeout, so no other worker takes
+    # a delivery while this one may still be sending it.
+    lease = max(config.lease_seconds, int(batch * config.timeout * 1.5))
     while stop is None or not stop.is_set():
         moment = now or utcnow()
-        ids = claim(owner, moment, batch, config.lease_seconds)
+        ids = claim(owner, moment, batch, lease)
         if not ids:
             break
-        for i, delivery_id in enumerate(ids):
-            if stop is not None and stop.is_set():
-                release(owner, ids[i:])  # stopping: what was claimed but not sent goes back at once
-                break
-            deliver(delivery_id, owner, config, moment, outcome)
+        deliver(ids, owner, config, moment, outcome, stop)
         if now is not None and len(ids) < batch:
             break
     return outcome
