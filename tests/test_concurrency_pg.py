@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from audit.models import Event
 from finance import create_app
+from finance.attachment_kinds import AttachmentKind
 from finance.auth import services as accounts
 from finance.auth.models import User
 from finance.db import Database
@@ -30,8 +31,8 @@ from finance.demo import seed_base
 from finance.extensions import db
 from finance.migrate import upgrade
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import AttachmentKind, PaymentRequest, RequestAction
-from finance.payment_requests.queries import steps_of
+from finance.payment_requests.models import PaymentRequest, RequestAction
+from finance.payment_requests.route import steps_of
 from finance.payments import services as payments
 from finance.payments.models import Payment
 from finance.roles import Role

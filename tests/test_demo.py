@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from finance import create_app
+from finance.attachment_kinds import AttachmentKind
 from finance.extensions import db
 from finance.migrate import upgrade
-from finance.payment_requests.models import AttachmentKind, PaymentRequest
+from finance.payment_requests.models import PaymentRequest
 from finance.payments.models import Payment
 from finance.workflow import Action, State
 from tests.conftest import app_config

@@ -9,7 +9,7 @@ import uuid
 from finance.auth import services as accounts
 from finance.payment_requests import queries
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.services import waiting_role
+from finance.payment_requests.route import waiting_role
 from finance.permissions import acting_role
 from finance.roles import Role
 from finance.workflow import Action, State

@@ -22,12 +22,12 @@ from sqlalchemy import select
 from audit.models import Event
 from finance.auth import services as accounts
 from finance.auth.models import User
+from finance.errors import Forbidden
 from finance.extensions import db as fdb
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payments import services as payments
 from finance.payments.models import Payment
-from finance.permissions import Forbidden
 from finance.roles import Role
 from finance.workflow import NotAllowed, State
 from tests import factories as f
