@@ -51,26 +51,28 @@ def write(
     `invalid` and `conflict` return a page body (or a response of their own); the status is set here."""
     try:
         outcome = call()
-    except InputError as exc:
-        db.session.rollback()
+    except (InputError, Forbidden, NotFound, NotAllowed, AlreadyHandled) as exc:
+        db.session.rollback()  # nothing of a refused unit of work stays, not even in what the answer reads
+        return _refused(exc, invalid, back, conflict)
+    db.session.commit()
+    return done(outcome)
+
+
+def _refused(exc: Exception, invalid: Callable[[InputError], Any] | None, back: str | None,
+             conflict: Callable[[str], Any] | None) -> ResponseReturnValue:
+    if isinstance(exc, InputError):
         if invalid is not None:
             return _with_status(invalid(exc), FORM_ERROR)
         flash(str(exc), "error")
         return redirect(back or "/", 303)
-    except Forbidden:
-        db.session.rollback()
+    if isinstance(exc, Forbidden):
         abort(403)
-    except NotFound:
-        db.session.rollback()
+    if isinstance(exc, NotFound):
         abort(404)
-    except (NotAllowed, AlreadyHandled) as exc:
-        db.session.rollback()
-        text = conflict_text(exc)
-        if conflict is None:
-            abort(CONFLICT, text)
-        return _with_status(conflict(text), CONFLICT)
-    db.session.commit()
-    return done(outcome)
+    text = conflict_text(exc)
+    if conflict is None:
+        abort(CONFLICT, text)
+    return _with_status(conflict(text), CONFLICT)
 
 
 def _with_status(body: Any, status: int) -> ResponseReturnValue:

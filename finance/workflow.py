@@ -178,6 +178,7 @@ class Transition:
     awaited: bool = False
 
 
+INITIAL = State.DRAFT  # a new request starts here (a draft, not a transition of the table)
 REQUESTER_BARS = frozenset({Bar.DECIDED})  # an accountant who decided on it (as village lead, say)
 APPROVER_BARS = frozenset({Bar.RAISED, Bar.DECIDED_ELSEWHERE})
 

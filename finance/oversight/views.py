@@ -9,7 +9,7 @@ import json
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -70,19 +70,17 @@ def index() -> str:
     )
 
 
-PAGE_SIZE = 20
-
-
 @bp.route("/requests")
 @login_required
 def requests() -> str:
     villages = queries.liaison_villages(current_user)
     form = FilterForm(formdata=request.args)
     filters = read_filters(form, villages)
+    size = int(current_app.config.get("PAGE_SIZE", 20))
     found = request_queries.search(current_user, **filters.search_args(),
-                                   after=keyset.decode(request.args.get("after")), limit=PAGE_SIZE + 1)
-    more = len(found) > PAGE_SIZE
-    found = found[:PAGE_SIZE]
+                                   after=keyset.decode(request.args.get("after")), limit=size + 1)
+    more = len(found) > size
+    found = found[:size]
     next_cursor = keyset.encode(found[-1].created_at, found[-1].id) if more and found else None
     return render_template("oversight/requests.html", found=found, form=form, args=filters.given,
                            next_cursor=next_cursor)

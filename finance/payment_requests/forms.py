@@ -24,9 +24,8 @@ from finance.extensions import db
 from finance.money import AmountError, parse_amount
 from finance.orgs.models import AccountSubject
 from finance.payment_requests.models import MAX_LENGTH
-from finance.payment_requests.services import RequestInput
+from finance.payment_requests.services import SUBMIT_NEEDS, RequestInput
 
-SUBMIT_REQUIRES = ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject_id")
 KEY_RE = re.compile(r"^[0-9a-f]{16,64}$")
 ACCEPT = "image/*,application/pdf"
 TEXT_FIELDS = tuple(MAX_LENGTH)
@@ -95,7 +94,7 @@ class RequestForm(FlaskForm):
             (str(s.id), f"{s.code} {s.name}") for s in subjects
         ]
         self.kind.choices = kind_choices()
-        for name in SUBMIT_REQUIRES:  # marked with * ; checked by the service when submitting
+        for name in SUBMIT_NEEDS:  # marked with * ; checked by the service when submitting
             getattr(self, name).flags.required = True
         if not self.client_key.data:
             self.client_key.data = new_key()

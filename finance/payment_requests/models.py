@@ -12,7 +12,7 @@ from finance.auth.models import User
 from finance.db import Base, Money, UTCDateTime, str_enum, utcnow
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.roles import Role
-from finance.workflow import Action, State
+from finance.workflow import INITIAL, Action, State
 
 # Longest text each field takes (the column widths, and the form's maxlength); longer input is refused
 # with a message, never cut.
@@ -35,7 +35,7 @@ class PaymentRequest(Base):
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    state: Mapped[State] = mapped_column(str_enum(State, 16), default=State.DRAFT)
+    state: Mapped[State] = mapped_column(str_enum(State, 16), default=INITIAL)
     payee_name: Mapped[str] = mapped_column(String(100), default="")
     payee_bank: Mapped[str] = mapped_column(String(100), default="")
     payee_account: Mapped[str] = mapped_column(String(40), default="")

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -42,7 +43,7 @@ from finance.permissions import Permission, acting_role, can
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
-from finance.workflow import Action, Actor, Facts, NotAllowed, State, Transition, decide, has_steps
+from finance.workflow import INITIAL, Action, Actor, Facts, NotAllowed, State, Transition, decide, has_steps
 
 CENT = Decimal("0.01")
 ACCOUNT_RE = re.compile(r"^[0-9 ]{6,40}$")
@@ -203,7 +204,7 @@ def create_draft(user: User, village: OrgUnit, data: RequestInput, client_key: s
     if not can(user, Permission.REQUEST_CREATE, village):
         raise Forbidden(Permission.REQUEST_CREATE)
     now = utcnow()
-    req = PaymentRequest(village=village, requester=user, state=State.DRAFT, client_key=client_key,
+    req = PaymentRequest(village=village, requester=user, state=INITIAL, client_key=client_key,
                          created_at=now, updated_at=now, waiting_since=now)
     _apply_input(req, data)
     req.waiting_role = waiting_role(req)
@@ -232,21 +233,22 @@ def update_draft(user: User, req: PaymentRequest, data: RequestInput, client_key
     transition(user, req, Action.EDIT, mutate=lambda: _apply_input(req, data), record_if_unchanged=False)
 
 
+# The fields a request cannot be submitted without (the form marks them with *), and what to say.
+SUBMIT_NEEDS = {
+    "payee_name": _l("请填写收款人。"),
+    "payee_bank": _l("请填写收款人开户行。"),
+    "payee_account": _l("请填写收款人银行账号（数字）。"),
+    "amount": _l("请填写金额。"),
+    "purpose": _l("请填写资金用途。"),
+    "subject_id": _l("请选择会计科目。"),
+}
+
+
 def missing_for_submit(req: PaymentRequest) -> dict[str, str]:
     """What a request lacks before it can be submitted, field -> message."""
-    errors: dict[str, str] = {}
-    if not req.payee_name:
-        errors["payee_name"] = _("请填写收款人。")
-    if not req.payee_bank:
-        errors["payee_bank"] = _("请填写收款人开户行。")
-    if not req.payee_account or not req.payee_account.replace(" ", "").isdigit():
-        errors["payee_account"] = _("请填写收款人银行账号（数字）。")
-    if req.amount is None:
-        errors["amount"] = _("请填写金额。")
-    if not req.purpose:
-        errors["purpose"] = _("请填写资金用途。")
-    if req.subject_id is None:
-        errors["subject_id"] = _("请选择会计科目。")
+    errors = {name: str(message) for name, message in SUBMIT_NEEDS.items() if getattr(req, name) in (None, "")}
+    if "payee_account" not in errors and not req.payee_account.replace(" ", "").isdigit():
+        errors["payee_account"] = str(SUBMIT_NEEDS["payee_account"])
     if errors:
         return errors
     assert req.amount is not None
