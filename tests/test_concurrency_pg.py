@@ -41,6 +41,8 @@ from tests import factories as f
 from tests import pg
 from tests.conftest import PASSWORD, app_config, require_pg
 
+pytestmark = pytest.mark.slow  # real concurrent connections, each race repeated (slow)
+
 REPEAT = {"postgresql": int(os.environ.get("SANZI_RACE_REPEAT", "200")), "sqlite": 25}
 Act = Callable[[User, PaymentRequest], Any]
 

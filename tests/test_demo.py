@@ -31,6 +31,7 @@ def fresh_app(tmp_path):
     app.extensions[Database.key][0].dispose()
 
 
+@pytest.mark.slow  # the whole demo, photos drawn
 def test_demo_seed_creates_every_state_through_the_services(fresh_app):
     with fresh_app.app_context():
         started = time.perf_counter()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -32,6 +33,8 @@ from finance.roles import Role
 from finance.workflow import NotAllowed, State
 from tests import factories as f
 from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.slow  # a hypothesis state machine (slow)
 
 R = Role
 # Who holds what over 东岳村 (HL-YC-01). The two-role people are made for this test.
