@@ -12,12 +12,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from werkzeug.exceptions import HTTPException
 
-from finance import trail
+from finance import trail, web
 from finance.approval_policy import services as policies
 from finance.approval_policy.rules import AttachmentRule, Rules, StepRule
 from finance.attachment_kinds import AttachmentKind
 from finance.documents import services as documents
+from finance.errors import AlreadyHandled, Forbidden, NotFound
 from finance.extensions import db as fdb
 from finance.oversight import labels
 from finance.payment_requests import services as requests
@@ -25,7 +27,7 @@ from finance.payment_requests.models import MAX_LENGTH
 from finance.payment_requests.route import status_line, todo_line, waiting
 from finance.permissions import acting_role
 from finance.roles import Role
-from finance.workflow import TABLE, Action, Actor, Facts, State, awaited, decide
+from finance.workflow import TABLE, Action, Actor, Facts, NotAllowed, State, awaited, decide
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,3 +221,33 @@ def test_every_trail_record_names_its_action_and_subject_by_enum(db: Any) -> Non
     # the stored values are the ones the existing chains hold (their hashes cover them)
     assert {a.value for a in Action} <= {a.value for a in trail.AuditAction}
     assert trail.AuditAction.of(Action.RETURN).label == Action.RETURN.label == "退回修改"
+
+
+# --- the one write pipeline ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("refusal", "status"), [
+    (requests.RequestError("请填写理由。", {"reason": "请填写理由。"}), 422),
+    (Forbidden(), 403),
+    (NotFound(), 404),
+    (NotAllowed(State.PAID, Action.APPROVE), 409),
+    (AlreadyHandled(), 409),
+])
+def test_the_write_pipeline_answers_each_outcome_with_its_status(app: Any, db: Any, refusal: Exception,
+                                                                  status: int) -> None:
+    def call() -> None:
+        raise refusal
+
+    with app.test_request_context():
+        try:
+            answer = web.write(call, done=lambda _x: web.see_other("/"), invalid=lambda exc: str(exc),
+                               conflict=lambda text: text)
+        except HTTPException as exc:
+            assert exc.code == status
+        else:
+            assert answer[1] == status  # type: ignore[index]
+            if status == 409:
+                said = ("该申请当前状态为“已支付”，不能执行“同意”。", "该事项已被他人处理，请查看最新状态。")
+                assert answer[0] in said  # type: ignore[index]
+        done = web.write(lambda: None, done=lambda _x: web.see_other("/requests"))
+        assert done.status_code == 303  # type: ignore[union-attr]
