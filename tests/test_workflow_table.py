@@ -150,6 +150,7 @@ def state_of_world(req: PaymentRequest) -> dict[str, Any]:
     }
 
 
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("action", ACTIONS, ids=str)
 @pytest.mark.parametrize("situation", SITUATIONS)
 def test_every_role_in_every_state(db: Any, situation: str, action: Action) -> None:
