@@ -2,7 +2,7 @@
 
 1. What the notices hook adds to one hand-off: the approve service plus its commit, timed with the hook
    (a notice and its deliveries written in the transaction; the next approver has chosen SMS and e-mail)
-   and without it (finance.trail.notices_after_event monkeypatched to a no-op), interleaved; medians and
+   and without it (the trail's listeners, finance.trail.on_record, emptied), interleaved; medians and
    the ratio.
 2. Worker throughput: N deliveries drained to a local fake SMS provider by one `flask --app finance
    worker --once` process, then by two at once; deliveries per second (median of --rounds) and the ratio.
@@ -53,7 +53,7 @@ def make_database(sqlite: bool, tmp: Path) -> str:
 
 def measure_hand_off(url: str, tmp: Path, runs: int) -> tuple[float, float]:
     app = create_app(app_config(url, tmp))
-    real = trail.notices_after_event
+    listeners = list(trail._LISTENERS)
     hooked, plain = [], []
     with app.app_context():
         seed_base("benchpassword")
@@ -66,14 +66,14 @@ def measure_hand_off(url: str, tmp: Path, runs: int) -> tuple[float, float]:
         for i, req in enumerate(pending):
             without = i % 2 == 1
             if without:
-                trail.notices_after_event = lambda *a, **k: None
+                trail._LISTENERS.clear()
             try:
                 t0 = time.perf_counter()
                 requests.approve(approver, req, "同意", client_key=uuid.uuid4().hex)
                 db.session.commit()
                 elapsed = time.perf_counter() - t0
             finally:
-                trail.notices_after_event = real
+                trail._LISTENERS[:] = listeners
             (plain if without else hooked).append(elapsed)
         db.scoped.remove()
     app.extensions["sanzi.db"][0].dispose()

@@ -179,7 +179,7 @@ def measure_approve(url: str, runs: int) -> tuple[float, float]:
     tmp = Path(tempfile.mkdtemp(prefix="sanzi-bench-"))
     app = create_app(app_config(url.replace("postgresql://", "postgresql+psycopg://", 1), tmp))
     real_record = audit.record
-    real_notices = trail.notices_after_event
+    listeners = list(trail._LISTENERS)
     with_event, without_event = [], []
     with app.app_context():
         seed_base("benchpassword")
@@ -192,7 +192,7 @@ def measure_approve(url: str, runs: int) -> tuple[float, float]:
             plain = i % 2 == 1
             if plain:
                 audit.record = lambda *a, **k: None  # type: ignore[assignment]
-                trail.notices_after_event = lambda *a, **k: None  # no event: no notice either
+                trail._LISTENERS.clear()  # no event: no notice either
             try:
                 t0 = time.perf_counter()
                 requests.approve(approver, req, "同意", client_key=uuid.uuid4().hex)
@@ -200,7 +200,7 @@ def measure_approve(url: str, runs: int) -> tuple[float, float]:
                 elapsed = time.perf_counter() - t0
             finally:
                 audit.record = real_record
-                trail.notices_after_event = real_notices
+                trail._LISTENERS[:] = listeners
             (without_event if plain else with_event).append(elapsed)
         db.scoped.remove()
     app.extensions["sanzi.db"][0].dispose()

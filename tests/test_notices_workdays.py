@@ -77,6 +77,7 @@ def test_a_year_the_calendar_does_not_know_counts_monday_to_friday():
 days = st.dates(min_value=D(2024, 1, 1), max_value=D(2026, 12, 20))
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(start=days, span=st.integers(0, 40), n=st.integers(1, 6), hour=st.integers(0, 23))
 def test_the_cutoff_instant_says_exactly_when_n_working_days_have_passed(start, span, n, hour):
     since = datetime(start.year, start.month, start.day, hour, 0, tzinfo=CST)

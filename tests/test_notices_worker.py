@@ -198,6 +198,7 @@ def _worker(env: dict[str, str]) -> subprocess.Popen:
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.slow  # worker subprocesses, one killed mid-send
 def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(tmp_path, provider):  # noqa: F811
     url = f"sqlite:///{tmp_path / 'kill.db'}"
     upgrade(url)
@@ -276,6 +277,7 @@ def _fill_outbox(app, n: int) -> None:
         db.scoped.remove()
 
 
+@pytest.mark.slow  # a PostgreSQL race between two workers
 @pytest.mark.postgres
 def test_two_workers_on_postgresql_never_send_one_delivery_twice(pg_app, provider):  # noqa: F811
     _fill_outbox(pg_app, 40)
@@ -303,6 +305,7 @@ def test_two_workers_on_postgresql_never_send_one_delivery_twice(pg_app, provide
     assert set(_states(pg_app).values()) == {"sent"}
 
 
+@pytest.mark.slow  # PostgreSQL row locks across two connections
 @pytest.mark.postgres
 def test_a_claim_skips_rows_another_worker_has_locked_instead_of_waiting(pg_app):
     _fill_outbox(pg_app, 6)

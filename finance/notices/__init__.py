@@ -1,7 +1,7 @@
 """Notices: who is told what, when, and through which channel.
 
     outbox.py     the notice and its deliveries, written in the transaction of the event that causes them
-    dispatch.py   the one hook (called by finance.trail.record): audit action -> notice and recipients
+    dispatch.py   the one hook (trail.on_record, called by finance.trail.record): audit action -> notice, recipients
     recipients.py who holds a role over a village; who may act on a request now
     channels.py   e-mail (SMTP), SMS (HTTP provider), WeCom and DingTalk group robots, a file for local use
     worker.py     `flask --app finance worker`: claims due deliveries, sends, retries with backoff

@@ -1,4 +1,5 @@
-"""Wiring of the notices package into the app: its pages, its commands, and what templates ask of it."""
+"""Wiring of the notices package into the app: the hook on the audit trail, its pages, its commands, and
+what templates ask of it."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from finance.notices import queries
+    from finance import trail
+    from finance.notices import dispatch, queries
     from finance.notices.cli import notices_cli, worker
     from finance.notices.views import bp
 
+    trail.on_record(dispatch.after_event)  # the notices every audit event causes, in its transaction
     app.register_blueprint(bp)
     app.cli.add_command(worker)
     app.cli.add_command(notices_cli)

@@ -1,6 +1,7 @@
-"""The one hook: `after_event` is called by finance.trail.record for every audit event, inside the same
-transaction, and writes the notices that event causes. Handlers are keyed by (subject type, action), so a
-hand-off produces its notice without any service knowing about notices.
+"""The one hook: `after_event` is called by finance.trail.record for every audit event (registered with
+`trail.on_record` at app start), inside the same transaction, and writes the notices that event causes.
+Handlers are keyed by (AuditSubject, AuditAction), so a hand-off produces its notice without any service
+knowing about notices.
 
 Recipients are computed from the request as it is after the change (the event is recorded after the
 service has moved the request on)."""
@@ -17,26 +18,29 @@ from finance.notices.outbox import enqueue
 from finance.orgs.models import OrgUnit
 from finance.oversight.models import Question
 from finance.payment_requests.models import PaymentRequest
-from finance.workflow import Action, State
+from finance.payment_requests.route import waiting
+from finance.trail import AuditAction, AuditSubject
+from finance.workflow import Actor
 
 Handler = Callable[[audit.Event, OrgUnit | None], None]
-HANDLERS: dict[tuple[str, str], Handler] = {}
+HANDLERS: dict[tuple[AuditSubject, AuditAction], Handler] = {}
 
 
-def on(subject_type: str, *actions: str) -> Callable[[Handler], Handler]:
+def on(subject_type: AuditSubject, *actions: AuditAction) -> Callable[[Handler], Handler]:
     """Register a handler for events of `subject_type` with one of `actions` (other packages may too)."""
 
     def register(handler: Handler) -> Handler:
         for action in actions:
-            HANDLERS[(subject_type, str(action))] = handler
+            HANDLERS[(subject_type, action)] = handler
         return handler
 
     return register
 
 
 def after_event(event: audit.Event, village: OrgUnit | None) -> None:
-    """Write the notices `event` causes, in the current transaction (called by finance.trail.record)."""
-    handler = HANDLERS.get((event.subject_type, event.action))
+    """Write the notices `event` causes, in the current transaction (called by finance.trail.record).
+    The event's stored values are the enums' values (trail.record refuses any other)."""
+    handler = HANDLERS.get((AuditSubject(event.subject_type), AuditAction(event.action)))
     if handler is not None:
         handler(event, village)
 
@@ -45,32 +49,39 @@ def _key(event: audit.Event, kind: NoticeKind) -> str:
     return f"ev:{event.event_id}:{kind.value}"
 
 
-@on("payment_request", Action.SUBMIT, Action.APPROVE, Action.RETURN, Action.REJECT, Action.PAY)
+# What the accountant who raised a request is told of a decision on it.
+TO_THE_ACCOUNTANT = {AuditAction.RETURN: NoticeKind.RETURNED, AuditAction.REJECT: NoticeKind.REJECTED,
+                     AuditAction.PAY: NoticeKind.PAID}
+# What those a request now waits for (by the workflow table's actor) are told after a hand-off.
+TO_THE_NEXT = {Actor.STEP_APPROVER: NoticeKind.TURN, Actor.CASHIER: NoticeKind.PAY_DUE}
+
+
+@on(AuditSubject.PAYMENT_REQUEST, AuditAction.SUBMIT, AuditAction.APPROVE, AuditAction.RETURN,
+    AuditAction.REJECT, AuditAction.PAY)
 def request_moved(event: audit.Event, village: OrgUnit | None) -> None:
     req = db.session.get(PaymentRequest, int(event.subject_id))
     if req is None:
         return
-    if req.state == State.PENDING:
-        kind, people = NoticeKind.TURN, recipients.next_actors(req)
-    elif req.state == State.APPROVED:
-        kind, people = NoticeKind.PAY_DUE, recipients.next_actors(req)
-    elif req.state in (State.RETURNED, State.REJECTED, State.PAID):
-        kind = {State.RETURNED: NoticeKind.RETURNED, State.REJECTED: NoticeKind.REJECTED,
-                State.PAID: NoticeKind.PAID}[req.state]
-        people = recipients.accountants(req)
+    told = TO_THE_ACCOUNTANT.get(AuditAction(event.action))
+    if told is not None:
+        kind, people = told, recipients.accountants(req)
     else:
-        return
+        now = waiting(req)
+        next_kind = TO_THE_NEXT.get(now.actor) if now is not None else None
+        if next_kind is None:
+            return
+        kind, people = next_kind, recipients.next_actors(req)
     enqueue(kind, key=_key(event, kind), village=req.village, request=req, recipients=people,
             event_id=event.event_id, exclude=event.actor_id, new_cause=True)
 
 
-@on("question", "question_ask", "question_answer")
+@on(AuditSubject.QUESTION, AuditAction.QUESTION_ASK, AuditAction.QUESTION_ANSWER)
 def question_moved(event: audit.Event, village: OrgUnit | None) -> None:
     question = db.session.get(Question, int(event.subject_id))
     if question is None:
         return
     req = question.request
-    if event.action == "question_ask":
+    if event.action == AuditAction.QUESTION_ASK:
         kind, people = NoticeKind.QUESTION, recipients.township_staff(req.village)
     else:
         kind, people = NoticeKind.ANSWER, [question.asked_by]

@@ -14,17 +14,16 @@ from sqlalchemy.orm import selectinload
 from finance.db import utcnow
 from finance.extensions import db
 from finance.notices.models import DeliveryState, Notice, NoticeDelivery, NoticeKind
+from finance.notices.recipients import WAITED_STATES
 from finance.notices.services import policy_of
 from finance.notices.workdays import waiting_cutoff, working_days_waited
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest, RequestAction
-from finance.payment_requests.queries import INBOX_COUNT_CAP, _waiting_for
+from finance.payment_requests.queries import INBOX_COUNT_CAP, todo_condition
 from finance.permissions import jurisdiction
-from finance.roles import Role
+from finance.roles import OrgKind, Role
 from finance.timefmt import CST, to_local
-from finance.workflow import Action, State
-
-WAITING_STATES = (State.PENDING, State.APPROVED)
+from finance.workflow import DECISION_ACTIONS, Action
 
 
 def _policy(township: OrgUnit | None) -> tuple[int, int]:
@@ -56,7 +55,7 @@ def overdue_count(user: Any, now: datetime | None = None) -> int:
     """How many of the user's to-do items (steps to decide, payments to make) have waited at least their
     township's N working days; counted in SQL with one cutoff instant per township, capped like the to-do
     count."""
-    where = _waiting_for(user, with_sod=True)
+    where = todo_condition(user)
     townships = _townships(user)
     if where is None or not townships:
         return 0
@@ -64,13 +63,13 @@ def overdue_count(user: Any, now: datetime | None = None) -> int:
     late = or_(*[and_(PaymentRequest.village_id.in_(_villages_of(t)),
                       PaymentRequest.waiting_since < waiting_cutoff(now, _policy(t)[0])) for t in townships])
     capped = (select(PaymentRequest.id)
-              .where(where, late, PaymentRequest.state.in_(WAITING_STATES)).limit(INBOX_COUNT_CAP).subquery())
+              .where(where, late, PaymentRequest.state.in_(WAITED_STATES)).limit(INBOX_COUNT_CAP).subquery())
     return int(db.session.execute(select(func.count()).select_from(capped)).scalar_one())
 
 
 def is_overdue(req: PaymentRequest, now: datetime | None = None) -> bool:
     """Has this pending or approved request waited its township's N working days at its current step?"""
-    if req.state not in WAITING_STATES or req.waiting_since is None:
+    if req.state not in WAITED_STATES or req.waiting_since is None:
         return False
     remind_after = _policy(req.village.township)[0]
     return working_days_waited(req.waiting_since, now or utcnow()) >= remind_after
@@ -116,7 +115,7 @@ def slowest_steps(user: Any, now: datetime | None = None, limit: int = 5) -> lis
     decided = list(db.session.execute(
         select(RequestAction).join(PaymentRequest, PaymentRequest.id == RequestAction.request_id)
         .where(villages, RequestAction.created_at >= since,
-               RequestAction.action.in_([Action.APPROVE, Action.RETURN, Action.REJECT, Action.PAY]))
+               RequestAction.action.in_([*DECISION_ACTIONS, Action.PAY]))
         .options(selectinload(RequestAction.actor))
     ).scalars())
     history: dict[int, list[RequestAction]] = {}
@@ -135,7 +134,7 @@ def slowest_steps(user: Any, now: datetime | None = None, limit: int = 5) -> lis
         out.append(_slow(req, act.step, act.actor_role, act.actor.display_name, before[-1].created_at,
                          act.created_at))
     waiting = db.session.execute(
-        select(PaymentRequest).where(villages, PaymentRequest.state.in_(WAITING_STATES),
+        select(PaymentRequest).where(villages, PaymentRequest.state.in_(WAITED_STATES),
                                      PaymentRequest.waiting_since.is_not(None))
         .order_by(PaymentRequest.waiting_since).limit(50)
     ).scalars()
@@ -166,6 +165,25 @@ def failed_deliveries(user: Any, limit: int = 100) -> list[NoticeDelivery]:
         .options(selectinload(NoticeDelivery.notice), selectinload(NoticeDelivery.user))
         .order_by(NoticeDelivery.id.desc()).limit(limit)
     ).scalars())
+
+
+def admin_townships(user: Any) -> list[OrgUnit]:
+    """The townships of the admin's district, by code (each with its reminder policy on the admin page)."""
+    return list(db.session.execute(
+        select(OrgUnit).where(OrgUnit.kind == OrgKind.TOWNSHIP,
+                              OrgUnit.id.in_(jurisdiction(user, frozenset({Role.ADMIN}))))
+        .order_by(OrgUnit.code)
+    ).scalars())
+
+
+def failed_delivery(user: Any, delivery_id: int) -> NoticeDelivery | None:
+    """A failed delivery within the admin's district, or None (a 404 like a missing one)."""
+    scope = jurisdiction(user, frozenset({Role.ADMIN}))
+    return db.session.execute(
+        select(NoticeDelivery).join(Notice, Notice.id == NoticeDelivery.notice_id)
+        .where(NoticeDelivery.id == delivery_id, NoticeDelivery.state == DeliveryState.FAILED,
+               or_(Notice.village_id.is_(None), Notice.village_id.in_(scope)))
+    ).scalar_one_or_none()
 
 
 def delivery_counts() -> dict[DeliveryState, int]:

@@ -11,9 +11,14 @@ from finance.auth.models import RoleAssignment, User
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest
-from finance.permissions import TOWNSHIP_STAFF, acting_role, current_step_role
+from finance.payment_requests.route import waiting
+from finance.permissions import TOWNSHIP_STAFF, acting_role
 from finance.roles import Role
-from finance.workflow import Action, State
+from finance.workflow import Actor, State, awaited
+
+# The states in which a request waits for someone other than its accountant (a step approver, the
+# cashier), read off the workflow table: what reminders, escalation and overdue counts concern.
+WAITED_STATES = tuple(s for s in State if (m := awaited(s)) is not None and m[1].actor is not Actor.REQUESTER)
 
 
 def covering_paths(unit: OrgUnit) -> list[str]:
@@ -42,17 +47,13 @@ def holders(roles: Iterable[Role], unit: OrgUnit) -> list[User]:
 
 def next_actors(req: PaymentRequest) -> list[User]:
     """Whose move it is now, by the same rule that guards the action (separation of duties included):
-    the approvers of the current step, or the cashiers once it is approved."""
-    if req.state == State.PENDING:
-        role = current_step_role(req)
-        action = Action.APPROVE
-    elif req.state == State.APPROVED:
-        role, action = Role.CASHIER, Action.PAY
-    else:
+    the approvers of the current step, or the cashiers once it is approved (what the workflow table
+    says the request waits for)."""
+    role = waiting_for(req)
+    now = waiting(req)
+    if role is None or now is None:
         return []
-    if role is None:
-        return []
-    return [u for u in holders([role], req.village) if acting_role(u, req, action) is not None]
+    return [u for u in holders([role], req.village) if acting_role(u, req, now.action) is not None]
 
 
 def accountants(req: PaymentRequest) -> list[User]:
@@ -85,9 +86,6 @@ ESCALATE_TO: dict[Role, Role] = {
 
 
 def waiting_for(req: PaymentRequest) -> Role | None:
-    """The role a pending or approved request waits for (reminders concern only these two states)."""
-    if req.state == State.PENDING:
-        return current_step_role(req)
-    if req.state == State.APPROVED:
-        return Role.CASHIER
-    return None
+    """The role a request waits for when that is not its accountant (reminders concern only these)."""
+    now = waiting(req)
+    return now.role if now is not None and now.actor is not Actor.REQUESTER else None

@@ -25,10 +25,7 @@ from finance.notices.workdays import waiting_cutoff, working_days_waited
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest
 from finance.roles import OrgKind, Role
-from finance.workflow import State
-
-REMIND_ACTION = "notice_remind"
-ESCALATE_ACTION = "notice_escalate"
+from finance.trail import AuditAction, AuditSubject
 
 
 @dataclass
@@ -63,13 +60,13 @@ def _tell(req: PaymentRequest, kind: NoticeKind, role: Role, days: int) -> bool:
         return False
     if kind == NoticeKind.REMINDER:
         to_role, people = role, recipients.next_actors(req)
-        action, what = REMIND_ACTION, "reminder"
+        action, what = AuditAction.NOTICE_REMIND, "reminder"
     else:
         found, people = escalation_targets(role, req.village)
         to_role = found or role
-        action, what = ESCALATE_ACTION, "escalation"
-    event = trail.record(village=req.village, user=None, role=None, action=action, subject_type="payment_request",
-                         subject_id=req.id,
+        action, what = AuditAction.NOTICE_ESCALATE, "escalation"
+    event = trail.record(village=req.village, user=None, role=None, action=action,
+                         subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id,
                          after={what: {"waiting_role": role.value, "working_days": days, "told_role": to_role.value,
                                        "told": sorted(u.id for u in people)}})
     enqueue(kind, key=key, village=req.village, request=req, recipients=people, event_id=event.event_id,
@@ -103,7 +100,7 @@ def remind(now: datetime | None = None) -> RemindReport:
             select(PaymentRequest.id)
             .join(OrgUnit, OrgUnit.id == PaymentRequest.village_id)
             .where(OrgUnit.path.startswith(township.path, autoescape=True),
-                   PaymentRequest.state.in_([State.PENDING, State.APPROVED]),
+                   PaymentRequest.state.in_(recipients.WAITED_STATES),
                    PaymentRequest.waiting_since < cutoff)
             .order_by(PaymentRequest.waiting_since, PaymentRequest.id)
         ).scalars())
@@ -115,7 +112,7 @@ def remind(now: datetime | None = None) -> RemindReport:
                     select(PaymentRequest).where(PaymentRequest.id == request_id).with_for_update(of=PaymentRequest)
                     .execution_options(populate_existing=True)
                 ).scalar_one()
-                if req.state in (State.PENDING, State.APPROVED):
+                if req.state in recipients.WAITED_STATES:
                     remind_request(req, now, remind_after, escalate_after, report)
                 db.session.commit()
             except BaseException:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from finance import trail
 from finance.auth.models import User
 from finance.db import utcnow
+from finance.errors import Forbidden, InputError, NotFound
 from finance.extensions import db
 from finance.notices import recipients
 from finance.notices.models import (
@@ -28,18 +29,15 @@ from finance.notices.models import (
 from finance.notices.outbox import enqueue
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest
-from finance.permissions import Forbidden, Permission, can
+from finance.permissions import Permission, can
 from finance.roles import OrgKind, Role
+from finance.trail import AuditAction, AuditSubject
 
 MAX_POLICY_DAYS = 30
 
 
-class SettingsError(ValueError):
-    """Input the user must correct; `errors` maps field names to messages."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or {}
+class SettingsError(InputError):
+    """Notice settings or a reminder policy the user must correct (field name -> message)."""
 
 
 def alert_agency(village: OrgUnit, *, key: str, link: str, request: PaymentRequest | None = None,
@@ -157,7 +155,8 @@ def save_settings(user: User, data: SettingsInput) -> NoticeSetting:
     setting.quiet_end = parse_clock(data.quiet_end) if data.quiet_on else None
     setting.updated_at = utcnow()
     db.session.flush()
-    trail.record(village=None, user=user, role=None, action="notice_settings", subject_type="user",
+    trail.record(village=None, user=user, role=None, action=AuditAction.NOTICE_SETTINGS,
+                 subject_type=AuditSubject.USER,
                  subject_id=user.id, before=before, after=settings_summary(setting))
     return setting
 
@@ -172,10 +171,12 @@ def policy_of(township: OrgUnit | None) -> tuple[int, int]:
     return row.remind_after_days, row.escalate_after_days
 
 
-def set_policy(user: User, township: OrgUnit, remind_after: int | None, escalate_after: int | None) -> NoticePolicy:
-    """The admin sets a township's reminder policy (one `notice_policy` event on the system chain)."""
-    if township.kind != OrgKind.TOWNSHIP or not can(user, Permission.POLICY_MANAGE, township):
-        raise Forbidden(Permission.POLICY_MANAGE)
+def set_policy(user: User, township: OrgUnit | None, remind_after: int | None,
+               escalate_after: int | None) -> NoticePolicy:
+    """The admin sets a township's reminder policy (one `notice_policy` event on the system chain). A
+    township outside the admin's district is not there for them (NotFound)."""
+    if township is None or township.kind != OrgKind.TOWNSHIP or not can(user, Permission.POLICY_MANAGE, township):
+        raise NotFound()
     errors: dict[str, str] = {}
     if remind_after is None or not 1 <= remind_after <= MAX_POLICY_DAYS:
         errors["remind_after"] = _("催办天数须在 1 到 %(n)d 个工作日之间。", n=MAX_POLICY_DAYS)
@@ -195,17 +196,21 @@ def set_policy(user: User, township: OrgUnit, remind_after: int | None, escalate
     row.remind_after_days, row.escalate_after_days = remind_after, escalate_after
     row.updated_by_id, row.updated_at = user.id, utcnow()
     db.session.flush()
-    trail.record(village=None, user=user, role=Role.ADMIN, action="notice_policy", subject_type="org_unit",
+    trail.record(village=None, user=user, role=Role.ADMIN, action=AuditAction.NOTICE_POLICY,
+                 subject_type=AuditSubject.ORG_UNIT,
                  subject_id=township.id, before=before,
                  after={"township": township.code, "remind_after_days": remind_after,
                         "escalate_after_days": escalate_after})
     return row
 
 
-def retry_delivery(user: User, delivery: NoticeDelivery) -> None:
-    """The admin sends a failed delivery again (after fixing an address or the provider's settings)."""
+def retry_delivery(user: User, delivery: NoticeDelivery | None) -> None:
+    """The admin sends a failed delivery again (after fixing an address or the provider's settings).
+    `delivery`: as found among the failures of the admin's district (None: not there, NotFound)."""
     if not can(user, Permission.POLICY_MANAGE):
         raise Forbidden(Permission.POLICY_MANAGE)
+    if delivery is None:
+        raise NotFound()
     if delivery.state != DeliveryState.FAILED:
         return
     delivery.state = DeliveryState.PENDING
@@ -213,6 +218,7 @@ def retry_delivery(user: User, delivery: NoticeDelivery) -> None:
     delivery.next_attempt_at = utcnow()
     delivery.lease_owner = delivery.lease_until = None
     db.session.flush()
-    trail.record(village=None, user=user, role=Role.ADMIN, action="notice_retry", subject_type="notice_delivery",
+    trail.record(village=None, user=user, role=Role.ADMIN, action=AuditAction.NOTICE_RETRY,
+                 subject_type=AuditSubject.NOTICE_DELIVERY,
                  subject_id=delivery.id, before={"state": "failed", "reason": delivery.last_error},
                  after={"state": "pending"})

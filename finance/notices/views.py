@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from werkzeug.wrappers import Response
 
+from finance.errors import InputError
 from finance.extensions import db
 from finance.notices import queries, services
-from finance.notices.models import Channel, DeliveryState, NoticeDelivery, NoticeSetting
+from finance.notices.models import Channel, DeliveryState, NoticeSetting
 from finance.notices.outbox import channels_for
 from finance.orgs.models import OrgUnit
-from finance.permissions import Forbidden, Permission, can, jurisdiction
-from finance.roles import OrgKind, Role
+from finance.permissions import Permission, can
+from finance.web import see_other, write
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
-FORM_ERROR = 422
 
 
 def _form_of(setting: NoticeSetting | None) -> dict[str, Any]:
@@ -57,23 +56,21 @@ def _input_from(form: Any) -> services.SettingsInput:
 
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
-def settings() -> Any:
-    setting = db.session.get(NoticeSetting, current_user.id)
+def settings() -> ResponseReturnValue:
     if request.method == "POST":
         data = _input_from(request.form)
-        try:
-            services.save_settings(current_user, data)
-        except services.SettingsError as exc:
-            db.session.rollback()
-            form = {k: v for k, v in vars(data).items()}
-            return render_template("notices/settings.html", form=form, errors=exc.errors, message=str(exc),
-                                   active=[], Channel=Channel), FORM_ERROR
-        db.session.commit()
-        flash(_("通知设置已保存。"), "success")
-        return redirect(url_for("notices.settings"), 303)
-    active = channels_for(current_user, setting)
+
+        def refused(exc: InputError) -> str:
+            errors = exc.errors
+            return render_template("notices/settings.html", form=dict(vars(data)), errors=errors,
+                                   message=str(exc), active=[], Channel=Channel)
+
+        return write(lambda: services.save_settings(current_user, data),
+                     done=lambda _s: see_other(url_for("notices.settings"), _("通知设置已保存。")),
+                     invalid=refused)
+    setting = db.session.get(NoticeSetting, current_user.id)
     return render_template("notices/settings.html", form=_form_of(setting), errors={}, message=None,
-                           active=active, Channel=Channel)
+                           active=channels_for(current_user, setting), Channel=Channel)
 
 
 def _admin_only() -> None:
@@ -81,31 +78,22 @@ def _admin_only() -> None:
         abort(404)
 
 
-def _townships() -> list[OrgUnit]:
-    return list(db.session.execute(
-        select(OrgUnit).where(OrgUnit.kind == OrgKind.TOWNSHIP,
-                              OrgUnit.id.in_(jurisdiction(current_user, frozenset({Role.ADMIN}))))
-        .order_by(OrgUnit.code)
-    ).scalars())
-
-
-def render_admin(errors: dict[int, dict[str, str]] | None = None, typed: dict[int, dict[str, str]] | None = None,
-                 status: int = 200) -> tuple[str, int]:
-    townships = _townships()
+def render_admin(errors: dict[int, dict[str, str]] | None = None,
+                 typed: dict[int, dict[str, str]] | None = None) -> str:
     return render_template(
         "notices/admin.html",
         failures=queries.failed_deliveries(current_user),
         counts=queries.delivery_counts(),
-        policies=[(t, services.policy_of(t)) for t in townships],
+        policies=[(t, services.policy_of(t)) for t in queries.admin_townships(current_user)],
         errors=errors or {},
         typed=typed or {},
         DeliveryState=DeliveryState,
-    ), status
+    )
 
 
 @bp.route("/admin")
 @login_required
-def admin() -> Any:
+def admin() -> ResponseReturnValue:
     _admin_only()
     return render_admin()
 
@@ -117,34 +105,23 @@ def _int(value: str | None) -> int | None:
 
 @bp.route("/admin/townships/<int:township_id>", methods=["POST"])
 @login_required
-def set_policy(township_id: int) -> Any:
+def set_policy(township_id: int) -> ResponseReturnValue:
     _admin_only()
     township = db.session.get(OrgUnit, township_id)
-    if township is None or township.kind != OrgKind.TOWNSHIP or not can(current_user, Permission.POLICY_MANAGE,
-                                                                           township):
-        abort(404)
     remind_raw, escalate_raw = request.form.get("remind_after", ""), request.form.get("escalate_after", "")
-    try:
-        services.set_policy(current_user, township, _int(remind_raw), _int(escalate_raw))
-    except services.SettingsError as exc:
-        db.session.rollback()
-        return render_admin({township.id: exc.errors},
-                            {township.id: {"remind_after": remind_raw, "escalate_after": escalate_raw}}, FORM_ERROR)
-    except Forbidden:
-        abort(404)
-    db.session.commit()
-    flash(_("%(name)s的催办规则已保存。", name=township.name), "success")
-    return redirect(url_for("notices.admin"), 303)
+    return write(
+        lambda: services.set_policy(current_user, township, _int(remind_raw), _int(escalate_raw)),
+        done=lambda _p: see_other(url_for("notices.admin"),
+                                  _("%(name)s的催办规则已保存。", name=township.name if township else "")),
+        invalid=lambda exc: render_admin({township_id: exc.errors},
+                                         {township_id: {"remind_after": remind_raw, "escalate_after": escalate_raw}}),
+    )
 
 
 @bp.route("/admin/deliveries/<int:delivery_id>/retry", methods=["POST"])
 @login_required
-def retry(delivery_id: int) -> Response:
+def retry(delivery_id: int) -> ResponseReturnValue:
     _admin_only()
-    delivery = db.session.get(NoticeDelivery, delivery_id)
-    if delivery is None or delivery not in queries.failed_deliveries(current_user, limit=1000):
-        abort(404)
-    services.retry_delivery(current_user, delivery)
-    db.session.commit()
-    flash(_("已重新排队发送。"), "success")
-    return redirect(url_for("notices.admin"), 303)
+    delivery = queries.failed_delivery(current_user, delivery_id)
+    return write(lambda: services.retry_delivery(current_user, delivery),
+                 done=lambda _n: see_other(url_for("notices.admin"), _("已重新排队发送。")))
