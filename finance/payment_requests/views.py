@@ -258,9 +258,14 @@ def render_form(
     ), status
 
 
+def uploaded_files() -> list[FileStorage]:
+    """The files posted as "file": from the photo button, the file button, or both (_macros file_picker)."""
+    return [upload for upload in request.files.getlist("file") if upload.filename]
+
+
 def uploaded_file() -> FileStorage | None:
-    upload = request.files.get("file")
-    return upload if upload is not None and upload.filename else None
+    files = uploaded_files()
+    return files[0] if files else None
 
 
 def attach_upload(req: PaymentRequest, kind_value: str | None, upload: FileStorage) -> Attachment | None:
@@ -299,7 +304,6 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
     elif submitting and handled_by_me(key) is not None:
         return success(req, Action.SUBMIT)
     data, errors = form.parse()
-    upload = uploaded_file()
     if errors:
         form.add_errors(errors)
         return render_form(form, req, village, FORM_ERROR)
@@ -309,8 +313,8 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
             req = services.create_draft(current_user, village, data, client_key=key)
         else:
             services.update_draft(current_user, req, data)
-        if upload is not None:
-            attach_upload(req, request.form.get("kind"), upload)
+        for file in uploaded_files():
+            attach_upload(req, request.form.get("kind"), file)
     except services.RequestError as exc:
         db.session.rollback()
         other = form.add_errors(exc.errors) if exc.errors else {"form": str(exc)}
@@ -403,12 +407,12 @@ def upload(request_id: int) -> Any:
     back, refused = _attachments_editable(req)
     if refused is not None:
         return refused
-    file = uploaded_file()
-    if file is None:
+    files = uploaded_files()
+    if not files:
         flash(_("请先拍照或选择文件。"), "error")
         return redirect(back, 303)
     try:
-        att = attach_upload(req, request.form.get("kind"), file)
+        att = [attach_upload(req, request.form.get("kind"), file) for file in files]
     except services.RequestError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -417,7 +421,7 @@ def upload(request_id: int) -> Any:
         db.session.rollback()
         abort(403)
     db.session.commit()
-    flash(_("附件已上传。") if att is not None else _("该文件已经上传过了。"), "success")
+    flash(_("附件已上传。") if any(a is not None for a in att) else _("该文件已经上传过了。"), "success")
     return redirect(back, 303)
 
 
