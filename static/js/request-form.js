@@ -3,7 +3,7 @@
 (() => {
 'use strict';
 const say = document.currentScript.dataset;  // _form_script.html
-const EDGE = 1600, meta = document.querySelector('meta[name=sanzi-user]');
+const EDGE = 2400, meta = document.querySelector('meta[name=sanzi-user]');
 const user = meta ? meta.content : '', same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 const el = (tag, className = '', textContent = '') => Object.assign(document.createElement(tag),
@@ -21,7 +21,7 @@ async function shrink(file) {
     c.width = Math.round(img.width * k);
     c.height = Math.round(img.height * k);
     c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
-    const b = await new Promise(ok => c.toBlob(ok, 'image/jpeg', 0.85));
+    const b = await new Promise(ok => c.toBlob(ok, 'image/jpeg', 0.92));
     return b && b.size < file.size
       ? new File([b], file.name.replace(/\.[^.]*$/, '') + '.jpg', {type: 'image/jpeg'}) : file;
   } catch { return file; }
