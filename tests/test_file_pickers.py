@@ -61,3 +61,17 @@ def test_the_detail_page_upload_takes_both_pickers(client):
     assert "附件已上传。" in client.get(r.headers["Location"]).get_data(as_text=True)
     assert [(a.kind.value, a.filename) for a in reload(req).attachments] == [("invoice", "fapiao.jpg")]
     assert reload(req).state == State.DRAFT
+
+
+def test_the_pickers_carry_the_upload_limit_for_the_check_on_the_phone(app, client, monkeypatch):
+    """Item 5: static/js/file-check.js reads the server's limit from the pickers, and its messages (with
+    how to make a file smaller) from the page, in the page's language."""
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 3 * 1024 * 1024)
+    client.login("dy_baozhang")
+    html = client.get("/requests/new").get_data(as_text=True)
+    assert all('data-max-bytes="3145728"' in i for i in file_inputs(html))
+    script = re.search(r"<script src=\"/static/js/file-check\.js[^>]*>", html, re.S).group(0)
+    assert "扫描软件以较低分辨率" in script and "照片尺寸（分辨率）调低" in script
+    english = client.get("/requests/new?lang=en").get_data(as_text=True)
+    script = re.search(r"<script src=\"/static/js/file-check\.js[^>]*>", english, re.S).group(0)
+    assert "&#34;{name}&#34; cannot be uploaded" in script  # quotes escaped inside the attribute
