@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from cffi import FFI  # WeasyPrint's own dependency: it reaches Pango the same way
+
 log = logging.getLogger(__name__)
 
 
@@ -84,8 +86,6 @@ class _Libraries:
     loads), through cffi in ABI mode: nothing to compile."""
 
     def __init__(self) -> None:
-        from cffi import FFI
-
         self.ffi = FFI()
         self.ffi.cdef(_CDEF)
         self.fc = self.ffi.dlopen("libfontconfig.so.1")
@@ -175,7 +175,7 @@ class _Libraries:
 def _libraries() -> _Libraries | None:
     try:
         return _Libraries()
-    except (OSError, ImportError) as exc:  # a machine without libharfbuzz-subset0: whole fonts, bigger PDFs
+    except OSError as exc:  # a machine without libharfbuzz-subset0: whole fonts, bigger PDFs
         log.warning("cannot cut fonts for printed documents (%s)", exc)
         return None
 
