@@ -1,9 +1,12 @@
-"""Render times of the printed documents, in process, after warm-up: the 支付审批单 and a 20-page
-审计轨迹报告, median of 20 runs each (issue 5). Seeds its own SQLite database in a temporary folder.
+"""Render times and sizes of the printed documents, in process, after warm-up: the 支付审批单 and a
+20-page 审计轨迹报告, median of 20 runs each (issue 5), and what each weighs (issue 16: at most 100 KB a
+page). The baseline, measured in the same run, is the same documents with the whole system CJK fonts
+handed to WeasyPrint (no cut to the document's characters, finance/documents/fonts.py).
+Seeds its own SQLite database in a temporary folder.
 
     PYTHONPATH=$PWD .venv/bin/python bench/pdf_bench.py [--runs 20] [--out /tmp/pdf-bench]
 
-Aim on the 2-core build machine: the form under 0.5 s, the report under 0.5 s a page.
+Aim on the 2-core build machine: the form under 0.5 s, the report under 0.5 s a page; 100 KB a page.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from flask import render_template  # noqa: E402
 
 from finance import create_app  # noqa: E402
 from finance.demo import seed_base  # noqa: E402
-from finance.documents import services  # noqa: E402
+from finance.documents import fonts, services  # noqa: E402
 from finance.documents.rendering import (  # noqa: E402
     fast_subsetting_available,
     render_document,
@@ -117,17 +121,38 @@ def main() -> None:
             form_median, form_times = timed(form, args.runs)
             report_median, report_times = timed(report, args.runs)
             full_median, _ = timed(report_with_queries, max(5, args.runs // 4))
+            form_size, report_size = len(form()), len(report())
+            with whole_fonts():
+                base_form_median, _ = timed(form, max(5, args.runs // 4))
+                base_report_median, _ = timed(report, max(5, args.runs // 4))
+                base_form_size, base_report_size = len(form()), len(report())
             if args.out:
                 args.out.mkdir(parents=True, exist_ok=True)
                 (args.out / "approval_form.pdf").write_bytes(form())
                 (args.out / "trail_report.pdf").write_bytes(report())
 
+    kb = 1024
     print(f"approval form (1 page): median {form_median:.3f} s  (min {min(form_times):.3f}, "
-          f"max {max(form_times):.3f}; aim < 0.5 s)")
+          f"max {max(form_times):.3f}; aim < 0.5 s); {form_size / kb:.0f} KB (aim <= 100 KB)")
+    print(f"  baseline, whole fonts: median {base_form_median:.3f} s, {base_form_size / kb:.0f} KB; "
+          f"cut fonts: time x{form_median / base_form_median:.2f}, size x{form_size / base_form_size:.2f}")
     print(f"trail report ({pages} pages, {len(rows)} events): median {report_median:.3f} s = "
           f"{report_median / pages:.3f} s/page  (min {min(report_times):.3f}, max {max(report_times):.3f}; "
-          "aim < 0.5 s/page)")
+          f"aim < 0.5 s/page); {report_size / kb:.0f} KB = {report_size / kb / pages:.0f} KB/page")
+    print(f"  baseline, whole fonts: median {base_report_median:.3f} s, {base_report_size / kb:.0f} KB; "
+          f"cut fonts: time x{report_median / base_report_median:.2f}, size x{report_size / base_report_size:.2f}")
     print(f"trail report incl. queries and chain verification: median {full_median:.3f} s")
+
+
+@contextmanager
+def whole_fonts() -> Iterator[None]:
+    """The documents as before issue 16: WeasyPrint gets the whole system CJK faces."""
+    saved = fonts._libraries
+    fonts._libraries = lambda: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        fonts._libraries = saved
 
 
 if __name__ == "__main__":

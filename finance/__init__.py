@@ -143,7 +143,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from finance.money import amount_in_words, format_amount
+    from finance.money import amount_in_words, format_amount, typed_in_words
     from finance.permissions import Permission, can
     from finance.roles import Role
     from finance.timefmt import local_date, local_time, waited_days
@@ -152,6 +152,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         money=format_amount, capital=amount_in_words, local_time=local_time, local_date=local_date,
         waited_days=waited_days,
+        typed_in_words=lambda text: typed_in_words(text, app.config["MAX_AMOUNT"]),
     )
 
     @app.context_processor

@@ -178,6 +178,15 @@ def amount_in_words(value: Decimal, prefix: bool = False) -> str:
     return to_capital(value, prefix)
 
 
+def typed_in_words(text: str | None, maximum: Decimal, prefix: bool = True) -> str:
+    """What someone typed in an amount field, in words as `amount_in_words` writes them; "" while it is
+    not an amount `parse_amount` accepts. static/js/amount-words.js shows the same while typing."""
+    try:
+        return amount_in_words(parse_amount(text, maximum), prefix)
+    except AmountError:
+        return ""
+
+
 _DIGIT_VALUE = {ch: i for i, ch in enumerate(DIGITS)}
 _SMALL_VALUE = {"拾": 10, "佰": 100, "仟": 1000}
 

@@ -28,9 +28,10 @@ quietly() {
 # font subsetting (~0.2 s instead of 11-17 s a page); poppler-utils/zbar-tools: tests read PDFs and QR
 # codes back; postgresql: binaries for the tests' throwaway cluster; pango: WeasyPrint.
 # chromium-l10n: the browser's own words (the file button) in Chinese; nodejs/npm: axe-core for the
-# accessibility checks of the browser tests (the app itself needs no Node).
+# accessibility checks of the browser tests (the app itself needs no Node). tesseract-ocr(-chi-sim): a test
+# reads an invoice photo before and after the phone shrinks it (tests/browser/test_photo_legibility.py).
 APT_PACKAGES=(chromium chromium-l10n fonts-noto-cjk libharfbuzz-subset0 poppler-utils zbar-tools postgresql
-              libpango-1.0-0 libpangoft2-1.0-0)
+              libpango-1.0-0 libpangoft2-1.0-0 tesseract-ocr tesseract-ocr-chi-sim)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 PY="${PYTHON:-}"

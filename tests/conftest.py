@@ -22,7 +22,7 @@ from tests import pg
 
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "password123"
-FAST_ARGON2 = (1, 1024, 1)  # tests only: real deployments use the argon2-cffi defaults
+FAST_ARGON2 = (1, 1024, 1)  # tests only: real deployments use finance/auth/services.py ARGON2_PARAMS
 _skipped: list[str] = []
 
 

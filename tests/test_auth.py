@@ -149,6 +149,38 @@ def test_password_is_rehashed_on_login_when_argon2_parameters_change(app, client
     assert f.user("dy_baozhang").password_hash == second  # and is not rehashed again
 
 
+# OWASP password storage cheat sheet: Argon2id minimums, each as costly to an attacker as the others.
+OWASP_MINIMUMS = {(1, 47104), (2, 19456), (3, 12288), (4, 9216), (5, 7168)}  # (time cost, memory KiB), p=1
+
+
+def test_the_argon2_parameters_meet_an_owasp_minimum():
+    time_cost, memory_kib, parallelism = services.ARGON2_PARAMS
+    assert parallelism >= 1
+    assert any(time_cost >= t and memory_kib >= m for t, m in OWASP_MINIMUMS)
+    assert services.ARGON2_PARAMS == (2, 19456, 1)  # chosen with bench/argon2_bench.py (README)
+
+
+def test_a_hash_with_the_old_default_parameters_is_upgraded_at_the_next_login(app, client, monkeypatch, db):
+    from argon2 import PasswordHasher
+
+    monkeypatch.delitem(app.config, "ARGON2_PARAMS")  # the deployed default, not the tests' fast one
+    user = f.user("dy_jianwei")
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)  # before issue 16
+    user.password_hash = old
+    db.commit()
+    assert "m=65536,t=3,p=4" in old
+
+    assert client.login("dy_jianwei", "not-the-password").status_code == 200  # refused: nothing upgraded
+    assert f.user("dy_jianwei").password_hash == old
+    assert client.login("dy_jianwei").status_code == 302
+    upgraded = f.user("dy_jianwei").password_hash
+    assert upgraded.startswith("$argon2id$") and "m=19456,t=2,p=1" in upgraded
+    assert PasswordHasher().verify(upgraded, PASSWORD)
+    client.post("/logout")
+    assert client.login("dy_jianwei").status_code == 302
+    assert f.user("dy_jianwei").password_hash == upgraded  # already current: not hashed again
+
+
 def test_change_password_ends_other_sessions_and_keeps_this_one(make_client):
     phone, laptop = make_client(), make_client()
     phone.login("dy_baozhang")

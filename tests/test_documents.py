@@ -146,10 +146,11 @@ def test_approval_form_embeds_a_cjk_font(client, tmp_path):
     r = client.get(f"/documents/requests/{req.id}/approval-form.pdf")
     fonts = embedded_fonts(r.data, tmp_path)
     assert fonts and all(emb == "yes" for _, emb in fonts), fonts
-    assert any("Noto-Sans-CJK-SC" in name for name, _ in fonts), fonts
-    assert any("Noto-Serif-CJK-SC" in name for name, _ in fonts), fonts
-    # two CJK faces at most: each costs about 150 KB even subset, and the form is fetched on phones
-    assert len([name for name, _ in fonts if "CJK" in name]) <= 2, fonts
+    # the two CJK faces (Noto Serif and Sans CJK SC), each cut to the page's characters
+    # (finance/documents/fonts.py; their weight: tests/test_documents_weight.py)
+    assert any("Sanzi-Sans-Bold" in name for name, _ in fonts), fonts
+    assert any("Sanzi-Serif" in name for name, _ in fonts), fonts
+    assert not any("CJK" in name for name, _ in fonts), fonts  # no whole system face besides them
 
 
 @pytest.mark.slow  # renders a PDF

@@ -11,7 +11,7 @@ from flask_babel import Babel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from finance.money import AmountError, format_amount, from_capital, parse_amount, to_capital
+from finance.money import AmountError, format_amount, from_capital, parse_amount, to_capital, typed_in_words
 
 MAX = Decimal("10000000")
 
@@ -180,3 +180,26 @@ def test_parse_amount_refuses_with_chinese_message(ctx: None, typed: str | None,
 def test_format_amount() -> None:
     assert format_amount(Decimal("12345.6")) == "12,345.60"
     assert format_amount(Decimal("0.5")) == "0.50"
+
+
+# --- typed_in_words: the 大写 under the amount field (issue 16) --------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "words"), [
+    ("58500", "人民币伍万捌仟伍佰元整"),
+    ("58,500.5", "人民币伍万捌仟伍佰元零伍角整"),
+    ("￥１，２００", "人民币壹仟贰佰元整"),
+    ("107000.53", "人民币壹拾万柒仟元零伍角叁分"),
+    ("10000000", "人民币壹仟万元整"),
+    ("", ""), (None, ""), ("0", ""), ("-5", ""), ("1.234", ""), ("abc", ""), ("10000000.01", ""),
+])
+def test_typed_in_words_says_what_the_form_would_save(ctx: None, typed: str | None, words: str) -> None:
+    assert typed_in_words(typed, MAX) == words
+
+
+def test_typed_in_words_is_english_on_an_english_page() -> None:
+    bare = Flask(__name__)
+    Babel(bare, default_locale="en")
+    with bare.test_request_context():
+        assert typed_in_words("1200.05", MAX) == "RMB One thousand two hundred yuan and five fen"
+        assert typed_in_words("12.345", MAX) == ""

@@ -21,13 +21,24 @@ from finance.orgs.models import OrgUnit
 from finance.roles import Role
 from finance.trail import AuditAction, AuditSubject
 
+# Argon2id (time cost, memory KiB, parallelism) at OWASP's minimum m=19 MiB t=2 p=1, chosen by measurement
+# (bench/argon2_bench.py, README "Benchmarks"): about 0.08 s of a core a login where argon2-cffi's RFC 9106
+# low-memory profile (t=3, 64 MiB, p=4) took 0.7 s, and a third of the memory per login at a rush. A
+# stored hash with other parameters is upgraded at its next successful login (`authenticate`).
+ARGON2_PARAMS = (2, 19456, 1)
+
 _hashers: dict[tuple[int, int, int], PasswordHasher] = {}
 _dummy: dict[tuple[int, int, int], str] = {}
 
 
+def _params() -> tuple[int, int, int]:
+    time_cost, memory_kib, parallelism = current_app.config.get("ARGON2_PARAMS") or ARGON2_PARAMS
+    return int(time_cost), int(memory_kib), int(parallelism)
+
+
 def hasher() -> PasswordHasher:
-    """Argon2id with the configured parameters (ARGON2_PARAMS = time cost, memory KiB, parallelism)."""
-    params = tuple(current_app.config.get("ARGON2_PARAMS") or (3, 65536, 4))
+    """Argon2id with the configured parameters (config ARGON2_PARAMS, else the module's ARGON2_PARAMS)."""
+    params = _params()
     if params not in _hashers:
         _hashers[params] = PasswordHasher(time_cost=params[0], memory_cost=params[1], parallelism=params[2])
         # Verified against when the username is unknown, so both answers take the same time.
@@ -37,7 +48,7 @@ def hasher() -> PasswordHasher:
 
 def _dummy_hash() -> str:
     hasher()
-    return _dummy[tuple(current_app.config.get("ARGON2_PARAMS") or (3, 65536, 4))]
+    return _dummy[_params()]
 MIN_PASSWORD = 8
 PHONE_RE = re.compile(r"\+?[0-9][0-9 -]{4,18}")
 

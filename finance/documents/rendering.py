@@ -25,6 +25,8 @@ from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from finance.documents.fonts import font_faces_css
+
 log = logging.getLogger(__name__)
 
 # Relative URLs in the PDF templates (`/static/css/pdf.css`) resolve against this origin. The `.invalid`
@@ -78,11 +80,25 @@ def fetcher_for(app: Flask) -> StaticOnlyFetcher:
 
 
 def render_document(html: str, app: Flask | None = None) -> Document:
-    """Lay out HTML (from a `templates/pdf/` template) with the static-only fetcher."""
+    """Lay out HTML (from a `templates/pdf/` template) with the static-only fetcher, in CJK faces cut to
+    the document's characters (finance/documents/fonts.py)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     if not fast_subsetting_available():
         log.warning("libharfbuzz-subset is missing: CJK font subsetting will take seconds per document")
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher_for(app), media_type="print").render()
+    fetcher = fetcher_for(app)
+    faces = font_faces_css(html + _stylesheet_text(fetcher))
+    if faces:
+        html = html.replace("</head>", f"<style>{faces}</style>\n</head>", 1)
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher, media_type="print").render()
+
+
+def _stylesheet_text(fetcher: StaticOnlyFetcher) -> str:
+    """The printed documents' stylesheet: its generated content (page numbers, running headers) prints
+    words that are not in the HTML."""
+    try:
+        return fetcher.static_bytes(BASE_URL + fetcher.prefix.lstrip("/") + "css/pdf.css").decode("utf-8", "replace")
+    except FetchRefused:
+        return ""
 
 
 def render_pdf(html: str, app: Flask | None = None) -> bytes:

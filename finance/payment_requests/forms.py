@@ -83,7 +83,7 @@ class RequestForm(FlaskForm):
     client_key = HiddenField()
     version = HiddenField()
     kind = SelectField(_l("附件类型"), choices=[], validate_choice=False)
-    file = FileField(_l("拍照或选择文件"), render_kw={"accept": ACCEPT, "capture": "environment"})
+    file = FileField(_l("拍照或选择文件"), render_kw={"accept": ACCEPT})  # shown by _macros file_picker
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -408,6 +408,14 @@ def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind | None,
     return attach(user, req, kind, filename, stored, Role.ACCOUNTANT)
 
 
+def add_attachments(user: User, req: PaymentRequest, kind: AttachmentKind | None,
+                    files: Iterable[tuple[str, bytes]]) -> list[Attachment | None]:
+    """Attach several files of one kind at once (the camera and the file picker, several files each):
+    each is `add_attachment`, with its own event; one refused file refuses them all (the caller's unit of
+    work is rolled back). None in the list for a file that was already there."""
+    return [add_attachment(user, req, kind, filename, data) for filename, data in files]
+
+
 def _check_editable(user: User, req: PaymentRequest) -> None:
     if not req.state.editable:
         raise NotAllowed(req.state, Action.EDIT)

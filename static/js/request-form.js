@@ -3,7 +3,7 @@
 (() => {
 'use strict';
 const say = document.currentScript.dataset;  // _form_script.html
-const EDGE = 1600, meta = document.querySelector('meta[name=sanzi-user]');
+const EDGE = 2400, meta = document.querySelector('meta[name=sanzi-user]');
 const user = meta ? meta.content : '', same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 const el = (tag, className = '', textContent = '') => Object.assign(document.createElement(tag),
@@ -21,10 +21,10 @@ async function shrink(file) {
     c.width = Math.round(img.width * k);
     c.height = Math.round(img.height * k);
     c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
-    const b = await new Promise(ok => c.toBlob(ok, 'image/jpeg', 0.85));
+    const b = await new Promise(ok => c.toBlob(ok, 'image/jpeg', 0.92));
     return b && b.size < file.size
       ? new File([b], file.name.replace(/\.[^.]*$/, '') + '.jpg', {type: 'image/jpeg'}) : file;
-  } catch (e) { return file; }
+  } catch { return file; }
 }
 
 const fields = form => [...form.elements].filter(f => f.name &&  // not csrf_token/client_key
@@ -36,9 +36,9 @@ const put = (form, v) => fields(form).forEach(f => { if (f.name in v) f[prop(f)]
 // Draft per user+form; restored only if the server's copy is unchanged.
 function keepDraft(form) {
   const key = `sanzi:draft:${user}:${target(form).pathname}`;
-  const drop = () => { try { localStorage.removeItem(key); } catch (e) { /**/ } };
+  const drop = () => { try { localStorage.removeItem(key); } catch { /**/ } };
   let base = read(form), saved = null, timer;
-  try { saved = JSON.parse(localStorage.getItem(key)); } catch (e) { /**/ }
+  try { saved = JSON.parse(localStorage.getItem(key)); } catch { /**/ }
   if (saved && same(saved.v, base)) { base = saved.base; saved = null; }  // shown (form errors)
   if (saved && (!same(saved.base, base) || Date.now() - saved.t > 6048e5)) { drop(); saved = null; }  // 7 d
   if (saved) {
@@ -56,7 +56,7 @@ function keepDraft(form) {
     if (form.isConnected) try {  // not once replaced
       if (same(now, base)) drop();
       else localStorage.setItem(key, JSON.stringify({t: Date.now(), base, v: now}));
-    } catch (e) { /**/ }
+    } catch { /**/ }
   };
   form.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(save, 300); });
   form.addEventListener('change', save);
@@ -116,10 +116,8 @@ function enhance(form) {
     e.preventDefault();
     if (who && who.name) data.append(who.name, who.value);
     if (files.length) box.textContent = say.shrinking;
-    for (const f of files) {
-      data.delete(f.name);
-      for (const file of await Promise.all([...f.files].map(shrink))) data.append(f.name, file, file.name);
-    }
+    files.forEach(f => data.delete(f.name));  // pickers may share a name
+    for (const f of files) for (const x of await Promise.all([...f.files].map(shrink))) data.append(f.name, x, x.name);
     send(data, all.filter(b => b.type === 'submit'));
   });
 }

@@ -72,7 +72,7 @@ def test_the_draft_on_the_real_form_survives_a_closed_tab(accountant, live):
     assert requests_to(live, PAYEE + "（草稿）") == []  # kept on the phone only, nothing sent
 
 
-def test_the_invoice_photo_is_stored_shrunk_to_1600_px(accountant, live):
+def test_the_invoice_photo_is_stored_shrunk_to_2400_px(accountant, live):
     me = accountant
     payee = PAYEE + "（照片）"
     fill(me.page, payee)
@@ -85,7 +85,7 @@ def test_the_invoice_photo_is_stored_shrunk_to_1600_px(accountant, live):
     [(request_id, attachments)] = requests_to(live, payee)
     [(kind, content_type, sha256)] = attachments
     assert (kind, content_type) == ("invoice", "image/jpeg")
-    assert stored_image_size(live, sha256) == (1200, 1600)
+    assert stored_image_size(live, sha256) == (1800, 2400)
     assert me.page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('sanzi:draft:'))") == []
     check_page(me, "saved-with-photo")
 

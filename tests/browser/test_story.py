@@ -257,3 +257,4 @@ def test_story_from_the_village_phone_to_the_liaison(story, phone):
     assert response.status == 200
     assert response.headers["content-type"].startswith("application/pdf")
     assert response.body().startswith(b"%PDF-")
+    assert len(response.body()) <= 100 * 1024, "a one-page approval form weighs at most 100 KB (issue 16)"

@@ -23,7 +23,7 @@ from finance.payment_requests.models import Attachment
 from finance.payment_requests.pages import conflict_page, load_visible
 from finance.payment_requests.queries import get_visible
 from finance.payment_requests.views.blueprint import bp
-from finance.payment_requests.views.form import read_upload, uploaded_file
+from finance.payment_requests.views.form import read_uploads, uploaded_files
 from finance.web import see_other, write
 
 THUMB_EDGE = 360
@@ -40,14 +40,14 @@ def _back(request_id: int) -> str:
 def upload(request_id: int) -> ResponseReturnValue:
     req = load_visible(request_id)
     back = _back(req.id)
-    file = uploaded_file()
-    if file is None:
+    files = uploaded_files()
+    if not files:
         return see_other(back, _("请先拍照或选择文件。"), "error")
     kind = AttachmentKind.parse(request.form.get("kind"))
-    name = os.path.basename(file.filename or "")
     return write(
-        lambda: services.add_attachment(current_user, req, kind, name, read_upload(file)),
-        done=lambda att: see_other(back, _("附件已上传。") if att is not None else _("该文件已经上传过了。")),
+        lambda: services.add_attachments(current_user, req, kind, read_uploads(files)),
+        done=lambda added: see_other(back, _("附件已上传。") if any(a is not None for a in added)
+                                     else _("该文件已经上传过了。")),
         back=back,
         conflict=conflict_page(req),
     )

@@ -33,9 +33,9 @@ def my_village() -> OrgUnit:
     abort(403)
 
 
-def uploaded_file() -> FileStorage | None:
-    upload = request.files.get("file")
-    return upload if upload is not None and upload.filename else None
+def uploaded_files() -> list[FileStorage]:
+    """The files posted as "file": from the photo button, the file button, or both (_macros file_picker)."""
+    return [upload for upload in request.files.getlist("file") if upload.filename]
 
 
 def read_upload(upload: FileStorage) -> bytes:
@@ -43,10 +43,15 @@ def read_upload(upload: FileStorage) -> bytes:
     return upload.stream.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)
 
 
+def read_uploads(uploads: list[FileStorage]) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of each posted file, as services.add_attachments takes them."""
+    return [(os.path.basename(upload.filename or ""), read_upload(upload)) for upload in uploads]
+
+
 def render_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit,
                 other_errors: dict[str, str] | None = None, refused: bool = False, file_saved: bool = False) -> str:
     # A file chosen with a form that was refused is gone: the browser will not keep it either.
-    reselect = refused and not file_saved and uploaded_file() is not None and not form.file.errors
+    reselect = refused and not file_saved and bool(uploaded_files()) and not form.file.errors
     return render_template(
         "payment_requests/form.html",
         reselect=reselect,
@@ -68,7 +73,7 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
     if errors:
         form.add_errors(errors)
         return render_form(form, req, village, refused=True), FORM_ERROR
-    upload = uploaded_file()
+    uploads = uploaded_files()
 
     def save() -> PaymentRequest:
         saved = req
@@ -76,9 +81,9 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
             saved = services.create_draft(current_user, village, data, client_key=key)
         else:
             services.update_draft(current_user, saved, data, client_key=key)
-        if upload is not None:
-            services.add_attachment(current_user, saved, AttachmentKind.parse(request.form.get("kind")),
-                                    os.path.basename(upload.filename or ""), read_upload(upload))
+        if uploads:
+            services.add_attachments(current_user, saved, AttachmentKind.parse(request.form.get("kind")),
+                                     read_uploads(uploads))
         return saved
 
     def refused(exc: InputError) -> str:
