@@ -86,7 +86,10 @@ SUBJECT_LABELS: dict[str, Any] = {
 }
 
 KIND_LABELS: dict[str, Any] = {
-    "invoice": _l("发票或收款收据"),
+    "invoice": _l("发票"),
+    "fiscal_receipt": _l("财政或内部收据"),
+    "labour_slip": _l("个人劳务签收单"),
+    "other_voucher": _l("其他凭证"),
     "contract": _l("合同"),
     "acceptance": _l("验收单"),
     "minutes": _l("四议两公开会议记录"),

@@ -28,6 +28,9 @@ KEY_RE = re.compile(r"^[0-9a-f]{16,64}$")
 ACCOUNT_RE = re.compile(r"^[0-9 ]{6,40}$")
 UPLOAD_KINDS = (
     AttachmentKind.INVOICE,
+    AttachmentKind.FISCAL_RECEIPT,
+    AttachmentKind.LABOUR_SLIP,
+    AttachmentKind.OTHER_VOUCHER,
     AttachmentKind.CONTRACT,
     AttachmentKind.ACCEPTANCE,
     AttachmentKind.MINUTES,

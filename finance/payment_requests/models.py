@@ -15,7 +15,13 @@ from finance.workflow import Action, State
 
 
 class AttachmentKind(StrEnum):
-    INVOICE = "invoice"          # 发票或收款收据
+    # 票据 (vouchers), split by issue 11; any of the four meets a policy's "invoice" requirement
+    # (finance.controls.attachments.VOUCHER_KINDS). Rows of the old "invoice" (发票或收款收据) became
+    # OTHER_VOUCHER in migration 0008: what they were is not known.
+    INVOICE = "invoice"          # 发票 (增值税发票, 数电票), with its facts typed beside it
+    FISCAL_RECEIPT = "fiscal_receipt"  # 财政或内部收据
+    LABOUR_SLIP = "labour_slip"  # 个人劳务签收单
+    OTHER_VOUCHER = "other_voucher"  # 其他凭证
     CONTRACT = "contract"        # 合同
     ACCEPTANCE = "acceptance"    # 验收单
     MINUTES = "minutes"          # 四议两公开会议记录

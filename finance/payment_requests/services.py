@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from finance import storage, trail
 from finance.auth.models import User
+from finance.controls.attachments import kinds_present
 from finance.db import utcnow
 from finance.extensions import db
 from finance.orgs.models import AccountSubject, OrgUnit
@@ -234,10 +235,11 @@ def missing_for_submit(req: PaymentRequest) -> dict[str, str]:
     policy = req.policy or (current_policy(township) if township else None)
     rules = rules_of(policy)
     subject_code = req.subject.code if req.subject else None
-    have = {a.kind.value for a in req.attachments}
+    have = kinds_present(a.kind.value for a in req.attachments)  # any 票据 meets "invoice" (issue 11)
     for kind in rules.required_attachments(req.amount, subject_code):
         if kind not in have:
-            errors[f"attachment_{kind}"] = _("缺少附件：%(kind)s。", kind=attachment_label(kind))
+            label = _("发票或收款收据") if kind == "invoice" else attachment_label(kind)  # any 票据 will do
+            errors[f"attachment_{kind}"] = _("缺少附件：%(kind)s。", kind=label)
     if rules.is_major(req.amount):
         today = today_local()
         if req.meeting_date is None or req.meeting_date > today:
@@ -251,7 +253,8 @@ def missing_for_submit(req: PaymentRequest) -> dict[str, str]:
 
 def attachment_label(kind: str) -> str:
     labels = {
-        "invoice": _("发票或收款收据"), "contract": _("合同"), "acceptance": _("验收单"),
+        "invoice": _("发票"), "fiscal_receipt": _("财政或内部收据"), "labour_slip": _("个人劳务签收单"),
+        "other_voucher": _("其他凭证"), "contract": _("合同"), "acceptance": _("验收单"),
         "minutes": _("“四议两公开”会议记录照片"), "receipt": _("银行回单"), "other": _("其他材料"),
     }
     return labels.get(kind, kind)
