@@ -434,7 +434,7 @@ def create_resolution(user: User, village: OrgUnit, data: ResolutionInput, rules
         if present > expected:
             errors["present"] = _("实到人数（%(p)d）不能多于应到人数（%(e)d）。", p=present, e=expected)
         elif Fraction(present, expected) < rules.quorum:
-            errors["present"] = _("实到 %(p)d 人，不足应到 %(e)d 人的 %(q)s，会议不能形成决议。", p=present,
+            errors["present"] = _("实到 %(p)d 人，不足应到 %(e)d 人的%(q)s，会议不能形成决议。", p=present,
                                   e=expected, q=quorum_text(rules.quorum))
     amount = _amount(data.amount, "amount", errors, _("决议金额"))
     if errors:  # store no file for a form that is refused anyway
