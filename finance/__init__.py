@@ -64,7 +64,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(orgs_bp)
-    for name in ("payment_requests", "payments", "oversight", "documents"):
+    for name in ("payment_requests", "payments", "oversight", "documents", "controls"):
         try:
             module = __import__(f"finance.{name}.views", fromlist=["bp"])
         except ModuleNotFoundError as exc:

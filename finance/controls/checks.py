@@ -137,6 +137,24 @@ def _amount(value: Decimal) -> str:
 
 def check_request(req: PaymentRequest, stage: Stage, approver: User | None = None) -> ControlReport:
     """Run every control on `req` at `stage` (see the module doc for the contract with the services)."""
+    return _run(req, stage, approver, prepare=True)
+
+
+def preview_report(req: PaymentRequest, viewer: Any = None) -> ControlReport:
+    """The report a page shows (read-only: no lock, no hashes stored): what submitting would meet for a
+    draft or returned request, what the approver weighs for one in approval. `viewer` is asked about
+    recusal when they hold the current step."""
+    from finance.permissions import acting_role
+    from finance.workflow import Action, State
+
+    if req.state in (State.DRAFT, State.RETURNED):
+        return _run(req, Stage.SUBMIT, None, prepare=False)
+    approver = viewer if viewer is not None and req.state == State.PENDING and getattr(
+        viewer, "is_authenticated", False) and acting_role(viewer, req, Action.APPROVE) is not None else None
+    return _run(req, Stage.APPROVE, approver, prepare=False)
+
+
+def _run(req: PaymentRequest, stage: Stage, approver: User | None, *, prepare: bool) -> ControlReport:
     from finance.controls.services import fingerprint_attachments
 
     township = req.village.township
@@ -145,7 +163,7 @@ def check_request(req: PaymentRequest, stage: Stage, approver: User | None = Non
     routing = rules_of(policy)
     link = q.link_of(req)
     report = ControlReport(stage=stage, request_id=req.id)
-    if stage == Stage.SUBMIT:
+    if stage == Stage.SUBMIT and prepare:
         fingerprint_attachments(req)
         if link is not None:
             q.lock_for_update(link)
