@@ -243,10 +243,8 @@ def _check_photos(req: PaymentRequest, facts: dict[int, Any], rules: ControlRule
     if not others:
         return
     for att_id, fp in mine.items():
-        try:
-            candidates = images.rotations(storage.path_for(fp.sha256).read_bytes())
-        except (OSError, storage.StorageError):
-            candidates = [fp.phash]
+        data = _read(fp.sha256)
+        candidates = images.rotations(data) if data is not None else [fp.phash]
         best = None
         for other_fp, other_req, other_key in others:
             d = images.nearest(candidates, other_fp.phash)
@@ -256,18 +254,28 @@ def _check_photos(req: PaymentRequest, facts: dict[int, Any], rules: ControlRule
             continue
         d, other_fp, other_req, other_key = best
         fact = facts.get(att_id)
+        old = _read(other_fp.sha256)
+        distinct = data is not None and old is not None and other_fp.sha256 != fp.sha256 and \
+            images.different_content(data, old, images.best_turn(candidates, other_fp.phash))
         evidence = {"attachment_id": att_id, "other_attachment_id": other_fp.attachment_id,
                     "other_request_id": other_req.id, "other_request": other_req.number, "distance": d,
-                    "same_file": other_fp.sha256 == fp.sha256}
-        if fact is not None and other_key is not None and other_key != fact.dup_key:
-            # Two invoices on one template (a petrol station's receipts) look alike; their numbers differ.
+                    "same_file": other_fp.sha256 == fp.sha256, "different_content": distinct}
+        if distinct and (fact is None or other_key is None or other_key != fact.dup_key):
+            # Two invoices on one template (a petrol station's receipts of one week) look alike.
             report.add(Finding(Code.INVOICE_PHOTO_REUSED, Severity.NOTE, _(
-                "票据照片与申请 %(other)s 的票据版式相似，但发票号码不同，请对照两张照片核对号码。",
+                "票据照片与申请 %(other)s 的票据版式相似，但内容不同，请对照两张照片核对号码。",
                 other=other_req.number or other_req.id), evidence))
         else:
             report.add(Finding(Code.INVOICE_PHOTO_REUSED, Severity.WARN, _(
                 "票据照片与申请 %(other)s 已用过的票据照片高度相似（可能是同一张票据翻拍、旋转或裁剪），请对照核实。",
                 other=other_req.number or other_req.id), evidence))
+
+
+def _read(sha256: str) -> bytes | None:
+    try:
+        return storage.path_for(sha256).read_bytes()
+    except (OSError, storage.StorageError):
+        return None
 
 
 # --- the register: related payees, 代垫, recusal ----------------------------------------------------------

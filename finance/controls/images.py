@@ -7,10 +7,12 @@ table's margin or a different zoom changes little. A quarter turn is caught by c
 four rotations with the stored hashes. Two photos are "the same page" when at most
 `ControlRules.image_distance` of the 64 bits differ.
 
-What it cannot do: tell apart two genuine invoices printed on one template (a petrol station's two
-receipts of one week differ in a few digits, which a perceptual hash does not see). The typed facts tell
-them apart: the check reports such a pair as a note, not a warning, when both carry different numbers
-(finance.controls.checks).
+A perceptual hash cannot tell apart two genuine invoices printed on one template (a petrol station's two
+receipts of one week differ in a few digits). So a pair whose hashes match is looked at once more
+(`different_content`): both pages are turned alike, scaled to one size, blurred a little and compared
+block by block. Two copies of one page differ evenly (noise, a slight tilt or crop: every block a little,
+or all blocks alike); two invoices on one template agree almost everywhere and differ sharply in a few
+blocks (the number, the date, the QR code). The check reports the latter as a note, not a warning.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import io
 
 import imagehash
-from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
 PAPER_LEVEL = 200  # after autocontrast, what is darker than this is ink, stamp or table lines
 HASH_BITS = 64
@@ -60,6 +62,33 @@ def rotations(data: bytes) -> list[str]:
         return []
     page = _page(image)
     return [str(imagehash.phash(page.rotate(angle, expand=True))) for angle in (0, 90, 180, 270)]
+
+
+def best_turn(candidates: list[str], stored: str) -> int:
+    """Which of `rotations`' four turns of the new image is nearest the stored hash (0..3)."""
+    return min(range(len(candidates)), key=lambda i: distance(candidates[i], stored)) if candidates else 0
+
+
+COMPARE_SIZE = (480, 320)
+COMPARE_GRID = 12
+ALIGNED_MEDIAN = 3.0  # mean grey difference of the median block when the two pages lie exactly alike
+LOCAL_CHANGE = 12.0  # a block this different holds other ink (digits, a QR code)
+
+
+def different_content(new: bytes, old: bytes, turn: int = 0) -> bool:
+    """Do two pages whose hashes match carry different content on one layout (two invoices on one
+    template) rather than being two pictures of one page? False when either cannot be read."""
+    a, b = _open(new), _open(old)
+    if a is None or b is None:
+        return False
+    first = _page(a).rotate(90 * turn, expand=True).resize(COMPARE_SIZE).filter(ImageFilter.GaussianBlur(2))
+    second = _page(b).resize(COMPARE_SIZE).filter(ImageFilter.GaussianBlur(2))
+    diff = ImageChops.difference(first, second)
+    w, h = diff.size
+    n = COMPARE_GRID
+    means = sorted(ImageStat.Stat(diff.crop((i * w // n, j * h // n, (i + 1) * w // n, (j + 1) * h // n))).mean[0]
+                   for i in range(n) for j in range(n))
+    return means[len(means) // 2] < ALIGNED_MEDIAN and means[-1] > LOCAL_CHANGE
 
 
 def distance(a: str, b: str) -> int:

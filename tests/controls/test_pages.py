@@ -145,5 +145,5 @@ def test_an_approver_sees_the_warnings_and_both_photos_before_the_buttons(client
     assert page.index('id="controls"') < page.index('id="actions"')
     assert "高度相似" in page and first.number in page
     # The rotated copy is a warning; the other invoice on the same template only a note.
-    assert "版式相似，但发票号码不同" in page
+    assert "版式相似，但内容不同" in page
     assert page.count('class="pair"') == 2
