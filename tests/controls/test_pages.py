@@ -147,3 +147,25 @@ def test_an_approver_sees_the_warnings_and_both_photos_before_the_buttons(client
     # The rotated copy is a warning; the other invoice on the same template only a note.
     assert "版式相似，但内容不同" in page
     assert page.count('class="pair"') == 2
+
+
+def test_the_controls_pages_in_english_leave_no_chinese(make_client, db):
+    from tests.test_i18n import ASCII_REQUEST, _chinese_left, _user_data
+
+    typed = {k: v for k, v in ASCII_REQUEST.items() if k != "payee_name"}
+    req = draft("300.00", payee="Green Seedlings Ltd", **typed)
+    att = attach(req, jpeg(invoice_image("25412000000012345678")))
+    fdb.session.commit()
+    town, wang = f.unit("HL-YC"), f.user("dy_shuji")
+    pages = [("hl_admin", f"/controls/townships/{town.id}/register"),
+             ("hl_admin", f"/controls/officials/{wang.id}/register"),
+             ("hl_admin", f"/controls/townships/{town.id}/negative-list"),
+             ("dy_baozhang", "/controls/"), ("dy_baozhang", "/controls/resolutions/new"),
+             ("dy_baozhang", "/controls/contracts/new"), ("dy_baozhang", f"/controls/attachments/{att.id}/invoice"),
+             ("dy_baozhang", f"/controls/requests/{req.id}/link"), ("dy_baozhang", f"/requests/{req.id}")]
+    data = [*_user_data(), "东岳村股份经济合作社"]
+    for username, path in pages:
+        client = make_client()
+        client.login(username)
+        html = text(client.get(path + "?lang=en"))
+        assert _chinese_left(html, data) == [], (path, _chinese_left(html, data))
