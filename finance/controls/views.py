@@ -72,8 +72,9 @@ def control_panel(req: PaymentRequest) -> dict[str, Any]:
         other = finding.evidence.get("other_request_id")
         if isinstance(other, int) and other not in seen:
             seen[other] = get_visible(current_user, other) is not None
+    editable = req.state in controls.EDITABLE_STATES and acting_role(current_user, req, Action.EDIT) is not None
     return {"report": report, "facts": q.invoice_facts(req), "link": q.link_of(req), "visible": seen,
-            "editable": acting_role(current_user, req, Action.EDIT) is not None,
+            "editable": editable,
             "invoices": [a for a in req.attachments if a.kind == AttachmentKind.INVOICE]}
 
 
@@ -372,8 +373,12 @@ def _send(sha256: str, content_type: str, name: str) -> Response:
 # --- from the request page: an invoice's facts, what a request pays against ------------------------------
 
 def _editable(req: PaymentRequest) -> None:
+    """Only the accountant may type what a request carries, and only while it is a draft or returned."""
     if acting_role(current_user, req, Action.EDIT) is None:
         abort(404)
+    if req.state not in controls.EDITABLE_STATES:
+        flash(_("只有草稿或退回的申请可以修改。"), "error")
+        abort(redirect(url_for("payment_requests.detail", request_id=req.id), 303))
 
 
 @bp.route("/attachments/<int:attachment_id>/invoice", methods=["GET", "POST"])

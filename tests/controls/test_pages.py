@@ -169,3 +169,16 @@ def test_the_controls_pages_in_english_leave_no_chinese(make_client, db):
         client.login(username)
         html = text(client.get(path + "?lang=en"))
         assert _chinese_left(html, data) == [], (path, _chinese_left(html, data))
+
+
+def test_a_submitted_request_is_no_longer_typed_into(client, db):
+    req = draft("300.00")
+    att = attach_invoice(req, "25412000000012345678")
+    submit(req)
+    fdb.session.commit()
+    client.login("dy_baozhang")
+    r = client.get(f"/controls/attachments/{att.id}/invoice")
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/requests/{req.id}")
+    assert client.post(f"/controls/requests/{req.id}/link", data={}).status_code == 303
+    page = text(client.get(f"/requests/{req.id}"))
+    assert "只有草稿或退回的申请可以修改" in page and "修改发票信息" not in page
