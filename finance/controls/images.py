@@ -69,10 +69,10 @@ def best_turn(candidates: list[str], stored: str) -> int:
     return min(range(len(candidates)), key=lambda i: distance(candidates[i], stored)) if candidates else 0
 
 
-COMPARE_SIZE = (480, 320)
-COMPARE_GRID = 12
+COMPARE_SIZE = (960, 640)
+COMPARE_GRID = 16
 ALIGNED_MEDIAN = 3.0  # mean grey difference of the median block when the two pages lie exactly alike
-LOCAL_CHANGE = 12.0  # a block this different holds other ink (digits, a QR code)
+LOCAL_CHANGE = 15.0  # a block this different holds other ink (digits, a QR code)
 
 
 def different_content(new: bytes, old: bytes, turn: int = 0) -> bool:
@@ -81,8 +81,8 @@ def different_content(new: bytes, old: bytes, turn: int = 0) -> bool:
     a, b = _open(new), _open(old)
     if a is None or b is None:
         return False
-    first = _page(a).rotate(90 * turn, expand=True).resize(COMPARE_SIZE).filter(ImageFilter.GaussianBlur(2))
-    second = _page(b).resize(COMPARE_SIZE).filter(ImageFilter.GaussianBlur(2))
+    first = _page(a).rotate(90 * turn, expand=True).resize(COMPARE_SIZE).filter(ImageFilter.GaussianBlur(1))
+    second = _page(b).resize(COMPARE_SIZE).filter(ImageFilter.GaussianBlur(1))
     diff = ImageChops.difference(first, second)
     w, h = diff.size
     n = COMPARE_GRID

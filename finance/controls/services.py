@@ -403,6 +403,12 @@ def _store(upload: Upload | None, field: str, errors: dict[str, str], label: str
         return None
 
 
+def _missing_uploads(errors: dict[str, str], *uploads: tuple[Upload | None, str, str]) -> None:
+    for upload, field, label in uploads:
+        if upload is None or not upload.data:
+            errors[field] = _("请上传%(label)s。", label=label)
+
+
 def _require_accountant(user: User, village: OrgUnit) -> None:
     if not can(user, Permission.REQUEST_CREATE, village):
         raise Forbidden(Permission.REQUEST_CREATE)
@@ -437,7 +443,9 @@ def create_resolution(user: User, village: OrgUnit, data: ResolutionInput, rules
             errors["present"] = _("实到 %(p)d 人，不足应到 %(e)d 人的%(q)s，会议不能形成决议。", p=present,
                                   e=expected, q=quorum_text(rules.quorum))
     amount = _amount(data.amount, "amount", errors, _("决议金额"))
-    if errors:  # store no file for a form that is refused anyway
+    if errors:  # store no file for a form that is refused anyway, but say which are missing
+        _missing_uploads(errors, (data.minutes, "minutes", _("会议记录照片")),
+                         (data.publicity, "publicity", _("决议公开照片")))
         _raise_if(errors)
     minutes = _store(data.minutes, "minutes", errors, _("会议记录照片"))
     publicity = _store(data.publicity, "publicity", errors, _("决议公开照片"))
@@ -521,6 +529,7 @@ def create_contract(user: User, village: OrgUnit, data: ContractInput) -> Contra
                                      done=format_amount(committed), amount=format_amount(amount),
                                      limit=format_amount(resolution.amount))
     if errors:
+        _missing_uploads(errors, (data.file, "file", _("合同文件")))
         _raise_if(errors)
     stored = _store(data.file, "file", errors, _("合同文件"))
     _raise_if(errors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 from datetime import timedelta
@@ -53,8 +54,17 @@ def invoice_image(number: str, day: str = "2026-11-20", amount: str = "300.00", 
 
 
 def slip_image(text: str = "收条 今收到东岳村付来招待费伍佰元") -> Image.Image:
+    """A handwritten-looking slip. Different texts are laid out differently (as two slips written by hand
+    would be), so that only the same text gives the same picture."""
+    seed = int(hashlib.sha256(text.encode()).hexdigest(), 16)
     img = Image.new("RGB", (900, 500), (245, 245, 240))
-    ImageDraw.Draw(img).text((60, 200), text, font=font(40), fill=(30, 30, 90))
+    draw = ImageDraw.Draw(img)
+    x, y = 30 + seed % 200, 60 + (seed >> 8) % 300
+    draw.text((x, y), text, font=font(34 + (seed >> 16) % 16), fill=(30, 30, 90))
+    for n in range(3):  # a signature's strokes
+        bits = seed >> (24 + 12 * n)
+        draw.line([(500 + bits % 300, 380 + (bits >> 4) % 80), (540 + (bits >> 2) % 300, 420 + (bits >> 6) % 60)],
+                  fill=(30, 30, 90), width=4)
     return img
 
 

@@ -30,7 +30,7 @@ from finance.workflow import State
 from tests import factories as f
 from tests import pg
 from tests.conftest import PASSWORD, app_config, require_pg
-from tests.controls.helpers import attach, attach_invoice, draft, jpeg, slip_image, submit
+from tests.controls.helpers import attach, attach_invoice, draft, invoice_image, jpeg, slip_image, submit
 
 
 def upload(text="会议记录"):
@@ -65,7 +65,8 @@ def linked_draft(amount, **link):
     req = draft(amount, payee="濮阳市宏基建筑工程有限公司", account="6228480066667777888",
                 purpose="主街道路硬化工程款")
     number = f"{uuid.uuid4().int % 10**20:020d}"
-    attach_invoice(req, number, amount=amount, image=jpeg(slip_image(f"发票 {number}")))
+    attach_invoice(req, number, amount=amount,
+                   image=jpeg(invoice_image(number, amount=amount, seller="濮阳市宏基建筑工程有限公司", item="工程款")))
     # Until the submit service reads the linked records, its own attachment rules still want the photos.
     if Decimal(amount) >= 10000:
         attach(req, f.pdf_bytes(), kind=AttachmentKind.CONTRACT, name="hetong.pdf")
