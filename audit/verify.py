@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -18,16 +18,54 @@ from audit.canonical import GENESIS_HASH, entry_prefix
 from audit.checkpoints import SignedCheckpoint
 from audit.models import ChainHead, Checkpoint, Event
 
+# What the verifier finds, by code: the English the CLI prints, with the parameters each code carries.
+# The app shows the same codes in its readers' language (finance.oversight.labels); a code and its
+# parameters are the contract, the English may be reworded freely.
+CHAIN_FAILURES = {
+    "duplicate_seq": "duplicate seq",
+    "missing_events": "missing events {first}..{last}",
+    "columns_differ": "stored columns differ from the hashed bytes",
+    "columns_unreadable": "stored columns unreadable: {error}",
+    "duplicate_event": "duplicate of event {event}",
+    "inserted_event": "event {event} was inserted: event {next} links past it",
+    "prev_hash_broken": "prev_hash does not link to the previous event",
+    "entry_hash_wrong": "entry_hash does not recompute",
+    "time_backwards": "time runs backwards",
+    "checkpoint_rewritten": "differs from the checkpoint signed at size {size}: the chain was rewritten between seq "
+    "{first} and {last}",
+    "checkpoint_untrusted": "checkpoint signature invalid or key {key} not trusted",
+    "events_removed": "chain has {size} events, a checkpoint vouches for {vouched}: events removed",
+    "head_differs": "chain head row differs from the newest event",
+}
+
 
 @dataclass(frozen=True, order=True)
 class Failure:
+    """One finding: where (chain, seq), what (`code` with its `params`), in English (`reason`)."""
+
     chain_id: str
     seq: int
-    reason: str
+    code: str
+    params: tuple[tuple[str, str | int], ...] = ()
     kind: str = "chain"  # "chain": links, hashes, checkpoints; "replay": business rows against events
+    reason: str = field(default="", compare=False)
+
+    @classmethod
+    def of(cls, chain_id: str, seq: int, code: str, template: str, params: Mapping[str, str | int],
+           kind: str = "chain") -> Failure:
+        """A failure whose English reason is `template` filled with `params`."""
+        return cls(chain_id, seq, code, tuple(sorted(params.items())), kind, template.format(**params))
+
+    @property
+    def args(self) -> dict[str, str | int]:
+        return dict(self.params)
 
     def __str__(self) -> str:
         return f"{self.chain_id} #{self.seq}: {self.reason}"
+
+
+def _failure(chain_id: str, at: int, code: str, **params: str | int) -> Failure:
+    return Failure.of(chain_id, at, code, CHAIN_FAILURES[code], params)
 
 
 @dataclass
@@ -200,7 +238,7 @@ def verify_chain(
     by_size: dict[int, list[SignedCheckpoint]] = {}
     for cp in cps:
         if not cp.verify(trusted_keys):
-            fail(Failure(chain_id, cp.size, f"checkpoint signature invalid or key {cp.key_id} not trusted"))
+            fail(_failure(chain_id, cp.size, "checkpoint_untrusted", key=cp.key_id))
             continue
         by_size.setdefault(cp.size, []).append(cp)
     newest_good = 0  # size of the newest checkpoint whose head matched
@@ -244,9 +282,9 @@ def verify_chain(
         ) = row
         if seq != expected:
             if seq < expected:
-                fail(Failure(chain_id, seq, "duplicate seq"))
+                fail(_failure(chain_id, seq, "duplicate_seq"))
                 continue
-            fail(Failure(chain_id, expected, f"missing events {expected}..{seq - 1}"))
+            fail(_failure(chain_id, expected, "missing_events", first=expected, last=seq - 1))
         try:
             canonical = bytes(canonical)
             if (
@@ -272,36 +310,29 @@ def verify_chain(
                 )
                 != canonical
             ):
-                fail(Failure(chain_id, seq, "stored columns differ from the hashed bytes"))
+                fail(_failure(chain_id, seq, "columns_differ"))
             recomputed = sha256(
                 prefix + seq.to_bytes(8, "big") + bytes.fromhex(stored_prev) + sha256(canonical).digest()
             ).hexdigest()
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
-            fail(Failure(chain_id, seq, f"stored columns unreadable: {exc}"))
+            fail(_failure(chain_id, seq, "columns_unreadable", error=str(exc)))
             recomputed = ""
         if stored_prev != prev_hash:
             if stored_entry == prev_hash:
-                fail(Failure(chain_id, seq, f"duplicate of event {seq - 1}"))
+                fail(_failure(chain_id, seq, "duplicate_event", event=seq - 1))
             elif stored_prev == before_prev and seq > 1:
-                fail(Failure(chain_id, seq - 1, f"event {seq - 1} was inserted: event {seq} links past it"))
+                fail(_failure(chain_id, seq - 1, "inserted_event", event=seq - 1, next=seq))
             else:
-                fail(Failure(chain_id, seq, "prev_hash does not link to the previous event"))
+                fail(_failure(chain_id, seq, "prev_hash_broken"))
         if recomputed != stored_entry or len(stored_prev or "") != 64:
-            fail(Failure(chain_id, seq, "entry_hash does not recompute"))
+            fail(_failure(chain_id, seq, "entry_hash_wrong"))
         if prev_time is not None and occurred_at is not None and _aware(occurred_at) < prev_time:
-            fail(Failure(chain_id, seq, "time runs backwards"))
+            fail(_failure(chain_id, seq, "time_backwards"))
         if seq in by_size:
             for cp in by_size[seq]:
                 report.checkpoints_checked += 1
                 if cp.head_hash != stored_entry:
-                    fail(
-                        Failure(
-                            chain_id,
-                            seq,
-                            f"differs from the checkpoint signed at size {seq}: the "
-                            f"chain was rewritten between seq {newest_good + 1} and {seq}",
-                        )
-                    )
+                    fail(_failure(chain_id, seq, "checkpoint_rewritten", size=seq, first=newest_good + 1, last=seq))
                 else:
                     newest_good = max(newest_good, seq)
         if replayer is not None:
@@ -316,22 +347,10 @@ def verify_chain(
     report.head_hash = prev_hash
     longest = max(by_size, default=0)
     if longest > last_seq:
-        fail(
-            Failure(
-                chain_id,
-                last_seq + 1,
-                f"chain has {last_seq} events, a checkpoint vouches for {longest}: events removed",
-            )
-        )
+        fail(_failure(chain_id, last_seq + 1, "events_removed", size=last_seq, vouched=longest))
     head = session.get(ChainHead, chain_id, populate_existing=True)
     if head is not None and (head.seq != last_seq or head.head_hash != prev_hash):
-        fail(
-            Failure(
-                chain_id,
-                min(head.seq, last_seq) + 1 if head.seq != last_seq else last_seq,
-                "chain head row differs from the newest event",
-            )
-        )
+        fail(_failure(chain_id, min(head.seq, last_seq) + 1 if head.seq != last_seq else last_seq, "head_differs"))
     if replayer is not None:
         report.failures.extend(replayer.finish(session))
     report.failures.sort()

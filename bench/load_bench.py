@@ -63,13 +63,14 @@ def drop_db(admin: str, name: str) -> None:
 def seed(url: str, tmp: Path, n_requests: int, n_villages: int, hot_backlog: int = 10_000) -> dict[str, object]:
     """Demo district through the services, then villages, people and requests in bulk."""
     from finance import create_app
+    from finance.approval_policy.models import RoutingPolicy
     from finance.auth.models import RoleAssignment, User
     from finance.auth.services import hash_password
     from finance.demo import seed_base
     from finance.extensions import db
     from finance.migrate import upgrade
     from finance.orgs.models import AccountSubject, OrgUnit
-    from finance.payment_requests.models import PaymentRequest, RoutingPolicy
+    from finance.payment_requests.models import PaymentRequest
     from finance.roles import OrgKind, Role
     from finance.workflow import State
 

@@ -11,7 +11,15 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+import audit
+from audit.verify import chain_ids
+from finance.audit_keys import signing_key
+from finance.auth import services
+from finance.demo import PEOPLE, AlreadySeeded, seed
 from finance.extensions import db
+from finance.migrate import upgrade
+from finance.orgs.models import OrgUnit
+from finance.oversight.verification import load_checkpoint_folder, run_verify
 from finance.roles import Role
 
 db_cli = AppGroup("db", help="Database schema (Alembic).")
@@ -22,8 +30,6 @@ audit_cli = AppGroup("audit", help="The audit trail: verify, checkpoints.")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Bring the database to the current schema."""
-    from finance.migrate import upgrade
-
     upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo("database is at " + revision)
 
@@ -36,9 +42,6 @@ def db_upgrade(revision: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def create_user(username: str, display_name: str, role: str, org_code: str, password_stdin: bool) -> None:
     """Create a user with one role assignment."""
-    from finance.auth import services
-    from finance.orgs.models import OrgUnit
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -62,8 +65,6 @@ def create_user(username: str, display_name: str, role: str, org_code: str, pass
               help="when the database already has data, load nothing and just print the demo logins")
 def seed_demo(password: str, if_empty: bool) -> None:
     """Load the demo district, people and requests (only into an empty database)."""
-    from finance.demo import PEOPLE, AlreadySeeded, seed
-
     try:
         logins = seed(password)
     except AlreadySeeded as exc:
@@ -92,9 +93,6 @@ def format_logins(logins: list[tuple[str, str, str]], password: str) -> str:
               help="trust this public key (PEM); default: the app's own key")
 def audit_verify(chain: str | None, folder: Path | None, pubkeys: tuple[Path, ...]) -> None:
     """Check every chain (or one); print each failure; exit 1 on any."""
-    from audit.verify import chain_ids
-    from finance.oversight.verification import load_checkpoint_folder, run_verify
-
     if chain and chain not in chain_ids(db.session) and not any(
         cp.chain_id == chain for cp in (load_checkpoint_folder(folder) if folder else [])
     ):
@@ -116,9 +114,6 @@ def audit_verify(chain: str | None, folder: Path | None, pubkeys: tuple[Path, ..
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="also write them to this folder")
 def audit_checkpoint(out: Path | None) -> None:
     """Sign a checkpoint for every chain that moved (run it from cron)."""
-    import audit
-    from finance.audit_keys import signing_key
-
     rows = audit.issue_all(db.session, signing_key())
     db.session.commit()
     for row in rows:

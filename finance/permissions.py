@@ -1,23 +1,26 @@
-"""One permission question, `can(user, permission, obj)`, and one jurisdiction filter.
+"""One permission question, `can(user, permission, obj)`, one jurisdiction filter, and one answer to
+"which villages may this user see".
 
-Permission names follow `scope:resource:action`. Views, queries and templates all ask `can()`; the
-services ask it too (through `require`) so that a forged form post is refused like a hidden button.
+Permission names follow `scope:resource:action`. Views, queries and templates all ask `can()`. Who may
+take a step of a request's workflow is `acting_role`, which reads the workflow table: the transition's
+actor says which role, its bars say who is excluded whatever their role (the separation of duties);
+the to-do count asks the same bars in SQL (`barred_sql`).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 
+from finance.auth.models import User
+from finance.extensions import db
 from finance.orgs.models import OrgUnit
-from finance.roles import OrgKind, Role
-from finance.workflow import Action, State
-
-if TYPE_CHECKING:
-    from finance.auth.models import User
-    from finance.payment_requests.models import PaymentRequest
+from finance.payment_requests.models import PaymentRequest, RequestAction
+from finance.payment_requests.route import current_step_role
+from finance.roles import APPROVER_ROLES, OrgKind, Role
+from finance.workflow import DECISION_ACTIONS, RAISING_ACTIONS, TABLE, Action, Actor, Bar, Transition
 
 
 class Permission(StrEnum):
@@ -35,46 +38,34 @@ class Permission(StrEnum):
 
 
 READ_ROLES = frozenset(Role) - {Role.ADMIN}
-DECISION_ACTIONS = (Action.APPROVE, Action.RETURN, Action.REJECT)
-ACTION_PERMISSION = {
-    Action.EDIT: Permission.REQUEST_SUBMIT,
-    Action.SUBMIT: Permission.REQUEST_SUBMIT,
-    Action.WITHDRAW: Permission.REQUEST_SUBMIT,
-    Action.APPROVE: Permission.REQUEST_DECIDE,
-    Action.RETURN: Permission.REQUEST_DECIDE,
-    Action.REJECT: Permission.REQUEST_DECIDE,
-    Action.PAY: Permission.PAYMENT_RECORD,
-    Action.RECONCILE: Permission.PAYMENT_RECORD,
-}
 TOWNSHIP_STAFF = frozenset({Role.AGENCY_REVIEWER, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_HEAD, Role.CASHIER})
+# The roles each actor of the workflow table stands for, and the permission that names their moves.
+ACTOR_ROLES: dict[Actor, frozenset[Role]] = {
+    Actor.REQUESTER: frozenset({Role.ACCOUNTANT}),
+    Actor.STEP_APPROVER: frozenset(APPROVER_ROLES),
+    Actor.CASHIER: frozenset({Role.CASHIER}),
+}
+ACTOR_PERMISSION = {
+    Actor.REQUESTER: Permission.REQUEST_SUBMIT,
+    Actor.STEP_APPROVER: Permission.REQUEST_DECIDE,
+    Actor.CASHIER: Permission.PAYMENT_RECORD,
+}
 
-
-class Forbidden(Exception):
-    """The user may see the object but not do this to it."""
-
-
-def _roles_over(user: User, unit: OrgUnit) -> set[Role]:
-    return user.roles_at(unit)
-
-
-def current_step_role(request: PaymentRequest) -> Role | None:
-    """The role that must act at the request's current step, or None when it is not pending."""
-    from finance.payment_requests.queries import steps_of
-
-    if request.state != State.PENDING:
-        return None
-    steps = steps_of(request)
-    if 1 <= request.step <= len(steps):
-        return steps[request.step - 1].role
-    return None
-
-
-RAISING_ACTIONS = (Action.SUBMIT, Action.WITHDRAW)
-
+PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
+    Permission.REQUEST_READ: READ_ROLES,
+    Permission.REQUEST_CREATE: frozenset({Role.ACCOUNTANT}),
+    **{permission: ACTOR_ROLES[actor] for actor, permission in ACTOR_PERMISSION.items()},
+    Permission.AUDIT_READ: frozenset({Role.LIAISON}),
+    Permission.QUESTION_ASK: frozenset({Role.LIAISON}),
+    Permission.QUESTION_ANSWER: TOWNSHIP_STAFF,
+    Permission.ORG_MANAGE: frozenset({Role.ADMIN}),
+    Permission.USER_MANAGE: frozenset({Role.ADMIN}),
+    Permission.POLICY_MANAGE: frozenset({Role.ADMIN}),
+}
 
 def raised_by(user: User, request: PaymentRequest) -> bool:
-    """Is `user` the requester, or did they submit it in some round (another accountant of the village
-    who took over, or revised a returned request)? Such a user never decides on it or pays it."""
+    """Is `user` the requester, or did they submit or withdraw it in some round (another accountant of
+    the village who took over, or revised a returned request)?"""
     if user.id == request.requester_id:
         return True
     return any(a.actor_id == user.id and a.action in RAISING_ACTIONS for a in request.actions)
@@ -85,52 +76,66 @@ def decided_by(user: User, request: PaymentRequest) -> bool:
     return any(a.actor_id == user.id and a.action in DECISION_ACTIONS for a in request.actions)
 
 
+def barred(user: User, request: PaymentRequest, bar: Bar) -> bool:
+    """Does `bar` of the workflow table exclude `user` from acting on `request`?"""
+    if bar is Bar.RAISED:
+        return raised_by(user, request)
+    if bar is Bar.DECIDED:
+        return decided_by(user, request)
+    return any(a.actor_id == user.id and a.action in DECISION_ACTIONS and a.step != request.step
+               for a in request.actions)
+
+
+def barred_sql(user: Any, bar: Bar) -> ColumnElement[bool]:
+    """`barred` as a condition on PaymentRequest rows, for counting in SQL what `acting_role` decides."""
+    action = RequestAction
+    mine = select(action.id).where(action.request_id == PaymentRequest.id, action.actor_id == user.id)
+    if bar is Bar.RAISED:
+        return or_(PaymentRequest.requester_id == user.id, exists(mine.where(action.action.in_(RAISING_ACTIONS))))
+    if bar is Bar.DECIDED:
+        return exists(mine.where(action.action.in_(DECISION_ACTIONS)))
+    return exists(mine.where(action.action.in_(DECISION_ACTIONS),
+                             or_(action.step.is_(None), action.step != PaymentRequest.step)))
+
+
+def role_for(user: User, request: PaymentRequest, transition: Transition) -> Role | None:
+    """The role in which `user` may take `transition` on `request`, or None: a role of its actor held
+    over the request's village (the current step's role, for a step approver), and none of its bars."""
+    roles = user.roles_at(request.village)
+    if transition.actor is Actor.STEP_APPROVER:
+        step_role = current_step_role(request)
+        role = step_role if step_role in roles else None
+    else:
+        role = next((r for r in ACTOR_ROLES[transition.actor] if r in roles), None)
+    if role is None or any(barred(user, request, bar) for bar in transition.barred):
+        return None
+    return role
+
+
 def acting_role(user: User, request: PaymentRequest, action: Action) -> Role | None:
-    """The role in which `user` may take `action` on `request` now, or None. Encodes the separation of
-    duties: no one decides their own request or at two steps of one request; a cashier pays nothing
-    they raised or decided."""
-    roles = _roles_over(user, request.village)
-    permission = ACTION_PERMISSION.get(action)
-    if permission is Permission.REQUEST_SUBMIT:
-        if Role.ACCOUNTANT not in roles or decided_by(user, request):
-            return None  # an accountant who also decided on it (as village lead, say) must not revise it
-        return Role.ACCOUNTANT
-    if permission is Permission.REQUEST_DECIDE:
-        role = current_step_role(request)
-        if role is None or role not in roles or raised_by(user, request):
-            return None
-        for done in request.actions:
-            if done.actor_id == user.id and done.action in DECISION_ACTIONS and done.step != request.step:
-                return None
-        return role
-    if permission is Permission.PAYMENT_RECORD:
-        if Role.CASHIER not in roles or raised_by(user, request):
-            return None
-        if action is Action.PAY and decided_by(user, request):
-            return None
-        return Role.CASHIER
-    return None
+    """The role in which `user` may take `action` on `request` now, or None (also when the request's
+    state does not open `action`)."""
+    transition = TABLE.get((request.state, action))
+    return role_for(user, request, transition) if transition is not None else None
 
 
 def can(user: Any, permission: Permission, obj: Any = None) -> bool:
     """May `user` do `permission` on `obj` (a request, an org unit, or None for "anywhere")?"""
-    from finance.payment_requests.models import PaymentRequest
-
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if isinstance(obj, PaymentRequest):
-        roles = _roles_over(user, obj.village)
+        roles = user.roles_at(obj.village)
         if permission is Permission.REQUEST_READ:
             return bool(roles & READ_ROLES)
         if permission is Permission.AUDIT_READ or permission is Permission.QUESTION_ASK:
             return Role.LIAISON in roles
         if permission is Permission.QUESTION_ANSWER:
             return bool(roles & TOWNSHIP_STAFF)
-        action = {Permission.REQUEST_SUBMIT: Action.SUBMIT, Permission.REQUEST_DECIDE: Action.APPROVE,
-                  Permission.PAYMENT_RECORD: Action.PAY}.get(permission)
-        return action is not None and acting_role(user, obj, action) is not None
+        # a workflow permission: a move of its actor that the request's state opens and the user may take
+        return any(role_for(user, obj, t) is not None for (state, _a), t in TABLE.items()
+                   if state is obj.state and ACTOR_PERMISSION[t.actor] is permission)
     if isinstance(obj, OrgUnit):
-        roles = _roles_over(user, obj)
+        roles = user.roles_at(obj)
         if permission is Permission.REQUEST_CREATE:
             return obj.kind == OrgKind.VILLAGE and Role.ACCOUNTANT in roles
         if permission in (Permission.ORG_MANAGE, Permission.USER_MANAGE, Permission.POLICY_MANAGE):
@@ -145,27 +150,6 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
     return bool(held & PERMISSION_ROLES.get(permission, frozenset()))
 
 
-PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
-    Permission.REQUEST_READ: READ_ROLES,
-    Permission.REQUEST_CREATE: frozenset({Role.ACCOUNTANT}),
-    Permission.REQUEST_SUBMIT: frozenset({Role.ACCOUNTANT}),
-    Permission.REQUEST_DECIDE: frozenset({Role.VILLAGE_LEAD, Role.VILLAGE_SUPERVISOR, Role.AGENCY_REVIEWER,
-                                          Role.TOWNSHIP_LEADER, Role.TOWNSHIP_HEAD}),
-    Permission.PAYMENT_RECORD: frozenset({Role.CASHIER}),
-    Permission.AUDIT_READ: frozenset({Role.LIAISON}),
-    Permission.QUESTION_ASK: frozenset({Role.LIAISON}),
-    Permission.QUESTION_ANSWER: TOWNSHIP_STAFF,
-    Permission.ORG_MANAGE: frozenset({Role.ADMIN}),
-    Permission.USER_MANAGE: frozenset({Role.ADMIN}),
-    Permission.POLICY_MANAGE: frozenset({Role.ADMIN}),
-}
-
-
-def require(user: Any, permission: Permission, obj: Any = None) -> None:
-    if not can(user, permission, obj):
-        raise Forbidden(permission)
-
-
 def jurisdiction(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> Select[int]:
     """The ids of org units the user's assignments (in `roles`) cover. Every list query filters by it,
     so no view can forget; a record outside it is a 404 like a missing one."""
@@ -173,3 +157,12 @@ def jurisdiction(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> 
     if not paths:
         return select(OrgUnit.id).where(false())
     return select(OrgUnit.id).where(or_(*[OrgUnit.path.startswith(p, autoescape=True) for p in paths]))
+
+
+def villages_in_scope(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> list[OrgUnit]:
+    """The villages the user's assignments (in `roles`) cover, by code: the choices of every village
+    selector, and what a request list, a print or the liaison's pages may show."""
+    return list(db.session.execute(
+        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(user, roles)), OrgUnit.kind == OrgKind.VILLAGE)
+        .order_by(OrgUnit.code)
+    ).scalars())

@@ -12,6 +12,10 @@ class OrgKind(StrEnum):
     TOWNSHIP = "township"
     VILLAGE = "village"
 
+    @property
+    def label(self) -> str:
+        return str(ORG_KIND_LABELS[self])
+
 
 class Role(StrEnum):
     ACCOUNTANT = "accountant"
@@ -34,6 +38,16 @@ class Role(StrEnum):
         return ROLE_LEVELS[self]
 
 
+def role_label(value: str | None) -> str:
+    """The name of a recorded role (the stored value itself when the app no longer knows it)."""
+    if not value:
+        return ""
+    try:
+        return Role(value).label
+    except ValueError:
+        return value
+
+
 ROLE_LABELS = {
     Role.ACCOUNTANT: _l("村报账员"),
     Role.VILLAGE_LEAD: _l("村负责人"),
@@ -45,6 +59,10 @@ ROLE_LABELS = {
     Role.LIAISON: _l("廉情联络员"),
     Role.ADMIN: _l("区三资办管理员"),
 }
+
+# The roles a step of an approval policy may name (and so the roles that decide on requests).
+APPROVER_ROLES = (Role.VILLAGE_LEAD, Role.VILLAGE_SUPERVISOR, Role.AGENCY_REVIEWER, Role.TOWNSHIP_LEADER,
+                  Role.TOWNSHIP_HEAD)
 
 ROLE_LEVELS: dict[Role, tuple[OrgKind, ...]] = {
     Role.ACCOUNTANT: (OrgKind.VILLAGE,),

@@ -42,6 +42,11 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def digest(data: bytes) -> str:
+    """The name a file is stored under: the hex SHA-256 of its bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def _root() -> Path:
     return Path(current_app.config["UPLOAD_DIR"])
 
@@ -70,15 +75,15 @@ def save(data: bytes) -> Stored:
             raise StorageError(_("图片文件已损坏，无法打开，请重新拍照。")) from None
     elif b"%%EOF" not in data[-2048:]:
         raise StorageError(_("PDF 文件不完整，请重新选择。"))
-    digest = hashlib.sha256(data).hexdigest()
-    target = path_for(digest)
+    sha = digest(data)
+    target = path_for(sha)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
-    return Stored(digest, content_type, len(data))
+    return Stored(sha, content_type, len(data))
 
 
 def display_path(sha256: str, content_type: str) -> Path:

@@ -1,15 +1,171 @@
-"""The app's side of the audit trail: who is acting, from where, and on which chain."""
+"""The app's side of the audit trail: what is recorded (AuditAction, AuditSubject, with their names),
+who is acting, from where, and on which chain. Every event the app writes goes through `record`."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from flask import g, has_request_context, request
+from flask_babel import lazy_gettext as _l
 
 import audit
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.roles import Role
+from finance.workflow import Action
+
+
+class AuditAction(StrEnum):
+    """What an event records. The values are stored in the trail (and hashed): never change one."""
+
+    # the workflow's actions, under the same values (their names are the table's, see `label`)
+    CREATE = "create"
+    EDIT = "edit"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    RETURN = "return"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+    PAY = "pay"
+    RECONCILE = "reconcile"
+    ATTACHMENT_ADD = "attachment_add"
+    ATTACHMENT_REMOVE = "attachment_remove"
+    # a liaison's reads and questions
+    LIAISON_VIEW_ATTACHMENT = "liaison_view_attachment"
+    LIAISON_EXPORT = "liaison_export"
+    QUESTION_ASK = "question_ask"
+    QUESTION_ANSWER = "question_answer"
+    # prints and exports of documents
+    PRINT_FORM = "print_form"
+    EXPORT_TRAIL_REPORT = "export_trail_report"
+    PRINT_DISCLOSURE = "print_disclosure"
+    # the system chain: accounts, org units, policies
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 - an event name, not a password
+    USER_CREATE = "user_create"
+    ROLE_ASSIGN = "role_assign"
+    ROLE_REMOVE = "role_remove"
+    USER_ACTIVATE = "user_activate"
+    USER_DEACTIVATE = "user_deactivate"
+    ORG_CREATE = "org_create"
+    POLICY_PUBLISH = "policy_publish"
+    # the controls (issue 11): invoice facts, what a request pays against, the register, resolutions and
+    # contracts, the 负面清单 and the control settings
+    INVOICE_RECORD = "invoice_record"
+    REQUEST_LINK = "request_link"
+    REGISTER_ADD = "register_add"
+    REGISTER_UPDATE = "register_update"
+    REGISTER_REMOVE = "register_remove"
+    RESOLUTION_CREATE = "resolution_create"
+    RESOLUTION_RESULT = "resolution_result"
+    CONTRACT_CREATE = "contract_create"
+    NEGATIVE_LIST_ADD = "negative_list_add"
+    NEGATIVE_LIST_UPDATE = "negative_list_update"
+    NEGATIVE_LIST_REMOVE = "negative_list_remove"
+    CONTROL_POLICY_PUBLISH = "control_policy_publish"
+
+    @classmethod
+    def of(cls, action: Action) -> AuditAction:
+        """The event of a workflow action."""
+        return cls(action.value)
+
+    @property
+    def label(self) -> str:
+        if self.value in _WORKFLOW:
+            return Action(self.value).label
+        return str(_ACTION_LABELS[self])
+
+
+_WORKFLOW = frozenset(a.value for a in Action)
+_ACTION_LABELS = {
+    AuditAction.ATTACHMENT_ADD: _l("添加附件"),
+    AuditAction.ATTACHMENT_REMOVE: _l("删除附件"),
+    AuditAction.LIAISON_VIEW_ATTACHMENT: _l("联络员查看附件"),
+    AuditAction.LIAISON_EXPORT: _l("联络员导出"),
+    AuditAction.QUESTION_ASK: _l("提出质询"),
+    AuditAction.QUESTION_ANSWER: _l("答复质询"),
+    AuditAction.PRINT_FORM: _l("打印支付审批单"),
+    AuditAction.EXPORT_TRAIL_REPORT: _l("导出审计轨迹报告"),
+    AuditAction.PRINT_DISCLOSURE: _l("打印财务公开表"),
+    AuditAction.PASSWORD_CHANGE: _l("修改密码"),
+    AuditAction.USER_CREATE: _l("新建用户"),
+    AuditAction.ROLE_ASSIGN: _l("分配角色"),
+    AuditAction.ROLE_REMOVE: _l("移除角色"),
+    AuditAction.USER_ACTIVATE: _l("启用账号"),
+    AuditAction.USER_DEACTIVATE: _l("停用账号"),
+    AuditAction.ORG_CREATE: _l("新建组织单位"),
+    AuditAction.POLICY_PUBLISH: _l("发布审批流程"),
+    AuditAction.INVOICE_RECORD: _l("录入发票信息"),
+    AuditAction.REQUEST_LINK: _l("关联决议或合同"),
+    AuditAction.REGISTER_ADD: _l("登记关联人"),
+    AuditAction.REGISTER_UPDATE: _l("修改关联人登记"),
+    AuditAction.REGISTER_REMOVE: _l("移除关联人登记"),
+    AuditAction.RESOLUTION_CREATE: _l("登记四议两公开决议"),
+    AuditAction.RESOLUTION_RESULT: _l("上传结果公开照片"),
+    AuditAction.CONTRACT_CREATE: _l("登记合同"),
+    AuditAction.NEGATIVE_LIST_ADD: _l("加入负面清单"),
+    AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
+    AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
+    AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
+}
+
+
+class AuditSubject(StrEnum):
+    """What an event is about (its subject_type). Stored and hashed like AuditAction."""
+
+    PAYMENT_REQUEST = "payment_request"
+    PAYMENT_REQUEST_LIST = "payment_request_list"  # a liaison's export of a filtered list
+    ATTACHMENT = "attachment"
+    QUESTION = "question"
+    CHAIN = "chain"  # a liaison's download of a chain's checkpoints
+    TRAIL_REPORT = "trail_report"
+    DISCLOSURE = "disclosure"
+    USER = "user"
+    ORG_UNIT = "org_unit"
+    ROUTING_POLICY = "routing_policy"
+    RELATED_PERSON = "related_person"  # a line of the related-persons register
+    RESOLUTION = "resolution"
+    CONTRACT = "contract"
+    NEGATIVE_ITEM = "negative_item"
+    CONTROL_POLICY = "control_policy"
+
+    @property
+    def label(self) -> str:
+        return str(_SUBJECT_LABELS[self])
+
+
+_SUBJECT_LABELS = {
+    AuditSubject.PAYMENT_REQUEST: _l("支出申请"),
+    AuditSubject.PAYMENT_REQUEST_LIST: _l("支出申请列表"),
+    AuditSubject.ATTACHMENT: _l("附件"),
+    AuditSubject.QUESTION: _l("质询"),
+    AuditSubject.CHAIN: _l("台账"),
+    AuditSubject.TRAIL_REPORT: _l("审计轨迹报告"),
+    AuditSubject.DISCLOSURE: _l("财务公开"),
+    AuditSubject.USER: _l("用户"),
+    AuditSubject.ORG_UNIT: _l("组织单位"),
+    AuditSubject.ROUTING_POLICY: _l("审批规则"),
+    AuditSubject.RELATED_PERSON: _l("关联人登记"),
+    AuditSubject.RESOLUTION: _l("四议两公开决议"),
+    AuditSubject.CONTRACT: _l("合同"),
+    AuditSubject.NEGATIVE_ITEM: _l("负面清单"),
+    AuditSubject.CONTROL_POLICY: _l("控制设置"),
+}
+
+
+def action_label(value: str) -> str:
+    """The name of a recorded action (the stored value itself when the app no longer knows it)."""
+    try:
+        return AuditAction(value).label
+    except ValueError:
+        return value
+
+
+def subject_label(value: str) -> str:
+    try:
+        return AuditSubject(value).label
+    except ValueError:
+        return value
 
 
 def context() -> audit.Context:
@@ -30,14 +186,15 @@ def chain_for(village: OrgUnit | None) -> str:
     return audit.village_chain(village.code) if village is not None else audit.SYSTEM_CHAIN
 
 
-def record(*, village: OrgUnit | None, user: Any, role: Role | None, action: str, subject_type: str,
-           subject_id: int | str, **kwargs: Any) -> audit.Event:
-    """`audit.record` on the village's chain (or the system chain), in the current transaction."""
+def record(*, village: OrgUnit | None, user: Any, role: Role | None, action: AuditAction,
+           subject_type: AuditSubject, subject_id: int | str, **kwargs: Any) -> audit.Event:
+    """`audit.record` on the village's chain (or the system chain), in the current transaction. The
+    action and subject must be members of AuditAction and AuditSubject (a free string is refused)."""
     return audit.record(
         db.session,
         chain_id=chain_for(village),
-        action=action,
-        subject_type=subject_type,
+        action=AuditAction(action).value,
+        subject_type=AuditSubject(subject_type).value,
         subject_id=subject_id,
         actor=actor(user, role),
         context=context(),

@@ -26,6 +26,14 @@ FAST_ARGON2 = (1, 1024, 1)  # tests only: real deployments use the argon2-cffi d
 _skipped: list[str] = []
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """An exhaustive test runs in the fast lane on SQLite; its PostgreSQL half only in the full run."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.get_closest_marker("exhaustive") and callspec and callspec.params.get("backend") == "postgresql":
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped:
         _skipped.append(report.nodeid)

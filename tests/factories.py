@@ -16,11 +16,12 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import select
 
+from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
 from finance.extensions import db
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import AttachmentKind, PaymentRequest
+from finance.payment_requests.models import PaymentRequest
 from finance.payments import services as payments
 from finance.workflow import State
 
@@ -86,7 +87,7 @@ def draft(amount: str = "1200.00", accountant: str = "dy_baozhang", village: str
 
 
 def approvers_for(req: PaymentRequest) -> list[str]:
-    from finance.payment_requests.queries import steps_of
+    from finance.payment_requests.route import steps_of
 
     by_role = {"village_lead": "dy_shuji", "village_supervisor": "dy_jianwei", "agency_reviewer": "yc_shenhe",
                "township_leader": "yc_baocun", "township_head": "yc_zhenzhang"}

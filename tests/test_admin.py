@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 import audit
 from audit.models import Event
+from finance.approval_policy.models import RoutingPolicy
+from finance.approval_policy.queries import current_policy, rules_of
 from finance.auth import services as accounts
 from finance.auth.models import RoleAssignment, User
 from finance.orgs import services as orgs
 from finance.orgs.models import OrgUnit
-from finance.payment_requests.models import RoutingPolicy
-from finance.payment_requests.queries import current_policy, get_visible, rules_of
+from finance.payment_requests.queries import get_visible
 from finance.permissions import acting_role
 from finance.roles import OrgKind, Role
 from finance.workflow import Action, State
@@ -89,13 +90,13 @@ def test_admin_sees_the_district_tree_and_the_nav_link(admin):
 def test_admin_creates_a_township_and_a_village(admin):
     before = len(system_events("org_create"))
     r = admin.post(f"/admin/units/{f.unit('HL').id}/new", data={"code": "hl-ym", "name": "岳美镇"})
-    assert r.status_code == 302
+    assert r.status_code == 303
     town = f.unit("HL-YM")
     assert town.kind == OrgKind.TOWNSHIP and town.parent.code == "HL"
     r = admin.post(f"/admin/units/{town.id}/new", data={
         "code": "HL-YM-01", "name": "岳美村", "bank_name": "中国农业银行濮阳华龙支行",
         "bank_account": "6228 4800 9999 0001", "bank_account_name": "岳美村股份经济合作社"})
-    assert r.status_code == 302
+    assert r.status_code == 303
     village = f.unit("HL-YM-01")
     assert village.kind == OrgKind.VILLAGE and village.township is town
     assert village.bank_account == "6228480099990001"
@@ -121,7 +122,7 @@ def test_bad_unit_input_is_refused_and_changes_nothing(admin, data, message):
     events = len(system_events("org_create"))
     data = {"bank_name": "", "bank_account": "", "bank_account_name": "", **data}
     r = admin.post(f"/admin/units/{f.unit('HL-YC').id}/new", data=data)
-    assert r.status_code == 200
+    assert r.status_code == 422
     assert message in r.get_data(as_text=True)
     assert count(OrgUnit) == units and len(system_events("org_create")) == events
 
@@ -142,7 +143,7 @@ def test_admin_creates_a_user_who_can_then_log_in(admin, make_client):
     r = admin.post("/admin/users/new", data={
         "username": "DY_Kuaiji2", "display_name": "赵红梅", "phone": "13900000000", "password": "start-pass-1",
         "role": "accountant", "org_unit": f.unit("HL-YC-01").id})
-    assert r.status_code == 302
+    assert r.status_code == 303
     user = f.user("dy_kuaiji2")
     assert user.display_name == "赵红梅" and user.phone == "13900000000"
     assert [(a.role, a.org_unit.code) for a in user.assignments] == [(Role.ACCOUNTANT, "HL-YC-01")]
@@ -168,7 +169,7 @@ def test_bad_user_input_is_refused_and_changes_nothing(admin, overrides, message
     data = {"username": "new_person", "display_name": "新人", "phone": "", "password": "good-password",
             "role": "accountant", "org_unit": f.unit("HL-YC-01").id, **overrides}
     r = admin.post("/admin/users/new", data=data)
-    assert r.status_code == 200
+    assert r.status_code == 422
     assert message in r.get_data(as_text=True)
     assert count(User) == users
 
@@ -176,12 +177,12 @@ def test_bad_user_input_is_refused_and_changes_nothing(admin, overrides, message
 def test_admin_assigns_and_removes_a_role(admin):
     shuji = f.user("dy_shuji")
     r = admin.post(f"/admin/users/{shuji.id}/roles", data={"role": "liaison", "org_unit": f.unit("HL-YC-02").id})
-    assert r.status_code == 302
+    assert r.status_code == 303
     assert {(a.role, a.org_unit.code) for a in f.user("dy_shuji").assignments} == {
         (Role.VILLAGE_LEAD, "HL-YC-01"), (Role.LIAISON, "HL-YC-02")}
     added = next(a for a in f.user("dy_shuji").assignments if a.role == Role.LIAISON)
     r = admin.post(f"/admin/users/{shuji.id}/roles/{added.id}/remove")
-    assert r.status_code == 302
+    assert r.status_code == 303
     assert [a.role for a in f.user("dy_shuji").assignments] == [Role.VILLAGE_LEAD]
     assert system_events("role_remove")[-1].subject_id == str(shuji.id)
 
@@ -239,7 +240,7 @@ def test_admin_cannot_see_or_touch_another_district(admin, other_district):
     # A unit of the other district is not among the choices for a new user or role.
     r = admin.post("/admin/users/new", data={"username": "sneaky", "display_name": "某人", "password": "good-password",
                                              "role": "accountant", "org_unit": qt["village"].id})
-    assert r.status_code in (200, 404)
+    assert r.status_code in (422, 404)
     assert count(User, User.username == "sneaky") == 0
     shuji = f.user("dy_shuji")
     admin.post(f"/admin/users/{shuji.id}/roles", data={"role": "liaison", "org_unit": qt["village"].id})
@@ -305,7 +306,7 @@ def test_publishing_a_policy_makes_a_new_version_and_old_requests_keep_theirs(ad
          ("township_head", "30000", "5501 1601")],
         attachments=[("invoice", ""), ("contract", "5000"), ("minutes", "30000")], major="30000")
     r = admin.post(f"/admin/townships/{town.id}/policy", data=data)
-    assert r.status_code == 302
+    assert r.status_code == 303
     policy = current_policy(town)
     assert policy is not None and policy.version == 2 and policy.created_by_id == f.user("hl_admin").id
     rules = rules_of(policy)
@@ -347,7 +348,7 @@ def test_bad_policy_is_refused_and_publishes_nothing(admin, steps, major, messag
     town = f.unit("HL-YC")
     versions = count(RoutingPolicy, RoutingPolicy.township_id == town.id)
     r = admin.post(f"/admin/townships/{town.id}/policy", data=policy_form(steps, major=major))
-    assert r.status_code == 200
+    assert r.status_code == 422
     assert message in r.get_data(as_text=True)
     assert count(RoutingPolicy, RoutingPolicy.township_id == town.id) == versions
 

@@ -25,6 +25,7 @@ values = st.recursive(
 cents = st.integers(min_value=-(10**14), max_value=10**14)
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(cents)
 def test_money_hashes_the_same_however_it_is_written(n):
     value = Decimal(n).scaleb(-2)  # n cents
@@ -50,6 +51,7 @@ def test_known_money_examples():
     assert canonical_bytes({"a": Decimal("-0")}) == b'{"a":"0.00"}'
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(
     st.decimals(min_value=-(10**12), max_value=10**12, places=3).filter(
         lambda d: d != d.quantize(Decimal("0.01"))
@@ -68,6 +70,7 @@ def test_money_must_be_finite(value):
         canonical_bytes({"amount": value})
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(st.floats(allow_nan=True, allow_infinity=True), values)
 def test_floats_raise_anywhere(number, other):
     for payload in ({"x": number}, {"x": [other, number]}, {"x": {"y": number}, "z": other}):
@@ -75,12 +78,14 @@ def test_floats_raise_anywhere(number, other):
             canonical_bytes(payload)
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(st.datetimes(timezones=st.none()))
 def test_naive_datetimes_raise(value):
     with pytest.raises(CanonicalError):
         canonical_bytes({"at": value})
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(
     st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 12, 31)),
     st.integers(min_value=-12 * 60, max_value=14 * 60),
@@ -93,6 +98,7 @@ def test_aware_datetimes_are_utc_with_microseconds(value, offset_minutes):
     assert text.endswith("Z") and len(text) == len("2026-01-01T00:00:00.000000Z")
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(st.dictionaries(keys, values, max_size=8), st.randoms())
 def test_key_order_does_not_matter(payload, rnd):
     items = list(payload.items())
@@ -100,6 +106,7 @@ def test_key_order_does_not_matter(payload, rnd):
     assert canonical_bytes(dict(items)) == canonical_bytes(payload)
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(st.dictionaries(keys, values, max_size=8))
 def test_canonical_bytes_are_compact_sorted_json(payload):
     raw = canonical_bytes(payload)
@@ -132,6 +139,7 @@ def test_entry_hash_binds_chain_seq_and_prev():
         entry_hash("village:A", 1, "00", body)
 
 
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(
     before=st.none() | st.dictionaries(keys, values, max_size=4),
     after=st.none() | st.dictionaries(keys, values, max_size=4),

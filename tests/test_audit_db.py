@@ -180,6 +180,7 @@ THREADS = 32
 PER_THREAD = 8
 
 
+@pytest.mark.slow  # a PostgreSQL race between real connections
 def test_32_threads_append_to_one_chain_without_gap_or_fork(pg_app):
     barrier = threading.Barrier(THREADS)
     errors: list[BaseException] = []
@@ -230,6 +231,7 @@ def test_32_threads_append_to_one_chain_without_gap_or_fork(pg_app):
         assert report.ok, report.all_failures()
 
 
+@pytest.mark.slow  # a PostgreSQL race between real connections
 def test_villages_do_not_wait_for_each_other(pg_app):
     """One writer holds village 1's chain (its transaction open); village 2 appends at once, while a
     second writer on village 1 waits for the lock."""

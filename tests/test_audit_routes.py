@@ -35,12 +35,13 @@ from flask import g
 from sqlalchemy import func, select
 
 import audit
+from finance.approval_policy.models import RoutingPolicy
 from finance.auth import services as accounts
 from finance.auth.models import RoleAssignment, User
 from finance.extensions import db as ext_db
 from finance.orgs.models import OrgUnit
 from finance.oversight import services as oversight
-from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
+from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
 from finance.payments.models import Payment
 from finance.roles import Role
 from finance.timefmt import today_local
@@ -512,8 +513,8 @@ def test_liaison_cannot_change_a_financial_record(app, db, make_client, endpoint
 
 
 def _service_calls() -> list[tuple[str, State, Callable[[Any, PaymentRequest], Any]]]:
+    from finance.attachment_kinds import AttachmentKind
     from finance.payment_requests import services as requests
-    from finance.payment_requests.models import AttachmentKind
     from finance.payments import services as payments
 
     return [
@@ -537,7 +538,7 @@ def _service_calls() -> list[tuple[str, State, Callable[[Any, PaymentRequest], A
 
 @pytest.mark.parametrize("name", [c[0] for c in _service_calls()])
 def test_liaison_is_refused_by_every_financial_service(db, name):
-    from finance.permissions import Forbidden
+    from finance.errors import Forbidden
     from finance.workflow import NotAllowed
 
     _, state, call = next(c for c in _service_calls() if c[0] == name)

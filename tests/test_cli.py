@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 import audit
@@ -80,6 +81,7 @@ def test_seed_demo_if_empty_prints_the_logins_of_an_existing_demo(app, db):
     assert users(db) == before
 
 
+@pytest.mark.slow  # the whole demo, photos drawn
 def test_seed_demo_fills_an_empty_database_and_prints_working_logins(tmp_path):
     from finance import create_app
     from finance.db import Database

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from audit.models import Event
 from finance import create_app
+from finance.attachment_kinds import AttachmentKind
 from finance.auth import services as accounts
 from finance.auth.models import User
 from finance.db import Database
@@ -30,8 +31,8 @@ from finance.demo import seed_base
 from finance.extensions import db
 from finance.migrate import upgrade
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import AttachmentKind, PaymentRequest, RequestAction
-from finance.payment_requests.queries import steps_of
+from finance.payment_requests.models import PaymentRequest, RequestAction
+from finance.payment_requests.route import steps_of
 from finance.payments import services as payments
 from finance.payments.models import Payment
 from finance.roles import Role
@@ -39,6 +40,8 @@ from finance.workflow import State
 from tests import factories as f
 from tests import pg
 from tests.conftest import PASSWORD, app_config, require_pg
+
+pytestmark = pytest.mark.slow  # real concurrent connections, each race repeated (slow)
 
 REPEAT = {"postgresql": int(os.environ.get("SANZI_RACE_REPEAT", "200")), "sqlite": 25}
 Act = Callable[[User, PaymentRequest], Any]

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from finance import create_app
+from finance.attachment_kinds import AttachmentKind
 from finance.extensions import db
 from finance.migrate import upgrade
-from finance.payment_requests.models import AttachmentKind, PaymentRequest
+from finance.payment_requests.models import PaymentRequest
 from finance.payments.models import Payment
 from finance.workflow import Action, State
 from tests.conftest import app_config
@@ -30,6 +31,7 @@ def fresh_app(tmp_path):
     app.extensions[Database.key][0].dispose()
 
 
+@pytest.mark.slow  # the whole demo, photos drawn
 def test_demo_seed_creates_every_state_through_the_services(fresh_app):
     with fresh_app.app_context():
         started = time.perf_counter()

@@ -97,6 +97,7 @@ def test_fast_font_subsetting_is_available():
 # --- the approval form ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders a PDF
 def test_approval_form_prints_the_request_its_approvals_payment_and_chain_position(client, tmp_path):
     req, reference = returned_then_paid()
     newest = services.newest_change(req)
@@ -138,6 +139,7 @@ def test_approval_form_prints_the_request_its_approvals_payment_and_chain_positi
     assert services.newest_change(req).seq == newest.seq
 
 
+@pytest.mark.slow  # renders a PDF
 def test_approval_form_embeds_a_cjk_font(client, tmp_path):
     req = f.in_state(State.APPROVED, "1200.00")
     login(client, "yc_chuna")
@@ -150,6 +152,7 @@ def test_approval_form_embeds_a_cjk_font(client, tmp_path):
     assert len([name for name, _ in fonts if "CJK" in name]) <= 2, fonts
 
 
+@pytest.mark.slow  # renders a PDF
 def test_approval_form_qr_code_decodes_to_its_verification_page(client, tmp_path):
     req = f.in_state(State.PAID, "1200.00")
     login(client, "dy_shuji")
@@ -176,6 +179,7 @@ def test_approval_form_is_404_outside_the_readers_scope(client):
     assert events("print_form") == []
 
 
+@pytest.mark.slow  # renders a PDF
 def test_long_history_still_fits_one_page(client):
     req = f.draft("60000.00", purpose="村委会办公楼屋面防水维修" * 6)
     acc = f.user("dy_baozhang")
@@ -278,6 +282,7 @@ def test_verification_flags_a_token_whose_printed_event_is_not_this_requests(app
 # --- the trail report -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders a PDF
 def test_trail_report_for_a_liaison_lists_every_event_with_page_numbers_and_running_header(client):
     for amount in ("1200.00", "2300.00", "12000.00", "3400.00", "4500.00", "15600.00", "5600.00"):
         f.in_state(State.PAID, amount)
@@ -305,6 +310,7 @@ def test_trail_report_for_a_liaison_lists_every_event_with_page_numbers_and_runn
     assert exported[0].subject_id == f"{today.replace(day=1)}..{today}"
 
 
+@pytest.mark.slow  # renders a PDF
 def test_trail_report_shows_a_failed_verification_and_the_newest_checkpoint(client, app):
     req = f.in_state(State.PAID, "1200.00")
     from finance.audit_keys import signing_key
@@ -350,6 +356,7 @@ def test_trail_report_form_and_bad_dates(client):
 # --- the disclosure sheet -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders a PDF
 def test_disclosure_sheet_lists_the_months_payments_with_totals_and_a_qr_to_the_public_page(client, tmp_path):
     first = f.in_state(State.PAID, "1200.00", purpose="村部办公用品")
     second = f.in_state(State.PAID, "12345.67", purpose="村内道路修补")
@@ -383,6 +390,7 @@ def test_disclosure_sheet_lists_the_months_payments_with_totals_and_a_qr_to_the_
     assert "西岳村的支出" not in html and "6228480012345678901" not in html
 
 
+@pytest.mark.slow  # renders a PDF
 def test_disclosure_scope_and_bad_months(client):
     village = f.unit("HL-YC-01")
     today = today_local()
@@ -428,6 +436,7 @@ def test_disclosure_form_picks_a_village_in_scope_and_a_month(client):
     assert client.get("/documents/disclosure").status_code == 404
 
 
+@pytest.mark.slow  # renders a PDF
 @pytest.mark.parametrize("state", list(State))
 def test_approval_form_prints_one_page_in_every_state(client, state):
     req = f.in_state(state, "12000.00")

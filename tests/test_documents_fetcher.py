@@ -76,6 +76,7 @@ def test_fetcher_serves_static_files_by_path_and_data_uris(fetcher):
     assert fetcher.fetch("data:text/plain;base64,5LiJ6LWE").read().decode() == "三资"
 
 
+@pytest.mark.slow  # renders a PDF
 def test_injected_markup_in_a_raw_document_is_refused_by_the_fetcher(app, no_network, monkeypatch):
     """Even if markup from user input reached WeasyPrint unescaped (a template bug), the fetcher would be
     asked for these URLs and would refuse every one of them."""
@@ -109,6 +110,7 @@ HOSTILE_PURPOSE = ('<link rel="stylesheet" href="http://127.0.0.1:9/x.css">'
                    '<img src="https://example.com/track.png">购买苗木')
 
 
+@pytest.mark.slow  # renders a PDF
 def test_user_input_on_a_printed_form_never_becomes_a_fetch(client, no_network, monkeypatch):
     req = f.in_state(State.PENDING, "1200.00", payee_name=HOSTILE_PAYEE, purpose=HOSTILE_PURPOSE)
     asked = []
@@ -127,6 +129,7 @@ def test_user_input_on_a_printed_form_never_becomes_a_fetch(client, no_network, 
     assert no_network == []
 
 
+@pytest.mark.slow  # renders a PDF
 def test_user_input_on_the_disclosure_sheet_never_becomes_a_fetch(client, no_network, monkeypatch):
     req = f.in_state(State.PAID, "1200.00", payee_name=HOSTILE_PAYEE, purpose=HOSTILE_PURPOSE)
     value_date = db.session.execute(

@@ -229,6 +229,7 @@ def test_main_pages_in_english_have_no_chinese_but_user_data(app, make_client):
     assert not found, "\n".join(f"{page}:\n  " + "\n  ".join(left) for page, left in found.items())
 
 
+@pytest.mark.slow  # renders a PDF
 def test_printed_documents_stay_chinese_for_an_english_reader(client):
     """The approval form is an official Chinese document: filed and posted the same whoever prints it."""
     import io

@@ -6,10 +6,12 @@ import html
 import re
 import uuid
 
+import pytest
+
 from finance.auth import services as accounts
 from finance.payment_requests import queries
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.services import waiting_role
+from finance.payment_requests.route import waiting_role
 from finance.permissions import acting_role
 from finance.roles import Role
 from finance.workflow import Action, State
@@ -48,6 +50,7 @@ def _world(db) -> list[PaymentRequest]:
     return made
 
 
+@pytest.mark.exhaustive
 def test_the_to_do_list_equals_what_acting_role_allows_for_every_user(db):
     made = _world(db)
     for username in USERS:

@@ -8,13 +8,14 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from finance.errors import Forbidden
 from finance.extensions import db as ext_db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests import queries
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest
 from finance.payments import services as payments
-from finance.permissions import Forbidden, Permission, can, jurisdiction
+from finance.permissions import Permission, can, jurisdiction
 from finance.workflow import Action, State
 from tests import factories as f
 

@@ -93,6 +93,7 @@ amounts = st.integers(min_value=1, max_value=999_999_999_999_99).map(lambda c: D
 
 
 @settings(max_examples=400, deadline=None)
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(amounts)
 def test_capital_has_no_bad_zeros_and_round_trips(value: Decimal) -> None:
     text = to_capital(value)
@@ -108,6 +109,7 @@ def test_capital_has_no_bad_zeros_and_round_trips(value: Decimal) -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@pytest.mark.slow  # hypothesis: many generated examples
 @given(st.integers(min_value=1, max_value=9_999_999_999_99))
 def test_capital_zero_before_group_starting_with_zero(cents: int) -> None:
     value = Decimal(cents) / 100

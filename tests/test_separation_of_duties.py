@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 from audit.models import Event
 from finance.auth import services as accounts
 from finance.auth.models import User
+from finance.errors import Forbidden
 from finance.extensions import db as fdb
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.queries import steps_of
+from finance.payment_requests.route import steps_of
 from finance.payments import services as payments
 from finance.payments.models import Payment
-from finance.permissions import Forbidden, Permission, can
+from finance.permissions import Permission, can
 from finance.roles import Role
 from finance.workflow import State
 from tests import factories as f

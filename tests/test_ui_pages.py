@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from finance import trail
 from finance.extensions import db
 from finance.oversight import labels
 from finance.workflow import State
@@ -77,7 +78,7 @@ def test_trail_values_read_in_chinese():
     expected = "文件名: 回单.jpg，编号: 5，类型: 银行回单，大小（字节）: 25425"
     assert labels.show_value("attachment", attachment) == expected
     assert labels.show_value("role", "cashier") == "代理中心出纳"
-    assert labels.subject_label("payment_request") == "支出申请"
+    assert trail.subject_label("payment_request") == "支出申请"
 
 
 def test_liaison_event_page_has_no_english_labels(client):

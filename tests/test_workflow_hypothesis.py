@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -22,16 +23,18 @@ from sqlalchemy import select
 from audit.models import Event
 from finance.auth import services as accounts
 from finance.auth.models import User
+from finance.errors import Forbidden
 from finance.extensions import db as fdb
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payments import services as payments
 from finance.payments.models import Payment
-from finance.permissions import Forbidden
 from finance.roles import Role
 from finance.workflow import NotAllowed, State
 from tests import factories as f
 from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.slow  # a hypothesis state machine (slow)
 
 R = Role
 # Who holds what over 东岳村 (HL-YC-01). The two-role people are made for this test.

@@ -2,9 +2,10 @@
 
 Every cell is tried through the services on a request of 东岳村 built in that state: it either moves
 the request to the expected state and writes exactly one history row and one audit event, or it is
-refused (NotAllowed / Forbidden / RequestError) and nothing at all changes. The expectations are written
-out here by hand from DESIGN.md, not derived from `finance.workflow.TABLE`, so the table is checked
-against the design rather than against itself.
+refused and nothing at all changes. Each refused cell names its refusal: NotAllowed when the state does
+not open the action (409), Forbidden when it does but not for this person (403). The expectations are
+written out here by hand from DESIGN.md, not derived from `finance.workflow.TABLE`, so the table is
+checked against the design rather than against itself.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.models import Event
+from finance.attachment_kinds import AttachmentKind
+from finance.errors import Forbidden
 from finance.extensions import db as fdb
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import Attachment, AttachmentKind, PaymentRequest, RequestAction
+from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
 from finance.payments import services as payments
 from finance.payments.models import Payment
-from finance.permissions import Forbidden
 from finance.workflow import TABLE, Action, Facts, NotAllowed, State, actions_open, decide
 from tests import factories as f
 
@@ -70,7 +72,24 @@ ALLOWED: dict[tuple[str, Action, str], str] = {
     ("paid", Action.RECONCILE, "cashier"): "reconciled",
 }
 
+# (situation, action) pairs the design opens; any other cell is refused as NotAllowed, an open cell by
+# anyone but its one permitted actor as Forbidden.
+OPEN: set[tuple[str, Action]] = {
+    ("draft", Action.EDIT), ("draft", Action.SUBMIT),
+    ("pending@1", Action.APPROVE), ("pending@1", Action.RETURN), ("pending@1", Action.REJECT),
+    ("pending@1", Action.WITHDRAW),  # withdrawn only while no approver has acted in the round
+    ("pending@2", Action.APPROVE), ("pending@2", Action.RETURN), ("pending@2", Action.REJECT),
+    ("pending@3", Action.APPROVE), ("pending@3", Action.RETURN), ("pending@3", Action.REJECT),
+    ("returned", Action.EDIT), ("returned", Action.SUBMIT), ("returned", Action.WITHDRAW),
+    ("approved", Action.PAY),
+    ("paid", Action.RECONCILE),
+}
 REFUSALS = (NotAllowed, Forbidden, requests.RequestError)
+
+
+def refusal(situation: str, action: Action) -> type[Exception]:
+    """The refusal a refused cell gets."""
+    return Forbidden if (situation, action) in OPEN else NotAllowed
 
 
 def build(situation: str) -> PaymentRequest:
@@ -131,6 +150,7 @@ def state_of_world(req: PaymentRequest) -> dict[str, Any]:
     }
 
 
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("action", ACTIONS, ids=str)
 @pytest.mark.parametrize("situation", SITUATIONS)
 def test_every_role_in_every_state(db: Any, situation: str, action: Action) -> None:
@@ -140,10 +160,13 @@ def test_every_role_in_every_state(db: Any, situation: str, action: Action) -> N
     assert situation_of(req) == situation
     allowed = [actor for actor in ACTORS if (situation, action, actor) in ALLOWED]
     assert len(allowed) <= 1
+    assert bool(allowed) == ((situation, action) in OPEN)
+    expected = refusal(situation, action)
     for actor in [a for a in ACTORS if a not in allowed]:
         before = state_of_world(req)
-        with pytest.raises(REFUSALS):
+        with pytest.raises(REFUSALS) as refused:
             attempt(action, ACTORS[actor], req)
+        assert type(refused.value) is expected, f"{actor}: {action} in {situation} is refused as {expected}"
         assert state_of_world(req) == before, f"{actor} changed something by a refused {action}"
     for actor in allowed:
         before = state_of_world(req)
@@ -337,18 +360,19 @@ def test_every_writing_service_writes_one_event_and_refusals_none(db: Any) -> No
     ("amount", Decimal("0"), "金额必须大于零。"),
     ("amount", Decimal("-3"), "金额必须大于零。"),
     ("amount", Decimal("NaN"), "金额必须大于零。"),
-    ("amount", Decimal("10000000.01"), "金额超过单笔上限。"),
-    ("amount", Decimal("1E+40"), "金额超过单笔上限。"),
+    ("amount", Decimal("10000000.01"), "金额超过单笔上限 10,000,000.00 元。"),
+    ("amount", Decimal("1E+40"), "金额超过单笔上限 10,000,000.00 元。"),
     ("meeting_amount", Decimal("1E+40"), "决议金额格式不正确。"),
     ("payee_name", "收" * 101, "最多 100 个字。"),
     ("payee_bank", "行" * 101, "最多 100 个字。"),
     ("payee_account", "6" * 41, "最多 40 个字。"),
-    ("purpose", "用" * 1001, "最多 1000 个字。"),
+    ("purpose", "用" * 501, "最多 500 个字。"),  # the form's limit too (one home: models.MAX_LENGTH)
     ("fund_source", "源" * 101, "最多 100 个字。"),
     ("budget_line", "预" * 101, "最多 100 个字。"),
     ("meeting_amount", Decimal("0.001"), "决议金额格式不正确。"),
     ("meeting_amount", Decimal("1000000000000"), "决议金额格式不正确。"),
     ("meeting_attendance", -1, "参会人数不正确。"),
+    ("meeting_attendance", 0, "参会人数不正确。"),  # at least one person attended, as the form says
     ("meeting_attendance", 10**9, "参会人数不正确。"),
     ("subject_id", 10**9, "请选择有效的会计科目。"),
 ])

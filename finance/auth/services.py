@@ -15,9 +15,11 @@ from sqlalchemy import delete, select
 from finance import trail
 from finance.auth.models import LoginFailure, RoleAssignment, User
 from finance.db import utcnow
+from finance.errors import InputError
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.roles import Role
+from finance.trail import AuditAction, AuditSubject
 
 _hashers: dict[tuple[int, int, int], PasswordHasher] = {}
 _dummy: dict[tuple[int, int, int], str] = {}
@@ -40,7 +42,7 @@ MIN_PASSWORD = 8
 PHONE_RE = re.compile(r"\+?[0-9][0-9 -]{4,18}")
 
 
-class AccountError(ValueError):
+class AccountError(InputError):
     """A message for the user."""
 
 
@@ -113,8 +115,8 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     check_password(new, confirm)
     user.password_hash = hasher().hash(new)
     user.session_version += 1
-    trail.record(village=None, user=user, role=None, action="password_change", subject_type="user",
-                 subject_id=user.id)
+    trail.record(village=None, user=user, role=None, action=AuditAction.PASSWORD_CHANGE,
+                 subject_type=AuditSubject.USER, subject_id=user.id)
 
 
 def check_password(new: str, confirm: str) -> None:
@@ -141,8 +143,8 @@ def create_user(*, username: str, display_name: str, password: str, role: Role, 
                 password_hash=hasher().hash(password))
     db.session.add(user)
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="user_create",
-                 subject_type="user", subject_id=user.id,
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.USER_CREATE,
+                 subject_type=AuditSubject.USER, subject_id=user.id,
                  after={"username": user.username, "display_name": user.display_name})
     assign_role(user, role, org_unit, by=by)
     return user
@@ -151,14 +153,14 @@ def create_user(*, username: str, display_name: str, password: str, role: Role, 
 def assign_role(user: User, role: Role, org_unit: OrgUnit, by: User | None = None) -> RoleAssignment:
     if org_unit.kind not in role.levels:
         raise AccountError(_("%(role)s 只能设置在%(levels)s一级。", role=role.label,
-                             levels="/".join(str(k) for k in role.levels)))
+                             levels="/".join(k.label for k in role.levels)))
     if any(a.role == role and a.org_unit_id == org_unit.id for a in user.assignments):
         raise AccountError(_("该用户已有此角色。"))
     assignment = RoleAssignment(user=user, role=role, org_unit=org_unit)
     db.session.add(assignment)
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="role_assign",
-                 subject_type="user", subject_id=user.id,
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.ROLE_ASSIGN,
+                 subject_type=AuditSubject.USER, subject_id=user.id,
                  after={"role": role.value, "org_unit": org_unit.code})
     return assignment
 
@@ -169,8 +171,8 @@ def remove_role(assignment: RoleAssignment, by: User) -> None:
         raise AccountError(_("每个用户至少保留一个角色；不再使用的账号请停用。"))
     if user.id == by.id and assignment.role == Role.ADMIN:
         raise AccountError(_("不能撤销自己的管理员角色。"))
-    trail.record(village=None, user=by, role=Role.ADMIN, action="role_remove", subject_type="user",
-                 subject_id=user.id,
+    trail.record(village=None, user=by, role=Role.ADMIN, action=AuditAction.ROLE_REMOVE,
+                 subject_type=AuditSubject.USER, subject_id=user.id,
                  before={"role": assignment.role.value, "org_unit": assignment.org_unit.code})
     user.assignments.remove(assignment)
     db.session.flush()
@@ -181,8 +183,9 @@ def set_active(user: User, active: bool, by: User) -> None:
         raise AccountError(_("不能停用自己的账号。"))
     if user.active == active:
         return
-    trail.record(village=None, user=by, role=Role.ADMIN, action="user_activate" if active else "user_deactivate",
-                 subject_type="user", subject_id=user.id, before={"active": user.active},
+    trail.record(village=None, user=by, role=Role.ADMIN,
+                 action=AuditAction.USER_ACTIVATE if active else AuditAction.USER_DEACTIVATE,
+                 subject_type=AuditSubject.USER, subject_id=user.id, before={"active": user.active},
                  after={"active": active})
     user.active = active
     user.session_version += 1

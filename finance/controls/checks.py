@@ -31,19 +31,22 @@ from typing import Any
 from flask_babel import gettext as _
 
 from finance import storage
+from finance.approval_policy.rules import Rules
+from finance.attachment_kinds import AttachmentKind, kinds_present
 from finance.auth.models import User
 from finance.controls import images
 from finance.controls import queries as q
-from finance.controls.attachments import VOUCHER_KINDS
 from finance.controls.models import Relation, RequestControl
 from finance.controls.normalise import is_business, name_key, normalise_account, normalise_name
-from finance.controls.policy import ControlRules
+from finance.controls.policy import ControlRules, bands_of
+from finance.controls.services import fingerprint_attachments
 from finance.db import utcnow
 from finance.money import format_amount
-from finance.payment_requests.models import AttachmentKind, PaymentRequest
-from finance.payment_requests.queries import current_policy, rules_of
+from finance.payment_requests.models import PaymentRequest
+from finance.payment_requests.route import rules_for
+from finance.permissions import acting_role
 from finance.roles import Role
-from finance.routing import Rules
+from finance.workflow import Action
 
 
 class Stage(StrEnum):
@@ -144,23 +147,17 @@ def preview_report(req: PaymentRequest, viewer: Any = None) -> ControlReport:
     """The report a page shows (read-only: no lock, no hashes stored): what submitting would meet for a
     draft or returned request, what the approver weighs for one in approval. `viewer` is asked about
     recusal when they hold the current step."""
-    from finance.permissions import acting_role
-    from finance.workflow import Action, State
-
-    if req.state in (State.DRAFT, State.RETURNED):
+    if req.state.editable:
         return _run(req, Stage.SUBMIT, None, prepare=False)
-    approver = viewer if viewer is not None and req.state == State.PENDING and getattr(
+    approver = viewer if viewer is not None and getattr(
         viewer, "is_authenticated", False) and acting_role(viewer, req, Action.APPROVE) is not None else None
     return _run(req, Stage.APPROVE, approver, prepare=False)
 
 
 def _run(req: PaymentRequest, stage: Stage, approver: User | None, *, prepare: bool) -> ControlReport:
-    from finance.controls.services import fingerprint_attachments
-
     township = req.village.township
     rules = q.control_rules(township)
-    policy = req.policy or (current_policy(township) if township is not None else None)
-    routing = rules_of(policy)
+    routing = rules_for(req)
     link = q.link_of(req)
     report = ControlReport(stage=stage, request_id=req.id)
     if stage == Stage.SUBMIT and prepare:
@@ -221,7 +218,7 @@ def check_invoices(req: PaymentRequest, rules: ControlRules, report: ControlRepo
                 {"number": fact.number, "attachment_id": fact.attachment_id, "other_request_id": use.request_id,
                  "other_request": use.number, "other_attachment_id": use.attachment_id}))
     _check_photos(req, facts, rules, report)
-    voucher_kinds = {a.kind for a in req.attachments if a.kind in VOUCHER_KINDS}
+    voucher_kinds = {a.kind for a in req.attachments if a.kind.voucher}
     if req.payee_name and is_business(req.payee_name) and voucher_kinds and AttachmentKind.INVOICE not in voucher_kinds:
         report.add(Finding(Code.BUSINESS_NEEDS_INVOICE, Severity.REFUSE, _(
             "收款人“%(payee)s”是企业或个体商户，须附发票；收据、签收单不能作为入账凭证。", payee=req.payee_name),
@@ -467,8 +464,6 @@ def check_cumulative(req: PaymentRequest, link: RequestControl | None, rules: Co
     report.add(Finding(Code.CUMULATIVE_BAND, Severity.WARN, _(
         "%(reason)s（%(numbers)s 与本次），达到 %(band)s 元一档，按该档审批。", reason=result.reason,
         numbers=_("、").join(result.numbers), band=_amount(result.band)), evidence))
-    from finance.controls.attachments import kinds_present
-
     have = kinds_present(a.kind.value for a in req.attachments)
     wanted = [k for k in routing.required_attachments(result.total, subject)
               if k not in routing.required_attachments(req.amount, subject) and k not in have]
@@ -476,17 +471,13 @@ def check_cumulative(req: PaymentRequest, link: RequestControl | None, rules: Co
     if routing.is_major(result.total) and not routing.is_major(req.amount) and no_resolution:
         wanted.append("resolution")
     if wanted:
-        from finance.payment_requests.services import attachment_label
-
-        labels = [_("“四议两公开”决议") if k == "resolution" else attachment_label(k) for k in wanted]
+        labels = [_("“四议两公开”决议") if k == "resolution" else AttachmentKind.requirement_label(k) for k in wanted]
         report.add(Finding(Code.BAND_REQUIREMENT_MISSING, Severity.REFUSE, _(
             "%(reason)s，达到 %(band)s 元一档，须补充：%(what)s。", reason=result.reason, band=_amount(result.band),
             what=_("、").join(labels)), {**evidence, "missing": wanted}))
 
 
 def _bands(routing: Rules) -> list[Decimal]:
-    from finance.controls.policy import bands_of
-
     return bands_of([s.min_amount for s in routing.steps], [a.min_amount for a in routing.attachments],
                     routing.major_threshold)
 

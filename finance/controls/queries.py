@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
+import audit
+from audit.models import Event
 from finance.auth.models import RoleAssignment, User
 from finance.controls.models import (
     Contract,
@@ -32,11 +34,12 @@ from finance.payment_requests.models import Attachment, PaymentRequest
 from finance.roles import OrgKind
 from finance.workflow import State
 
-# States in which a request has used what it refers to (an invoice, a share of a resolution).
-LIVE_STATES = (State.PENDING, State.RETURNED, State.APPROVED, State.PAID, State.RECONCILED)
-# States in which it counts against a resolution's or contract's amount.
-COMMITTED_STATES = (State.PENDING, State.APPROVED, State.PAID, State.RECONCILED)
-PAID_STATES = (State.PAID, State.RECONCILED)
+# States in which a request has used what it refers to (an invoice, a share of a resolution): submitted,
+# and neither withdrawn nor rejected (read off the workflow table).
+LIVE_STATES = tuple(s for s in State if s.submitted and (s.paid or not s.terminal))
+# States in which it counts against a resolution's or contract's amount (a returned one is being changed).
+COMMITTED_STATES = tuple(s for s in LIVE_STATES if not s.editable)
+PAID_STATES = tuple(s for s in State if s.paid)
 
 
 def district_of(unit: OrgUnit) -> OrgUnit:
@@ -299,3 +302,44 @@ def contract_committed(resolution_id: int) -> Decimal:
                      .scalars())
 
 
+
+
+def township_officials(township: OrgUnit) -> list[tuple[OrgUnit, list[User]]]:
+    """The units of a township (itself first) with the users holding a role at each."""
+    units = list(db.session.execute(select(OrgUnit).where(
+        OrgUnit.path.startswith(township.path, autoescape=True)).order_by(OrgUnit.path)).scalars())
+    out = []
+    for unit in units:
+        users = list(db.session.execute(
+            select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.org_unit_id == unit.id).distinct().order_by(User.username)).scalars())
+        if users:
+            out.append((unit, users))
+    return out
+
+
+def system_history(subject_type: str, subject_id: int) -> list[Event]:
+    """The system chain's events about one record (a register line), oldest first."""
+    return list(db.session.execute(select(Event).where(
+        Event.chain_id == audit.SYSTEM_CHAIN, Event.subject_type == str(subject_type),
+        Event.subject_id == str(subject_id)).order_by(Event.seq)).scalars())
+
+
+def negative_item(item_id: int) -> NegativeItem | None:
+    return db.session.get(NegativeItem, item_id)
+
+
+def resolution(resolution_id: int) -> Resolution | None:
+    return db.session.get(Resolution, resolution_id)
+
+
+def contract(contract_id: int) -> Contract | None:
+    return db.session.get(Contract, contract_id)
+
+
+def unit(unit_id: int) -> OrgUnit | None:
+    return db.session.get(OrgUnit, unit_id)
+
+
+def person(person_id: int) -> RelatedPerson | None:
+    return db.session.get(RelatedPerson, person_id)

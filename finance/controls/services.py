@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from finance import storage, trail
+from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import RoleAssignment, User
 from finance.controls import images
-from finance.controls.attachments import VOUCHER_KINDS
 from finance.controls.models import (
     Contract,
     ControlPolicy,
@@ -46,26 +46,22 @@ from finance.controls.normalise import (
 )
 from finance.controls.policy import ControlRules
 from finance.db import utcnow
+from finance.errors import Forbidden, InputError
 from finance.extensions import db
 from finance.money import AmountError, format_amount, parse_amount
 from finance.orgs.models import OrgUnit
-from finance.payment_requests.models import Attachment, AttachmentKind, PaymentRequest
-from finance.permissions import Forbidden, Permission, acting_role, can
+from finance.payment_requests.models import Attachment, PaymentRequest
+from finance.permissions import Permission, acting_role, can
 from finance.roles import OrgKind, Role
 from finance.timefmt import today_local
-from finance.workflow import Action, State
+from finance.trail import AuditAction, AuditSubject
+from finance.workflow import Action
 
-REQUEST = "payment_request"
-EDITABLE_STATES = (State.DRAFT, State.RETURNED)
 MAX_ATTENDANCE = 100_000
 
 
-class ControlError(ValueError):
+class ControlError(InputError):
     """Input the user must correct; `errors` maps field names to messages. Nothing was saved."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or {}
 
 
 def _raise_if(errors: dict[str, str]) -> None:
@@ -117,7 +113,7 @@ def _text(value: str | None, field: str, errors: dict[str, str], label: str, lim
 
 
 def _editable_request(user: User, req: PaymentRequest) -> None:
-    if req.state not in EDITABLE_STATES:
+    if not req.state.editable:
         raise ControlError(_("只有草稿或退回的申请可以修改。"))
     if acting_role(user, req, Action.EDIT) is None:
         raise Forbidden(Action.EDIT)
@@ -178,7 +174,8 @@ def record_invoice(user: User, att: Attachment, data: InvoiceInput) -> InvoiceFa
     fact.recorded_by_id, fact.updated_at = user.id, now
     db.session.flush()
     fingerprint_attachments(req)
-    trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action="invoice_record", subject_type=REQUEST,
+    trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action=AuditAction.INVOICE_RECORD,
+                 subject_type=AuditSubject.PAYMENT_REQUEST,
                  subject_id=req.id, before={"invoice": before} if before else None,
                  after={"invoice": invoice_summary(fact)}, attachments=(att.sha256,))
     return fact
@@ -191,7 +188,7 @@ def fingerprint_attachments(req: PaymentRequest) -> list[ImageFingerprint]:
         select(ImageFingerprint.attachment_id).where(ImageFingerprint.request_id == req.id)).scalars())
     made = []
     for att in req.attachments:
-        if att.id in have or att.kind not in VOUCHER_KINDS or not att.content_type.startswith("image/"):
+        if att.id in have or not att.kind.voucher or not att.content_type.startswith("image/"):
             continue
         try:
             data = storage.path_for(att.sha256).read_bytes()
@@ -288,8 +285,8 @@ def add_related_person(by: User | None, official: User, data: PersonInput) -> Re
     _set_accounts(person, accounts)
     db.session.add(person)
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="register_add",
-                 subject_type="related_person", subject_id=person.id, after=person_summary(person))
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.REGISTER_ADD,
+                 subject_type=AuditSubject.RELATED_PERSON, subject_id=person.id, after=person_summary(person))
     return person
 
 
@@ -306,8 +303,8 @@ def update_related_person(by: User | None, person: RelatedPerson, data: PersonIn
     changed = [k for k in after if after[k] != before[k]]
     person.updated_at = utcnow()
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="register_update",
-                 subject_type="related_person", subject_id=person.id, before={k: before[k] for k in changed},
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.REGISTER_UPDATE,
+                 subject_type=AuditSubject.RELATED_PERSON, subject_id=person.id, before={k: before[k] for k in changed},
                  after={k: after[k] for k in changed})
     return person
 
@@ -320,8 +317,8 @@ def remove_related_person(by: User | None, person: RelatedPerson, reason: str = 
     person.active = False
     person.updated_at = utcnow()
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="register_remove",
-                 subject_type="related_person", subject_id=person.id, before={"active": True},
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.REGISTER_REMOVE,
+                 subject_type=AuditSubject.RELATED_PERSON, subject_id=person.id, before={"active": True},
                  after={"active": False}, reason=(reason or "").strip() or None)
 
 
@@ -348,8 +345,8 @@ def set_own_identity(by: User | None, official: User, data: PersonInput) -> Rela
     _set_accounts(person, accounts)
     db.session.add(person)
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="register_add",
-                 subject_type="related_person", subject_id=person.id, after=person_summary(person))
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.REGISTER_ADD,
+                 subject_type=AuditSubject.RELATED_PERSON, subject_id=person.id, after=person_summary(person))
     return person
 
 
@@ -457,8 +454,8 @@ def create_resolution(user: User, village: OrgUnit, data: ResolutionInput, rules
                      created_by_id=user.id)
     db.session.add(res)
     db.session.flush()
-    trail.record(village=village, user=user, role=Role.ACCOUNTANT, action="resolution_create",
-                 subject_type="resolution", subject_id=res.id, after=resolution_summary(res),
+    trail.record(village=village, user=user, role=Role.ACCOUNTANT, action=AuditAction.RESOLUTION_CREATE,
+                 subject_type=AuditSubject.RESOLUTION, subject_id=res.id, after=resolution_summary(res),
                  attachments=(minutes.sha256, publicity.sha256))
     return res
 
@@ -478,8 +475,8 @@ def add_result_publicity(user: User, res: Resolution, upload: Upload) -> Resolut
     before = res.result_sha256
     res.result_sha256, res.result_type = stored.sha256, stored.content_type
     db.session.flush()
-    trail.record(village=res.village, user=user, role=Role.ACCOUNTANT, action="resolution_result",
-                 subject_type="resolution", subject_id=res.id, before={"result": before},
+    trail.record(village=res.village, user=user, role=Role.ACCOUNTANT, action=AuditAction.RESOLUTION_RESULT,
+                 subject_type=AuditSubject.RESOLUTION, subject_id=res.id, before={"result": before},
                  after={"result": stored.sha256}, attachments=(stored.sha256,))
     return res
 
@@ -540,8 +537,8 @@ def create_contract(user: User, village: OrgUnit, data: ContractInput) -> Contra
                         file_type=stored.content_type, created_by_id=user.id)
     db.session.add(contract)
     db.session.flush()
-    trail.record(village=village, user=user, role=Role.ACCOUNTANT, action="contract_create",
-                 subject_type="contract", subject_id=contract.id, after=contract_summary(contract),
+    trail.record(village=village, user=user, role=Role.ACCOUNTANT, action=AuditAction.CONTRACT_CREATE,
+                 subject_type=AuditSubject.CONTRACT, subject_id=contract.id, after=contract_summary(contract),
                  attachments=(stored.sha256,))
     return contract
 
@@ -604,7 +601,8 @@ def link_request(user: User, req: PaymentRequest, *, resolution_id: int | None =
         return None
     link.updated_at = utcnow()
     db.session.flush()
-    trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action="request_link", subject_type=REQUEST,
+    trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action=AuditAction.REQUEST_LINK,
+                 subject_type=AuditSubject.PAYMENT_REQUEST,
                  subject_id=req.id, before={"link": before} if before else None, after={"link": after})
     return link
 
@@ -656,8 +654,8 @@ def add_negative_item(by: User | None, township: OrgUnit, data: NegativeItemInpu
                        created_by_id=by.id if by else None)
     db.session.add(row)
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="negative_list_add",
-                 subject_type="negative_item", subject_id=row.id, after={"township": township.code,
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.NEGATIVE_LIST_ADD,
+                 subject_type=AuditSubject.NEGATIVE_ITEM, subject_id=row.id, after={"township": township.code,
                                                                          **negative_summary(row)})
     return row
 
@@ -675,8 +673,8 @@ def update_negative_item(by: User | None, row: NegativeItem, data: NegativeItemI
     row.updated_at = utcnow()
     db.session.flush()
     changed = [k for k in after if after[k] != before[k]]
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="negative_list_update",
-                 subject_type="negative_item", subject_id=row.id, before={k: before[k] for k in changed},
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.NEGATIVE_LIST_UPDATE,
+                 subject_type=AuditSubject.NEGATIVE_ITEM, subject_id=row.id, before={k: before[k] for k in changed},
                  after={k: after[k] for k in changed})
     return row
 
@@ -690,8 +688,9 @@ def remove_negative_item(by: User | None, row: NegativeItem) -> None:
     row.active = False
     row.updated_at = utcnow()
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="negative_list_remove",
-                 subject_type="negative_item", subject_id=row.id, before={"active": True}, after={"active": False})
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.NEGATIVE_LIST_REMOVE,
+                 subject_type=AuditSubject.NEGATIVE_ITEM, subject_id=row.id, before={"active": True},
+                 after={"active": False})
 
 
 def publish_control_rules(by: User | None, township: OrgUnit, rules: ControlRules) -> ControlPolicy:
@@ -707,8 +706,8 @@ def publish_control_rules(by: User | None, township: OrgUnit, rules: ControlRule
                         created_by_id=by.id if by else None)
     db.session.add(row)
     db.session.flush()
-    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action="control_policy_publish",
-                 subject_type="control_policy", subject_id=row.id,
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.CONTROL_POLICY_PUBLISH,
+                 subject_type=AuditSubject.CONTROL_POLICY, subject_id=row.id,
                  after={"township": township.code, "version": version, "rules": row.rules})
     return row
 

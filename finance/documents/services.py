@@ -24,50 +24,31 @@ from finance.documents.rendering import qr_svg_data_uri
 from finance.extensions import db
 from finance.money import to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
+from finance.oversight.labels import failure_text
+from finance.oversight.verification import run_verify
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.queries import steps_of
-from finance.payment_requests.services import attachment_label
+from finance.payment_requests.route import route_of
 from finance.payments.models import Payment
-from finance.roles import ROLE_LABELS, Role
+from finance.payments.queries import payment_of
+from finance.roles import OrgKind, Role, role_label
 from finance.timefmt import CST
-from finance.workflow import ACTION_LABELS, Action, State
+from finance.trail import AuditAction, AuditSubject, action_label
+from finance.workflow import DECISION_ACTIONS, Action, State
 
-SUBJECT = "payment_request"
+SUBJECT = AuditSubject.PAYMENT_REQUEST
 TOKEN_SALT = "sanzi.documents.approval-form.v1"  # noqa: S105 - a salt, not a secret
 HASH_PREFIX = 16  # hex digits of the printed entry hash carried (and signed) in the QR token
 MAX_REPORT_EVENTS = 5000  # about 170 pages; a longer range is refused with a message to narrow it
 
-# Trail actions that are not in the workflow table, as the documents name them.
-EXTRA_ACTION_LABELS = {
-    "attachment_add": _l("添加附件"),
-    "attachment_remove": _l("删除附件"),
-    "print_form": _l("打印支付审批单"),
-    "export_trail_report": _l("导出审计轨迹报告"),
-    "print_disclosure": _l("打印财务公开表"),
-}
-SUBJECT_TYPE_LABELS = {
-    "payment_request": _l("支付申请"),
-    "trail_report": _l("审计轨迹报告"),
-    "disclosure": _l("财务公开"),
-    "org_unit": _l("组织"),
-    "user": _l("用户"),
-}
-
-
-def action_label(action: str) -> str:
-    try:
-        return str(ACTION_LABELS[Action(action)])
-    except (ValueError, KeyError):
-        return str(EXTRA_ACTION_LABELS[action]) if action in EXTRA_ACTION_LABELS else action
-
-
-def role_label(role: str | Role | None) -> str:
-    if not role:
-        return ""
-    try:
-        return str(ROLE_LABELS[Role(role)])
-    except ValueError:
-        return str(role)
+def village_by_key(key: str) -> OrgUnit | None:
+    """A village by id or code, as a form or a public URL names it (scope is the caller's question)."""
+    key = key.strip()
+    if not key or len(key) > 32:
+        return None
+    column = OrgUnit.id if key.isdigit() else OrgUnit.code
+    return db.session.execute(
+        select(OrgUnit).where(column == (int(key) if key.isdigit() else key), OrgUnit.kind == OrgKind.VILLAGE)
+    ).scalar_one_or_none()
 
 
 def short_hash(value: str | None, n: int = 12) -> str:
@@ -76,13 +57,13 @@ def short_hash(value: str | None, n: int = 12) -> str:
 
 def acting_role_over(user: User, village: OrgUnit) -> Role | None:
     """The role in which a user reads a village's records, for the audit event of a print. The first in
-    the order of ROLE_LABELS, so a person holding two roles is recorded the same way every time."""
+    the order of Role, so a person holding two roles is recorded the same way every time."""
     roles = user.roles_at(village)
-    return next((r for r in ROLE_LABELS if r in roles), None)
+    return next((r for r in Role if r in roles), None)
 
 
-def record_print(user: User, village: OrgUnit, action: str, subject_type: str, subject_id: int | str,
-                 reason: str | None = None) -> audit.Event:
+def record_print(user: User, village: OrgUnit, action: AuditAction, subject_type: AuditSubject,
+                 subject_id: int | str, reason: str | None = None) -> audit.Event:
     """One audit event for a print or export, on the village's chain. A read changes nothing, so the
     event has no before/after; the verifier's replayer therefore ignores it."""
     return trail.record(village=village, user=user, role=acting_role_over(user, village), action=action,
@@ -209,7 +190,7 @@ def _headline(printed: PrintedState, req: PaymentRequest, live: bool, intact: bo
     if live:
         return _("与打印时一致：打印后该申请没有任何变化。")
     actions = {e.action for e in later}
-    if printed.state not in (State.PAID, State.RECONCILED) and req.state in (State.PAID, State.RECONCILED):
+    if not _state_of(printed.state, req.state).paid and req.state.paid:
         return _("打印后已支付，当前状态：%(state)s。", state=req.state.label)
     if req.state.value != printed.state:
         return _("打印后状态已变化：打印时为“%(old)s”，现在为“%(new)s”。",
@@ -224,6 +205,13 @@ def _state_label(value: str) -> str:
         return State(value).label
     except ValueError:
         return value
+
+
+def _state_of(value: str, default: State) -> State:
+    try:
+        return State(value)
+    except ValueError:
+        return default
 
 
 # --- the approval form ----------------------------------------------------------------------------
@@ -260,7 +248,7 @@ def _rounds(req: PaymentRequest) -> list[Round]:
         rnd = rounds.setdefault(act.round, Round(act.round))
         if act.action == Action.SUBMIT:
             rnd.submitted_by, rnd.submitted_at = act.actor.display_name, act.created_at
-        elif act.action in (Action.APPROVE, Action.RETURN, Action.REJECT):
+        elif act.action in DECISION_ACTIONS:
             rnd.steps.append(StepRow(act.step or 0, role_label(act.actor_role), act.actor.display_name,
                                      act.action.label, act.created_at, act.comment or ""))
         if act.action in (Action.RETURN, Action.REJECT, Action.WITHDRAW):
@@ -268,18 +256,15 @@ def _rounds(req: PaymentRequest) -> list[Round]:
             rnd.outcome_by, rnd.outcome_role = act.actor.display_name, role_label(act.actor_role)
             rnd.outcome_comment = act.comment or ""
     # The current round lists its steps still to come as blank rows, as a paper form has empty boxes.
-    if rounds and req.state == State.PENDING:
+    route = route_of(req)
+    if rounds and any(s["status"] == "current" for s in route):
         current = rounds[next(reversed(rounds))]
         done = {s.step for s in current.steps}
-        for number, rule in enumerate(steps_of(req), start=1):
-            if number not in done:
-                current.steps.append(StepRow(number, role_label(rule.role), action=_("待审批")))
+        for step in route:
+            if step["n"] not in done:
+                current.steps.append(StepRow(step["n"], role_label(step["role"]), action=_("待审批")))
         current.steps.sort(key=lambda s: s.step)
     return list(rounds.values())
-
-
-def payment_of(req: PaymentRequest) -> Payment | None:
-    return db.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one_or_none()
 
 
 def approval_form(req: PaymentRequest, printed_by: User) -> dict[str, Any]:
@@ -295,7 +280,7 @@ def approval_form(req: PaymentRequest, printed_by: User) -> dict[str, Any]:
         "village": req.village,
         "township": req.village.township,
         "capital": to_capital(req.amount, prefix=True) if req.amount is not None else "",
-        "attachments": [{"label": attachment_label(a.kind.value), "filename": a.filename,
+        "attachments": [{"label": a.kind.label, "filename": a.filename,
                          "sha": short_hash(a.sha256, 16), "size": a.size} for a in req.attachments],
         "current_round": rounds[-1] if rounds else None,
         "earlier_rounds": rounds[:-1],
@@ -339,8 +324,6 @@ class ReportRow:
 def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> dict[str, Any]:
     """The events of a village's chain in [start, end] (China dates), with the verification of the
     whole chain and its newest checkpoint."""
-    from finance.oversight.verification import run_verify
-
     chain_id = trail.chain_for(village)
     lo, hi = day_bounds(start, end)
     events = db.session.execute(
@@ -375,7 +358,7 @@ def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> 
         "first": first,
         "last": last,
         "verified": report.ok,
-        "failures": [str(f) for f in report.all_failures()][:50],
+        "failures": [f"{f.chain_id} #{f.seq}: {failure_text(f)}" for f in report.all_failures()][:50],
         "chain_size": chain_report.size if chain_report else 0,
         "chain_head": chain_report.head_hash if chain_report else "",
         "checkpoints_checked": chain_report.checkpoints_checked if chain_report else 0,
@@ -387,7 +370,7 @@ def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> 
 
 
 def _subject(event: audit.Event, numbers: dict[int, str | None]) -> str:
-    label = str(SUBJECT_TYPE_LABELS.get(event.subject_type, event.subject_type))
+    label = trail.subject_label(event.subject_type)
     if event.subject_type == SUBJECT and event.subject_id.isdigit():
         number = numbers.get(int(event.subject_id))
         return number or f"{label} #{event.subject_id}"

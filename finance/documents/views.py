@@ -12,16 +12,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from finance.documents import services
 from finance.documents.rendering import render_one_page, render_pdf
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
+from finance.oversight.queries import liaison_villages
 from finance.payment_requests.queries import get_visible
-from finance.permissions import Permission, can, jurisdiction
-from finance.roles import OrgKind, Role
+from finance.permissions import Permission, can, villages_in_scope
+from finance.roles import OrgKind
 from finance.timefmt import today_local
+from finance.trail import AuditAction, AuditSubject
 
 bp = Blueprint("documents", __name__)
 # The printed forms are official Chinese documents, filed and posted as such whatever the reader's language.
@@ -58,7 +59,7 @@ def approval_form(request_id: int) -> Response:
     pdf = render_one_page(pages.__getitem__)
     village = db.session.get(OrgUnit, village_id)
     assert village is not None
-    services.record_print(current_user, village, "print_form", services.SUBJECT, req_id)
+    services.record_print(current_user, village, AuditAction.PRINT_FORM, AuditSubject.PAYMENT_REQUEST, req_id)
     db.session.commit()
     return _pdf(pdf, f"支付审批单-{number}.pdf")
 
@@ -76,23 +77,6 @@ def verify(token: str) -> ResponseReturnValue:
     return render_template("documents/verify.html", v=result)
 
 
-def _liaison_villages() -> list[OrgUnit]:
-    return list(db.session.execute(
-        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(current_user, {Role.LIAISON})),
-                              OrgUnit.kind == OrgKind.VILLAGE).order_by(OrgUnit.path)
-    ).scalars())
-
-
-def _village_by_key(key: str) -> OrgUnit | None:
-    key = key.strip()
-    if not key or len(key) > 32:
-        return None
-    column = OrgUnit.id if key.isdigit() else OrgUnit.code
-    return db.session.execute(
-        select(OrgUnit).where(column == (int(key) if key.isdigit() else key), OrgUnit.kind == OrgKind.VILLAGE)
-    ).scalar_one_or_none()
-
-
 def _parse_day(text: str | None) -> date | None:
     try:
         return date.fromisoformat((text or "").strip())
@@ -107,9 +91,9 @@ def trail_report() -> ResponseReturnValue:
         abort(404)
     if "village" not in request.args:
         today = today_local()
-        return render_template("documents/trail_form.html", villages=_liaison_villages(),
+        return render_template("documents/trail_form.html", villages=liaison_villages(current_user),
                                start=today.replace(day=1), end=today, errors={})
-    village = _village_by_key(request.args.get("village", ""))
+    village = services.village_by_key(request.args.get("village", ""))
     if village is None or not can(current_user, Permission.AUDIT_READ, village):
         abort(404)
     start, end = _parse_day(request.args.get("start")), _parse_day(request.args.get("end"))
@@ -131,7 +115,7 @@ def trail_report() -> ResponseReturnValue:
         except services.ReportTooLarge as exc:
             errors["end"] = str(exc)  # lazy: in the reader's language
     if errors or context is None:
-        return render_template("documents/trail_form.html", villages=_liaison_villages(), village=village,
+        return render_template("documents/trail_form.html", villages=liaison_villages(current_user), village=village,
                                start=start, end=end, errors=errors), 400
     with force_locale(PRINT_LOCALE):
         html = render_template("pdf/trail_report.html", **context)
@@ -140,7 +124,7 @@ def trail_report() -> ResponseReturnValue:
     pdf = render_pdf(html)
     village = db.session.get(OrgUnit, village_id)
     assert village is not None and start is not None and end is not None
-    services.record_print(current_user, village, "export_trail_report", "trail_report",
+    services.record_print(current_user, village, AuditAction.EXPORT_TRAIL_REPORT, AuditSubject.TRAIL_REPORT,
                           f"{start.isoformat()}..{end.isoformat()}")
     db.session.commit()
     return _pdf(pdf, f"审计轨迹报告-{code}-{start:%Y%m%d}-{end:%Y%m%d}.pdf")
@@ -158,10 +142,7 @@ def disclosure_form() -> ResponseReturnValue:
     """Pick a village and a month; the sheet itself is `disclosure`."""
     if not can(current_user, Permission.REQUEST_READ):
         abort(404)
-    villages = list(db.session.execute(
-        select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(current_user)), OrgUnit.kind == OrgKind.VILLAGE)
-        .order_by(OrgUnit.path)
-    ).scalars())
+    villages = villages_in_scope(current_user)
     today = today_local()
     month = request.args.get("month", f"{today:%Y-%m}")
     if "village" not in request.args:
@@ -193,7 +174,8 @@ def disclosure(village_id: int, year: int, month: int) -> Response:
     pdf = render_pdf(html)
     village = db.session.get(OrgUnit, village_id)
     assert village is not None
-    services.record_print(current_user, village, "print_disclosure", "disclosure", f"{year:04d}-{month:02d}")
+    services.record_print(current_user, village, AuditAction.PRINT_DISCLOSURE, AuditSubject.DISCLOSURE,
+                          f"{year:04d}-{month:02d}")
     db.session.commit()
     return _pdf(pdf, f"财务公开-{code}-{year:04d}{month:02d}.pdf")
 
@@ -204,7 +186,7 @@ def public_disclosure(code: str, period: str) -> ResponseReturnValue:
     the paper hangs on a public wall, so the page is addressed by village code and month, like the
     sheet itself; it shows the same lines as the sheet and nothing else (no accounts, no approvers)."""
     match = _PERIOD_RE.match(period)
-    village = _village_by_key(code) if match and not code.isdigit() else None
+    village = services.village_by_key(code) if match and not code.isdigit() else None
     year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
     today = today_local()
     if village is None or not (1 <= month <= 12 and year >= 2000) or (year, month) > (today.year, today.month):

@@ -7,17 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from finance.roles import Role
-from finance.routing import APPROVER_ROLES
-
-# The kinds a routing policy may require (the bank receipt is the cashier's, never a requirement).
-ATTACHMENT_KIND_LABELS = {
-    "invoice": _l("发票或收款收据"),
-    "contract": _l("合同"),
-    "acceptance": _l("验收单"),
-    "minutes": _l("四议两公开会议记录"),
-    "other": _l("其他材料"),
-}
+from finance.attachment_kinds import AttachmentKind
+from finance.roles import APPROVER_ROLES, Role
 
 
 class UnitForm(FlaskForm):
@@ -66,7 +57,8 @@ class PolicyForm(FlaskForm):
 
     def set_choices(self) -> None:
         step_choices = [("", _l("（不使用此行）"))] + [(r.value, r.label) for r in APPROVER_ROLES]
-        kind_choices = [("", _l("（不使用此行）"))] + list(ATTACHMENT_KIND_LABELS.items())
+        kind_choices = [("", _l("（不使用此行）"))] + [(k.value, AttachmentKind.requirement_label(k))
+                                                    for k in AttachmentKind.uploadable()]
         for row in self.steps:
             row.form.role.choices = step_choices  # type: ignore[attr-defined]
         for row in self.attachments:

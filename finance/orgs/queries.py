@@ -9,7 +9,6 @@ from sqlalchemy import or_, select
 from finance.auth.models import RoleAssignment, User
 from finance.extensions import db
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.payment_requests.models import RoutingPolicy
 from finance.permissions import jurisdiction
 from finance.roles import OrgKind, Role
 
@@ -55,13 +54,6 @@ def users_in_scope(admin: Any, active: bool | None = None, unit: OrgUnit | None 
 def get_user(admin: Any, user_id: int) -> User | None:
     """A user by id, or None when missing or holding no role inside the admin's district."""
     return db.session.execute(_users_stmt(admin).where(User.id == user_id)).scalar_one_or_none()
-
-
-def policy_history(township: OrgUnit) -> list[RoutingPolicy]:
-    """Every published version of a township's routing policy, newest first."""
-    return list(db.session.execute(
-        select(RoutingPolicy).where(RoutingPolicy.township_id == township.id).order_by(RoutingPolicy.version.desc())
-    ).scalars())
 
 
 def subject_names() -> dict[str, str]:

@@ -1,27 +1,31 @@
 """District admin pages: org units, users and roles, routing policies.
 
 Everything here is limited to the admin's own district: a unit or user outside it is a 404, like a
-missing one. Writes go through the services (each records its audit event); the view commits once.
+missing one. Writes go through `finance.web.write`: one service call (which records its audit event),
+one commit, and a refusal answered with its message.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.wrappers import Response
 
+from finance.approval_policy import services as policies
+from finance.approval_policy.queries import current_policy, policy_history, rules_of
+from finance.attachment_kinds import AttachmentKind
 from finance.auth import services as accounts
-from finance.extensions import db
+from finance.errors import InputError
 from finance.orgs import queries
 from finance.orgs import services as orgs
-from finance.orgs.forms import ATTACHMENT_KIND_LABELS, PolicyForm, RoleForm, UnitForm, UserForm, role_choices
+from finance.orgs.forms import PolicyForm, RoleForm, UnitForm, UserForm, role_choices
 from finance.orgs.models import OrgUnit
-from finance.payment_requests.queries import current_policy, rules_of
 from finance.permissions import Permission, can
-from finance.roles import ORG_KIND_LABELS, OrgKind, Role
+from finance.roles import OrgKind, Role
+from finance.web import FORM_ERROR, see_other, write
 
 bp = Blueprint("orgs", __name__, url_prefix="/admin")
 
@@ -38,7 +42,7 @@ def _admins_only() -> None:
 
 @bp.context_processor
 def _labels() -> dict[str, object]:
-    return {"kind_labels": ORG_KIND_LABELS, "attachment_labels": ATTACHMENT_KIND_LABELS}
+    return {"attachment_label": AttachmentKind.requirement_label}
 
 
 def _unit_or_404(unit_id: int) -> OrgUnit:
@@ -49,8 +53,13 @@ def _unit_or_404(unit_id: int) -> OrgUnit:
 
 
 def _unit_choices() -> list[tuple[int, str]]:
-    return [(u.id, _("%(name)s（%(kind)s · %(code)s）", name=u.name, kind=ORG_KIND_LABELS[u.kind], code=u.code))
+    return [(u.id, _("%(name)s（%(kind)s · %(code)s）", name=u.name, kind=u.kind.label, code=u.code))
             for u in queries.units_in_scope(current_user)]
+
+
+def _refused(template: str, **context: object) -> ResponseReturnValue:
+    """A form that did not validate, shown again with its messages."""
+    return render_template(template, error=None, **context), FORM_ERROR
 
 
 # --- org units ---------------------------------------------------------------------------------------
@@ -62,29 +71,29 @@ def index() -> str:
 
 
 @bp.route("/units/<int:parent_id>/new", methods=["GET", "POST"])
-def new_unit(parent_id: int) -> Response | str:
+def new_unit(parent_id: int) -> ResponseReturnValue:
     parent = _unit_or_404(parent_id)
     kind = CHILD_KIND.get(parent.kind)
     if kind is None:
         abort(404)
     form = UnitForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            unit = orgs.create_unit(
-                code=form.code.data or "", name=form.name.data or "", kind=kind, parent=parent, by=current_user,
-                bank_name=(form.bank_name.data or "").strip() if kind == OrgKind.VILLAGE else None,
-                bank_account=(form.bank_account.data or "").strip() if kind == OrgKind.VILLAGE else None,
-                bank_account_name=(form.bank_account_name.data or "").strip() if kind == OrgKind.VILLAGE else None,
-            )
-        except orgs.OrgError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash(_("已新建%(kind)s %(name)s。", kind=ORG_KIND_LABELS[kind], name=unit.name), "success")
-            return redirect(url_for(".index"))
-    return render_template("orgs/unit_form.html", form=form, parent=parent, kind=kind, error=error)
+    page = {"form": form, "parent": parent, "kind": kind}
+    if not form.validate_on_submit():
+        if request.method == "POST":
+            return _refused("orgs/unit_form.html", **page)
+        return render_template("orgs/unit_form.html", error=None, **page)
+    village = kind == OrgKind.VILLAGE
+    return write(
+        lambda: orgs.create_unit(
+            code=form.code.data or "", name=form.name.data or "", kind=kind, parent=parent, by=current_user,
+            bank_name=(form.bank_name.data or "").strip() if village else None,
+            bank_account=(form.bank_account.data or "").strip() if village else None,
+            bank_account_name=(form.bank_account_name.data or "").strip() if village else None,
+        ),
+        done=lambda unit: see_other(url_for(".index"), _("已新建%(kind)s %(name)s。", kind=kind.label,
+                                                          name=unit.name)),
+        invalid=lambda exc: render_template("orgs/unit_form.html", error=str(exc), **page),
+    )
 
 
 # --- users and roles ---------------------------------------------------------------------------------
@@ -99,30 +108,27 @@ def users() -> str:
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-def new_user() -> Response | str:
+def new_user() -> ResponseReturnValue:
     form = UserForm()
     form.role.choices = role_choices()
     form.org_unit.choices = _unit_choices()
-    error = None
     if request.method == "GET" and request.args.get("unit", "").isdigit():
         form.org_unit.data = int(request.args["unit"])
-    if form.validate_on_submit():
-        unit = _unit_or_404(form.org_unit.data)
-        try:
-            user = accounts.create_user(
-                username=form.username.data or "", display_name=form.display_name.data or "",
-                password=form.password.data or "", role=Role(form.role.data), org_unit=unit, by=current_user,
-                phone=(form.phone.data or "").strip() or None,
-            )
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash(_("已新建用户 %(name)s（%(username)s）。", name=user.display_name, username=user.username),
-                  "success")
-            return redirect(url_for(".user_detail", user_id=user.id))
-    return render_template("orgs/user_form.html", form=form, error=error)
+    if not form.validate_on_submit():
+        if request.method == "POST":
+            return _refused("orgs/user_form.html", form=form)
+        return render_template("orgs/user_form.html", form=form, error=None)
+    unit = _unit_or_404(form.org_unit.data)
+    return write(
+        lambda: accounts.create_user(
+            username=form.username.data or "", display_name=form.display_name.data or "",
+            password=form.password.data or "", role=Role(form.role.data), org_unit=unit, by=current_user,
+            phone=(form.phone.data or "").strip() or None,
+        ),
+        done=lambda user: see_other(url_for(".user_detail", user_id=user.id), _(
+            "已新建用户 %(name)s（%(username)s）。", name=user.display_name, username=user.username)),
+        invalid=lambda exc: render_template("orgs/user_form.html", form=form, error=str(exc)),
+    )
 
 
 @bp.route("/users/<int:user_id>")
@@ -138,30 +144,23 @@ def user_detail(user_id: int) -> str:
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
-def add_role(user_id: int) -> Response:
+def add_role(user_id: int) -> ResponseReturnValue:
     user = queries.get_user(current_user, user_id)
     if user is None:
         abort(404)
+    back = url_for(".user_detail", user_id=user.id)
     form = RoleForm()
     form.role.choices = role_choices()
     form.org_unit.choices = _unit_choices()
     if not form.validate_on_submit():
-        flash(_("请选择角色和所属单位。"), "error")
-        return redirect(url_for(".user_detail", user_id=user.id))
+        return see_other(back, _("请选择角色和所属单位。"), "error")
     unit = _unit_or_404(form.org_unit.data)
-    try:
-        accounts.assign_role(user, Role(form.role.data), unit, by=current_user)
-    except accounts.AccountError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("已添加角色。"), "success")
-    return redirect(url_for(".user_detail", user_id=user.id))
+    return write(lambda: accounts.assign_role(user, Role(form.role.data), unit, by=current_user),
+                 done=lambda _a: see_other(back, _("已添加角色。")), back=back)
 
 
 @bp.route("/users/<int:user_id>/roles/<int:assignment_id>/remove", methods=["POST"])
-def remove_role(user_id: int, assignment_id: int) -> Response:
+def remove_role(user_id: int, assignment_id: int) -> ResponseReturnValue:
     user = queries.get_user(current_user, user_id)
     if user is None:
         abort(404)
@@ -169,38 +168,27 @@ def remove_role(user_id: int, assignment_id: int) -> Response:
     # A role held outside the admin's district is not theirs to remove (and not shown to them).
     if assignment is None or queries.get_unit(current_user, assignment.org_unit_id) is None:
         abort(404)
-    try:
-        accounts.remove_role(assignment, by=current_user)
-    except accounts.AccountError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("已撤销角色。"), "success")
-    return redirect(url_for(".user_detail", user_id=user.id))
+    back = url_for(".user_detail", user_id=user.id)
+    return write(lambda: accounts.remove_role(assignment, by=current_user),
+                 done=lambda _none: see_other(back, _("已撤销角色。")), back=back)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
-def set_active(user_id: int) -> Response:
+def set_active(user_id: int) -> ResponseReturnValue:
     user = queries.get_user(current_user, user_id)
     if user is None:
         abort(404)
     active = request.form.get("active") == "1"
-    try:
-        accounts.set_active(user, active, by=current_user)
-    except accounts.AccountError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("账号已启用。") if active else _("账号已停用，其登录立即失效。"), "success")
-    return redirect(url_for(".user_detail", user_id=user.id))
+    back = url_for(".user_detail", user_id=user.id)
+    return write(lambda: accounts.set_active(user, active, by=current_user),
+                 done=lambda _none: see_other(back, _("账号已启用。") if active else _("账号已停用，其登录立即失效。")),
+                 back=back)
 
 
-# --- routing policies --------------------------------------------------------------------------------
+# --- approval policies -------------------------------------------------------------------------------
 
 @bp.route("/townships/<int:unit_id>/policy", methods=["GET", "POST"])
-def policy(unit_id: int) -> Response | str:
+def policy(unit_id: int) -> ResponseReturnValue:
     township = _unit_or_404(unit_id)
     if township.kind != OrgKind.TOWNSHIP:
         abort(404)
@@ -221,37 +209,43 @@ def policy(unit_id: int) -> Response | str:
             row.form.order.data = n  # type: ignore[attr-defined]
         form.major_threshold.data = _amount_text(rules.major_threshold)
     form.set_choices()
-    error = None
-    if form.validate_on_submit():
-        try:
-            new_rules = orgs.build_rules(
-                [orgs.StepInput(role=r.form.role.data or "", min_amount=r.form.min_amount.data or "",  # type: ignore[attr-defined]
+    back = url_for(".policy", unit_id=township.id)
+
+    def page(error: str | None) -> str:
+        versions = policy_history(township)
+        return render_template("orgs/policy.html", township=township, form=form, error=error,
+                               history=[(p, rules_of(p)) for p in versions], subjects=queries.subject_names(),
+                               current=current, publishers=queries.display_names({p.created_by_id for p in versions}))
+
+    if request.method == "GET":
+        return page(None)
+    if not form.validate_on_submit():
+        return page(_("请检查标出的内容。")), FORM_ERROR
+
+    def publish() -> int | None:
+        new_rules = policies.build_rules(
+            [policies.StepInput(role=r.form.role.data or "", min_amount=r.form.min_amount.data or "",  # type: ignore[attr-defined]
                                 subjects=r.form.subjects.data or "", order=r.form.order.data)  # type: ignore[attr-defined]
-                 for r in form.steps],
-                [orgs.AttachmentInput(kind=r.form.kind.data or "", min_amount=r.form.min_amount.data or "",  # type: ignore[attr-defined]
+             for r in form.steps],
+            [policies.AttachmentInput(kind=r.form.kind.data or "", min_amount=r.form.min_amount.data or "",  # type: ignore[attr-defined]
                                       subjects=r.form.subjects.data or "")  # type: ignore[attr-defined]
-                 for r in form.attachments],
-                form.major_threshold.data or "",
-            )
-            if current is not None and new_rules == rules_of(current):
-                flash(_("流程没有改动，未发布新版本。"), "info")
-                return redirect(url_for(".policy", unit_id=township.id))
-            published = orgs.publish_policy(township, new_rules, by=current_user)
-        except orgs.OrgError as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
-            flash(_("已发布第 %(v)d 版审批流程；此后提交的申请按新版本审批，已提交的不受影响。",
-                    v=published.version), "success")
-            return redirect(url_for(".policy", unit_id=township.id))
-    elif request.method == "POST":
-        error = _("请检查标出的内容。")
-    versions = queries.policy_history(township)
-    history = [(p, rules_of(p)) for p in versions]
-    return render_template("orgs/policy.html", township=township, form=form, error=error, history=history,
-                           subjects=queries.subject_names(), current=current,
-                           publishers=queries.display_names({p.created_by_id for p in versions}))
+             for r in form.attachments],
+            form.major_threshold.data or "",
+        )
+        if current is not None and new_rules == rules_of(current):
+            return None
+        return policies.publish_policy(township, new_rules, by=current_user).version
+
+    def published(version: int | None) -> ResponseReturnValue:
+        if version is None:
+            return see_other(back, _("流程没有改动，未发布新版本。"), "info")
+        return see_other(back, _("已发布第 %(v)d 版审批流程；此后提交的申请按新版本审批，已提交的不受影响。",
+                                 v=version))
+
+    def invalid(exc: InputError) -> str:
+        return page(str(exc))
+
+    return write(publish, done=published, invalid=invalid)
 
 
 def _amount_text(value: Decimal | None) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from finance.auth.models import User
 from finance.db import Base, UTCDateTime, utcnow
 from finance.payment_requests.models import PaymentRequest
+from finance.timefmt import today_local
 
 
 class Question(Base):
@@ -31,6 +32,4 @@ class Question(Base):
     @property
     def overdue(self) -> bool:
         """Unanswered past its deadline (China time)."""
-        from finance.timefmt import today_local
-
         return self.answered_at is None and self.deadline < today_local()

@@ -13,26 +13,22 @@ from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.oversight.models import Question
 from finance.payment_requests.models import PaymentRequest
-from finance.permissions import TOWNSHIP_STAFF, jurisdiction
-from finance.roles import OrgKind, Role
+from finance.permissions import TOWNSHIP_STAFF, jurisdiction, villages_in_scope
+from finance.roles import Role
+from finance.trail import AuditSubject
 
 EVENTS_PER_PAGE = 50
+LIAISON = frozenset({Role.LIAISON})
 
 
-def villages_in_scope(user: Any) -> list[OrgUnit]:
+def liaison_villages(user: Any) -> list[OrgUnit]:
     """The villages whose trail this liaison may read."""
-    return list(
-        db.session.execute(
-            select(OrgUnit)
-            .where(OrgUnit.id.in_(jurisdiction(user, {Role.LIAISON})), OrgUnit.kind == OrgKind.VILLAGE)
-            .order_by(OrgUnit.code)
-        ).scalars()
-    )
+    return villages_in_scope(user, LIAISON)
 
 
 def village_of_chain(user: Any, chain_id: str) -> OrgUnit | None:
     """The village whose chain this is, if it lies in the liaison's scope (else None: a 404)."""
-    return next((v for v in villages_in_scope(user) if audit.village_chain(v.code) == chain_id), None)
+    return next((v for v in liaison_villages(user) if audit.village_chain(v.code) == chain_id), None)
 
 
 def open_questions_for(user: Any) -> list[Question]:
@@ -46,7 +42,7 @@ def open_questions_for(user: Any) -> list[Question]:
         conditions.append(
             and_(
                 Question.asked_by_id == user.id,
-                PaymentRequest.village_id.in_(jurisdiction(user, {Role.LIAISON})),
+                PaymentRequest.village_id.in_(jurisdiction(user, LIAISON)),
             )
         )
     if not conditions:
@@ -85,9 +81,9 @@ def timeline(req: PaymentRequest) -> list[TimelineEntry]:
     question_ids = [str(q.id) for q in questions_on(req)]
     attachment_ids = [str(a.id) for a in req.attachments]
     subject = or_(
-        and_(audit.Event.subject_type == "payment_request", audit.Event.subject_id == str(req.id)),
-        and_(audit.Event.subject_type == "question", audit.Event.subject_id.in_(question_ids)),
-        and_(audit.Event.subject_type == "attachment", audit.Event.subject_id.in_(attachment_ids)),
+        and_(audit.Event.subject_type == AuditSubject.PAYMENT_REQUEST, audit.Event.subject_id == str(req.id)),
+        and_(audit.Event.subject_type == AuditSubject.QUESTION, audit.Event.subject_id.in_(question_ids)),
+        and_(audit.Event.subject_type == AuditSubject.ATTACHMENT, audit.Event.subject_id.in_(attachment_ids)),
     )
     events = db.session.execute(
         select(audit.Event).where(audit.Event.chain_id == chain, subject).order_by(audit.Event.seq)

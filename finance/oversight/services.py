@@ -5,7 +5,6 @@ here commits (the view does) and nothing here touches a financial record."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,43 +12,34 @@ from flask_babel import gettext as _
 from finance import trail
 from finance.auth.models import User
 from finance.db import utcnow
+from finance.errors import AlreadyHandled, Forbidden, InputError
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.oversight.models import Question
 from finance.payment_requests.models import Attachment, PaymentRequest
-from finance.permissions import TOWNSHIP_STAFF, Forbidden, Permission, can
+from finance.permissions import TOWNSHIP_STAFF, Permission, can
 from finance.roles import Role
 from finance.timefmt import today_local
+from finance.trail import AuditAction, AuditSubject
 
 MAX_TEXT = 1000
 MAX_DEADLINE_DAYS = 90
 
 
-class OversightAction(StrEnum):
-    VIEW_ATTACHMENT = "liaison_view_attachment"
-    EXPORT = "liaison_export"
-    QUESTION_ASK = "question_ask"
-    QUESTION_ANSWER = "question_answer"
-
-
-class QuestionError(ValueError):
+class QuestionError(InputError):
     """Input the user must correct; `errors` maps field names to messages."""
 
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or {}
 
-
-class AlreadyAnswered(Exception):
-    pass
+class AlreadyAnswered(AlreadyHandled):
+    """The question has its answer already (an answer is given once)."""
 
 
 def record_access(
     user: User,
     village: OrgUnit,
-    action: OversightAction,
+    action: AuditAction,
     *,
-    subject_type: str,
+    subject_type: AuditSubject,
     subject_id: int | str,
     what: dict[str, Any] | None = None,
     attachments: tuple[str, ...] = (),
@@ -77,20 +67,20 @@ def viewed_attachment(user: User, att: Attachment) -> None:
     record_access(
         user,
         att.request.village,
-        OversightAction.VIEW_ATTACHMENT,
-        subject_type="attachment",
+        AuditAction.LIAISON_VIEW_ATTACHMENT,
+        subject_type=AuditSubject.ATTACHMENT,
         subject_id=att.id,
         what={"request_id": att.request_id, "filename": att.filename},
         attachments=(att.sha256,),
     )
 
 
-def exported(user: User, village: OrgUnit, what: str, subject_type: str, subject_id: int | str) -> None:
+def exported(user: User, village: OrgUnit, what: str, subject_type: AuditSubject, subject_id: int | str) -> None:
     """A liaison downloaded an export (checkpoints, a trail report ...) of `village`."""
     record_access(
         user,
         village,
-        OversightAction.EXPORT,
+        AuditAction.LIAISON_EXPORT,
         subject_type=subject_type,
         subject_id=subject_id,
         what={"export": what},
@@ -125,8 +115,8 @@ def ask_question(user: User, req: PaymentRequest, text: str, deadline: date | No
         village=req.village,
         user=user,
         role=Role.LIAISON,
-        action=OversightAction.QUESTION_ASK,
-        subject_type="question",
+        action=AuditAction.QUESTION_ASK,
+        subject_type=AuditSubject.QUESTION,
         subject_id=question.id,
         after={"request_id": req.id, "text": text, "deadline": deadline},
     )
@@ -139,7 +129,7 @@ def answer_question(user: User, question: Question, text: str) -> None:
     if not can(user, Permission.QUESTION_ANSWER, req):
         raise Forbidden(Permission.QUESTION_ANSWER)
     if question.answered_at is not None:
-        raise AlreadyAnswered
+        raise AlreadyAnswered(_("该质询已答复。"))
     text = _check_text(text, "answer")
     role = sorted(user.roles_at(req.village) & TOWNSHIP_STAFF)[0]
     question.answer = text
@@ -150,8 +140,8 @@ def answer_question(user: User, question: Question, text: str) -> None:
         village=req.village,
         user=user,
         role=role,
-        action=OversightAction.QUESTION_ANSWER,
-        subject_type="question",
+        action=AuditAction.QUESTION_ANSWER,
+        subject_type=AuditSubject.QUESTION,
         subject_id=question.id,
         before={"answer": None},
         after={"request_id": req.id, "answer": text},

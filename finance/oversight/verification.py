@@ -20,12 +20,24 @@ from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest
 from finance.payments.models import Payment
+from finance.trail import AuditSubject
 
-SUBJECT = "payment_request"
+# The replayer's findings, by code (see audit.verify.CHAIN_FAILURES): English for the CLI.
+REPLAY_FAILURES = {
+    "no_village": "no village with code {village}",
+    "request_no_events": "request {request} has no events",
+    "request_state_differs": "request {request}: state in database {db}, trail says {trail}",
+    "request_amount_differs": "request {request}: amount in database {db}, trail says {trail}",
+    "request_field_differs": "request {request}: {field} differs from the trail",
+    "request_not_in_database": "request {request} is in the trail but not in the database",
+    "payment_presence_differs": "request {request}: payment in database and trail differ",
+    "payment_fields_differ": "request {request}: payment {fields} differs from the trail",
+    "paid_amount_differs": "request {request}: paid amount differs from approved",
+}
 
 
-def _replay_failure(chain_id: str, seq: int, reason: str) -> Failure:
-    return Failure(chain_id, seq, reason, kind="replay")
+def _replay_failure(chain_id: str, at: int, code: str, **params: object) -> Failure:
+    return Failure.of(chain_id, at, code, REPLAY_FAILURES[code], {k: str(v) for k, v in params.items()}, "replay")
 
 
 @dataclass
@@ -43,7 +55,7 @@ class RequestReplayer:
         self.requests: dict[int, _Folded] = {}
 
     def feed(self, event: audit.Event) -> None:
-        if event.subject_type != SUBJECT or event.after is None:
+        if event.subject_type != AuditSubject.PAYMENT_REQUEST or event.after is None:
             return
         folded = self.requests.setdefault(int(event.subject_id), _Folded())
         after = json.loads(event.after)
@@ -58,7 +70,7 @@ class RequestReplayer:
         code = self.chain_id.split(":", 1)[1]
         village = session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
         if village is None:
-            return [_replay_failure(self.chain_id, 0, f"no village with code {code}")]
+            return [_replay_failure(self.chain_id, 0, "no_village", village=code)]
         failures = []
         # populate_existing: compare with the rows as they are in the database now, not with objects
         # this session loaded earlier (the live status on a page shares the request's session).
@@ -71,49 +83,28 @@ class RequestReplayer:
             seen.add(req.id)
             folded = self.requests.get(req.id)
             if folded is None:
-                failures.append(
-                    _replay_failure(self.chain_id, 0, f"request {req.number or req.id} has no events")
-                )
+                failures.append(_replay_failure(self.chain_id, 0, "request_no_events", request=req.number or req.id))
                 continue
             where = folded.last_seq
             if folded.fields.get("state") != req.state.value:
-                failures.append(
-                    _replay_failure(
-                        self.chain_id,
-                        where,
-                        f"request {req.number}: state in database "
-                        f"{req.state.value}, trail says {folded.fields.get('state')}",
-                    )
-                )
+                failures.append(_replay_failure(self.chain_id, where, "request_state_differs", request=req.number,
+                                                db=req.state.value, trail=folded.fields.get("state")))
             trail_amount = folded.fields.get("amount")
             db_amount = None if req.amount is None else audit.canonical.money(req.amount)
             if trail_amount != db_amount:
-                failures.append(
-                    _replay_failure(
-                        self.chain_id,
-                        where,
-                        f"request {req.number}: amount in database {db_amount}, trail says {trail_amount}",
-                    )
-                )
+                failures.append(_replay_failure(self.chain_id, where, "request_amount_differs", request=req.number,
+                                                db=db_amount, trail=trail_amount))
             for name in ("payee_name", "payee_account"):
                 if folded.fields.get(name) != getattr(req, name):
-                    failures.append(
-                        _replay_failure(
-                            self.chain_id, where, f"request {req.number}: {name} differs from the trail"
-                        )
-                    )
+                    failures.append(_replay_failure(self.chain_id, where, "request_field_differs", request=req.number,
+                                                    field=name))
             pay = session.execute(
                 select(Payment).where(Payment.request_id == req.id).execution_options(**fresh)
             ).scalar_one_or_none()
             failures.extend(self._check_payment(req, pay, folded, where))
         for missing in sorted(set(self.requests) - seen):
-            failures.append(
-                _replay_failure(
-                    self.chain_id,
-                    self.requests[missing].last_seq,
-                    f"request {missing} is in the trail but not in the database",
-                )
-            )
+            failures.append(_replay_failure(self.chain_id, self.requests[missing].last_seq,
+                                            "request_not_in_database", request=missing))
         return failures
 
     def _check_payment(
@@ -122,11 +113,7 @@ class RequestReplayer:
         if pay is None and folded.payment is None:
             return []
         if pay is None or folded.payment is None:
-            return [
-                _replay_failure(
-                    self.chain_id, where, f"request {req.number}: payment in database and trail differ"
-                )
-            ]
+            return [_replay_failure(self.chain_id, where, "payment_presence_differs", request=req.number)]
         row = {
             "bank_reference": pay.bank_reference,
             "value_date": pay.value_date.isoformat(),
@@ -137,19 +124,10 @@ class RequestReplayer:
         }
         diffs = [k for k, v in row.items() if folded.payment.get(k) != v]
         if diffs:
-            return [
-                _replay_failure(
-                    self.chain_id,
-                    where,
-                    f"request {req.number}: payment {', '.join(diffs)} differs from the trail",
-                )
-            ]
+            return [_replay_failure(self.chain_id, where, "payment_fields_differ", request=req.number,
+                                    fields=", ".join(diffs))]
         if pay.amount != req.amount:
-            return [
-                _replay_failure(
-                    self.chain_id, where, f"request {req.number}: paid amount differs from approved"
-                )
-            ]
+            return [_replay_failure(self.chain_id, where, "paid_amount_differs", request=req.number)]
         return []
 
 

@@ -6,27 +6,31 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 import audit
-from finance import audit_keys, storage
-from finance.extensions import db
-from finance.oversight import queries, services
+from finance import audit_keys, keyset, storage, trail
+from finance.errors import InputError
+from finance.extensions import db, login_manager
+from finance.oversight import labels, queries, services
 from finance.oversight.models import Question
 from finance.oversight.verification import verify_chains
 from finance.payment_requests import queries as request_queries
+from finance.payment_requests.filters import FilterForm, read_filters
 from finance.payment_requests.models import Attachment, PaymentRequest
-from finance.permissions import Forbidden, Permission, can
+from finance.permissions import Permission, can
+from finance.roles import role_label
 from finance.timefmt import local_time, today_local
-from finance.workflow import State
+from finance.trail import AuditSubject
+from finance.web import see_other, write
 
 bp = Blueprint("oversight", __name__, url_prefix="/oversight")
 PUBLIC = {"oversight.public_key", "oversight.public_key_pem"}
@@ -37,8 +41,6 @@ def _liaisons_only() -> Response | None:
     if request.endpoint in PUBLIC:
         return None
     if not current_user.is_authenticated:
-        from finance.extensions import login_manager
-
         return login_manager.unauthorized()  # type: ignore[no-any-return]
     if request.endpoint in ("oversight.question", "oversight.answer"):
         return None  # township staff answer questions; those views check the request themselves
@@ -57,7 +59,7 @@ def _request_or_404(request_id: int) -> PaymentRequest:
 @bp.route("/")
 @login_required
 def index() -> str:
-    villages = queries.villages_in_scope(current_user)
+    villages = queries.liaison_villages(current_user)
     reports = verify_chains([audit.village_chain(v.code) for v in villages])
     rows = [(v, audit.village_chain(v.code), reports[audit.village_chain(v.code)]) for v in villages]
     return render_template(
@@ -68,65 +70,20 @@ def index() -> str:
     )
 
 
-def _date_arg(source: Any, name: str) -> date | None:
-    try:
-        return date.fromisoformat(source.get(name, ""))
-    except ValueError:
-        return None
-
-
-def _amount_arg(source: Any, name: str) -> Decimal | None:
-    try:
-        value = Decimal(source.get(name, "").replace(",", ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value >= 0 else None
-
-
-def _filters(source: Any) -> dict[str, Any]:
-    """The request filters from a query string or a form; anything malformed is left out."""
-    state = source.get("state", "")
-    village = source.get("village", "")
-    return {
-        "states": [State(state)] if state in State.__members__.values() else None,
-        "village_id": int(village) if village.isdigit() else None,  # outside the scope it matches nothing
-        "date_from": _date_arg(source, "from"),
-        "date_to": _date_arg(source, "to"),
-        "amount_min": _amount_arg(source, "min"),
-        "amount_max": _amount_arg(source, "max"),
-        "payee": (source.get("payee") or "").strip() or None,
-    }
-
-
-FILTER_FIELDS = ("state", "village", "from", "to", "min", "max", "payee")
-
-
 @bp.route("/requests")
 @login_required
 def requests() -> str:
-    villages = queries.villages_in_scope(current_user)
-    after = None
-    if cursor := request.args.get("after", ""):
-        try:
-            stamp, _sep, ident = cursor.partition("_")
-            moment = datetime.fromisoformat(stamp)
-            after = (moment, int(ident)) if moment.tzinfo is not None else None
-        except ValueError:
-            after = None
-    size = 20
-    found = request_queries.search(current_user, **_filters(request.args), after=after, limit=size + 1)
+    villages = queries.liaison_villages(current_user)
+    form = FilterForm(formdata=request.args)
+    filters = read_filters(form, villages)
+    size = int(current_app.config.get("PAGE_SIZE", 20))
+    found = request_queries.search(current_user, **filters.search_args(),
+                                   after=keyset.decode(request.args.get("after")), limit=size + 1)
     more = len(found) > size
     found = found[:size]
-    next_cursor = f"{found[-1].created_at.isoformat()}_{found[-1].id}" if more and found else None
-    args = {k: v for k, v in request.args.items() if k in FILTER_FIELDS}
-    return render_template(
-        "oversight/requests.html",
-        found=found,
-        villages=villages,
-        states=list(State),
-        args=args,
-        next_cursor=next_cursor,
-    )
+    next_cursor = keyset.encode(found[-1].created_at, found[-1].id) if more and found else None
+    return render_template("oversight/requests.html", found=found, form=form, args=filters.given,
+                           next_cursor=next_cursor)
 
 
 EXPORT_LIMIT = 5000
@@ -144,7 +101,10 @@ def _cell(value: str) -> str:
 def export_requests() -> Response:
     """The filtered request list as a CSV file (UTF-8 with BOM, for Excel). The export is recorded as
     one event on the chain of each village whose requests it holds."""
-    found = request_queries.search(current_user, **_filters(request.form), limit=EXPORT_LIMIT)
+    filters = read_filters(FilterForm(formdata=request.form), queries.liaison_villages(current_user))
+    if filters.errors:
+        abort(400, next(iter(filters.errors.values())))
+    found = request_queries.search(current_user, **filters.search_args(), limit=EXPORT_LIMIT)
     by_village: dict[int, list[PaymentRequest]] = {}
     for req in found:
         by_village.setdefault(req.village_id, []).append(req)
@@ -153,7 +113,7 @@ def export_requests() -> Response:
             current_user,
             reqs[0].village,
             "requests_csv",
-            "payment_request_list",
+            AuditSubject.PAYMENT_REQUEST_LIST,
             ",".join(str(r.id) for r in reqs)[:64],
         )
     db.session.commit()
@@ -187,19 +147,7 @@ def export_requests() -> Response:
 @bp.route("/requests/<int:request_id>")
 @login_required
 def request_detail(request_id: int) -> str:
-    req = _request_or_404(request_id)
-    return render_template(
-        "oversight/request.html",
-        req=req,
-        timeline=queries.timeline(req),
-        questions=queries.questions_on(req),
-        today=today_local(),
-        chain=audit.village_chain(req.village.code),
-        page_of_seq=queries.page_of_seq,
-        attachments_by_sha={a.sha256: a for a in req.attachments},
-        errors={},
-        form={},
-    )
+    return _render_request(_request_or_404(request_id))
 
 
 @bp.route("/attachments/<int:attachment_id>")
@@ -254,7 +202,7 @@ def download_checkpoints(chain_id: str) -> Response:
     village = queries.village_of_chain(current_user, chain_id)
     if village is None:
         abort(404)
-    services.exported(current_user, village, "checkpoints", "chain", chain_id)
+    services.exported(current_user, village, "checkpoints", AuditSubject.CHAIN, chain_id)
     audit_keys.checkpoint(chain_id)
     rows = queries.checkpoints_of(chain_id)
     db.session.commit()
@@ -268,38 +216,39 @@ def download_checkpoints(chain_id: str) -> Response:
     return response
 
 
+def _render_request(req: PaymentRequest, errors: dict[str, str] | None = None, form: Any = None) -> str:
+    return render_template(
+        "oversight/request.html",
+        req=req,
+        timeline=queries.timeline(req),
+        questions=queries.questions_on(req),
+        today=today_local(),
+        chain=audit.village_chain(req.village.code),
+        page_of_seq=queries.page_of_seq,
+        attachments_by_sha={a.sha256: a for a in req.attachments},
+        errors=errors or {},
+        form=form or {},
+    )
+
+
 @bp.route("/requests/<int:request_id>/questions", methods=["POST"])
 @login_required
-def ask(request_id: int) -> Response | tuple[str, int]:
+def ask(request_id: int) -> ResponseReturnValue:
     req = _request_or_404(request_id)
-    text = request.form.get("text", "")
-    deadline = None
     try:
-        deadline = date.fromisoformat(request.form.get("deadline", ""))
+        deadline: date | None = date.fromisoformat(request.form.get("deadline", ""))
     except ValueError:
         deadline = None
-    try:
-        services.ask_question(current_user, req, text, deadline)
-    except services.QuestionError as exc:
-        db.session.rollback()
-        return render_template(
-            "oversight/request.html",
-            req=req,
-            timeline=queries.timeline(req),
-            questions=queries.questions_on(req),
-            today=today_local(),
-            chain=audit.village_chain(req.village.code),
-            page_of_seq=queries.page_of_seq,
-            attachments_by_sha={a.sha256: a for a in req.attachments},
-            errors=exc.errors,
-            form=request.form,
-        ), 400
-    except Forbidden:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
-    flash(_("质询已提出，已进入乡镇待办。"), "success")
-    return redirect(url_for("oversight.request_detail", request_id=req.id) + "#questions")
+
+    def invalid(exc: InputError) -> str:
+        return _render_request(req, exc.errors, request.form)
+
+    return write(
+        lambda: services.ask_question(current_user, req, request.form.get("text", ""), deadline),
+        done=lambda _q: see_other(url_for("oversight.request_detail", request_id=req.id) + "#questions",
+                                  _("质询已提出，已进入乡镇待办。")),
+        invalid=invalid,
+    )
 
 
 def _question_or_404(question_id: int) -> Question:
@@ -323,22 +272,13 @@ def question(question_id: int) -> str:
 
 @bp.route("/questions/<int:question_id>/answer", methods=["POST"])
 @login_required
-def answer(question_id: int) -> Response | tuple[str, int]:
+def answer(question_id: int) -> ResponseReturnValue:
     q = _question_or_404(question_id)
-    try:
-        services.answer_question(current_user, q, request.form.get("answer", ""))
-    except services.QuestionError as exc:
-        db.session.rollback()
-        return render_template("oversight/question.html", q=q, errors=exc.errors, form=request.form), 400
-    except services.AlreadyAnswered:
-        db.session.rollback()
-        abort(409, _("该质询已答复。"))
-    except Forbidden:
-        db.session.rollback()
-        abort(403)
-    db.session.commit()
-    flash(_("答复已提交。"), "success")
-    return redirect(url_for("oversight.question", question_id=q.id))
+    return write(
+        lambda: services.answer_question(current_user, q, request.form.get("answer", "")),
+        done=lambda _none: see_other(url_for("oversight.question", question_id=q.id), _("答复已提交。")),
+        invalid=lambda exc: render_template("oversight/question.html", q=q, errors=exc.errors, form=request.form),
+    )
 
 
 @bp.route("/public-key")
@@ -357,13 +297,11 @@ def public_key_pem() -> Response:
 
 @bp.context_processor
 def _labels() -> dict[str, object]:
-    from finance.oversight import labels
-
     return {
-        "action_label": labels.action_label,
+        "action_label": trail.action_label,
         "field_label": labels.field_label,
-        "role_label": labels.role_label,
-        "subject_label": labels.subject_label,
+        "role_label": role_label,
+        "subject_label": trail.subject_label,
         "payload_rows": labels.payload_rows,
         "show_value": labels.show_value,
         "failure_text": labels.failure_text,

@@ -1,5 +1,7 @@
-"""The request form: what the accountant types, checked field by field with Chinese messages, and turned
-into a `RequestInput` for the services. Amounts are text parsed to Decimal (never a float)."""
+"""The request form: what the accountant types, parsed from text (amounts to Decimal, never a float;
+dates; whole numbers) and turned into a `RequestInput` for the services, which enforce the rules
+(lengths, ranges, completeness). A text that does not parse gets its message here; the rules' messages
+are the services'."""
 
 from __future__ import annotations
 
@@ -17,35 +19,18 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
+from finance.attachment_kinds import AttachmentKind
 from finance.extensions import db
 from finance.money import AmountError, parse_amount
 from finance.orgs.models import AccountSubject
-from finance.payment_requests.models import AttachmentKind
-from finance.payment_requests.services import RequestInput
+from finance.payment_requests.models import MAX_LENGTH
+from finance.payment_requests.services import SUBMIT_NEEDS, RequestInput
 
-SUBMIT_REQUIRES = ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject_id")
 KEY_RE = re.compile(r"^[0-9a-f]{16,64}$")
-ACCOUNT_RE = re.compile(r"^[0-9 ]{6,40}$")
-UPLOAD_KINDS = (
-    AttachmentKind.INVOICE,
-    AttachmentKind.FISCAL_RECEIPT,
-    AttachmentKind.LABOUR_SLIP,
-    AttachmentKind.OTHER_VOUCHER,
-    AttachmentKind.CONTRACT,
-    AttachmentKind.ACCEPTANCE,
-    AttachmentKind.MINUTES,
-    AttachmentKind.OTHER,
-)
 ACCEPT = "image/*,application/pdf"
-FIELD_NAMES = ("amount", "subject_id", "meeting_date", "meeting_attendance", "meeting_amount", "file")
-LIMITS = {
-    "payee_name": 100,
-    "payee_bank": 100,
-    "payee_account": 40,
-    "purpose": 500,
-    "fund_source": 100,
-    "budget_line": 100,
-}
+TEXT_FIELDS = tuple(MAX_LENGTH)
+FIELD_NAMES = (*TEXT_FIELDS, "amount", "subject_id", "meeting_date", "meeting_attendance", "meeting_amount",
+               "file")
 
 
 def new_key() -> str:
@@ -60,9 +45,7 @@ def clean_key(value: str | None) -> str | None:
 
 
 def kind_choices() -> list[tuple[str, str]]:
-    from finance.payment_requests.services import attachment_label
-
-    return [(k.value, attachment_label(k.value)) for k in UPLOAD_KINDS]
+    return [(k.value, k.label) for k in AttachmentKind.uploadable()]
 
 
 def parse_date(text: str | None) -> date | None:
@@ -76,18 +59,20 @@ def parse_date(text: str | None) -> date | None:
 
 
 class RequestForm(FlaskForm):
-    payee_name = StringField(_l("收款人"), render_kw={"autocomplete": "off", "maxlength": 100})
-    payee_bank = StringField(_l("收款人开户行"), render_kw={"autocomplete": "off", "maxlength": 100})
+    payee_name = StringField(_l("收款人"), render_kw={"autocomplete": "off", "maxlength": MAX_LENGTH["payee_name"]})
+    payee_bank = StringField(_l("收款人开户行"),
+                             render_kw={"autocomplete": "off", "maxlength": MAX_LENGTH["payee_bank"]})
     payee_account = StringField(
-        _l("收款人银行账号"), render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 40}
+        _l("收款人银行账号"),
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": MAX_LENGTH["payee_account"]},
     )
     amount = StringField(
         _l("金额（元）"), render_kw={"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00"}
     )
-    purpose = TextAreaField(_l("资金用途 / 事由"), render_kw={"rows": 3, "maxlength": 500})
+    purpose = TextAreaField(_l("资金用途 / 事由"), render_kw={"rows": 3, "maxlength": MAX_LENGTH["purpose"]})
     subject_id = SelectField(_l("会计科目"), choices=[], validate_choice=False)
-    fund_source = StringField(_l("资金来源"), render_kw={"maxlength": 100})
-    budget_line = StringField(_l("预算情况"), render_kw={"maxlength": 100})
+    fund_source = StringField(_l("资金来源"), render_kw={"maxlength": MAX_LENGTH["fund_source"]})
+    budget_line = StringField(_l("预算情况"), render_kw={"maxlength": MAX_LENGTH["budget_line"]})
     meeting_date = StringField(_l("决议会议日期"), render_kw={"type": "date"})
     meeting_attendance = StringField(
         _l("参会人数"), render_kw={"inputmode": "numeric", "autocomplete": "off"}
@@ -109,14 +94,14 @@ class RequestForm(FlaskForm):
             (str(s.id), f"{s.code} {s.name}") for s in subjects
         ]
         self.kind.choices = kind_choices()
-        for name in SUBMIT_REQUIRES:  # marked with * ; checked by the service when submitting
+        for name in SUBMIT_NEEDS:  # marked with * ; checked by the service when submitting
             getattr(self, name).flags.required = True
         if not self.client_key.data:
             self.client_key.data = new_key()
 
     def fill_from(self, req: Any) -> None:
         """Show a saved request in the form."""
-        for name in ("payee_name", "payee_bank", "payee_account", "purpose", "fund_source", "budget_line"):
+        for name in TEXT_FIELDS:
             getattr(self, name).data = getattr(req, name) or ""
         self.amount.data = f"{req.amount:.2f}" if req.amount is not None else ""
         self.subject_id.data = str(req.subject_id) if req.subject_id else ""
@@ -129,7 +114,7 @@ class RequestForm(FlaskForm):
         """Put service errors under their fields; returns those that belong to no field."""
         rest = {}
         for name, message in errors.items():
-            field = getattr(self, name, None) if name in LIMITS or name in FIELD_NAMES else None
+            field = getattr(self, name, None) if name in FIELD_NAMES else None
             if field is not None:
                 field.errors = [*list(field.errors or []), message]
             else:
@@ -137,15 +122,10 @@ class RequestForm(FlaskForm):
         return rest
 
     def parse(self) -> tuple[RequestInput, dict[str, str]]:
-        """The typed values as a RequestInput, and field -> message for what cannot be accepted.
-        Blank fields are allowed in a draft; what a submission needs is the service's question."""
+        """The typed values as a RequestInput, and field -> message for what does not parse. Blank
+        fields are allowed in a draft; lengths, ranges and what a submission needs are the service's."""
         errors: dict[str, str] = {}
-        text = {name: (getattr(self, name).data or "").strip() for name in LIMITS}
-        for name, limit in LIMITS.items():
-            if len(text[name]) > limit:
-                errors[name] = _("最多 %(n)s 个字。", n=limit)
-        if text["payee_account"] and not ACCOUNT_RE.match(text["payee_account"]):
-            errors["payee_account"] = _("银行账号只能填写数字（可以有空格），6 到 40 位。")
+        text = {name: (getattr(self, name).data or "").strip() for name in TEXT_FIELDS}
         maximum: Decimal = current_app.config["MAX_AMOUNT"]
         amount = meeting_amount = None
         if (self.amount.data or "").strip():
@@ -172,7 +152,7 @@ class RequestForm(FlaskForm):
         attendance = None
         raw = (self.meeting_attendance.data or "").strip()
         if raw:
-            if not raw.isdigit() or not 1 <= int(raw) <= 100000:
+            if not raw.isdigit():
                 errors["meeting_attendance"] = _("参会人数请填写正整数。")
             else:
                 attendance = int(raw)
@@ -190,18 +170,3 @@ class RequestForm(FlaskForm):
             meeting_amount=meeting_amount,
         )
         return data, errors
-
-
-class FilterForm(FlaskForm):
-    """The list page's filters (GET, so no CSRF token)."""
-
-    class Meta:
-        csrf = False
-
-    state = SelectField(_l("状态"), choices=[], validate_choice=False)
-    village = SelectField(_l("村"), choices=[], validate_choice=False)
-    date_from = StringField(_l("起始日期"), render_kw={"type": "date"})
-    date_to = StringField(_l("截止日期"), render_kw={"type": "date"})
-    amount_min = StringField(_l("最低金额"), render_kw={"inputmode": "decimal"})
-    amount_max = StringField(_l("最高金额"), render_kw={"inputmode": "decimal"})
-    payee = StringField(_l("收款人"), render_kw={"type": "search", "maxlength": 100})

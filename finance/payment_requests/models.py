@@ -2,31 +2,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from finance.approval_policy.models import RoutingPolicy
+from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
 from finance.db import Base, Money, UTCDateTime, str_enum, utcnow
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.roles import Role
-from finance.workflow import Action, State
+from finance.workflow import INITIAL, Action, State
 
-
-class AttachmentKind(StrEnum):
-    # 票据 (vouchers), split by issue 11; any of the four meets a policy's "invoice" requirement
-    # (finance.controls.attachments.VOUCHER_KINDS). Rows of the old "invoice" (发票或收款收据) became
-    # OTHER_VOUCHER in migration 0008: what they were is not known.
-    INVOICE = "invoice"          # 发票 (增值税发票, 数电票), with its facts typed beside it
-    FISCAL_RECEIPT = "fiscal_receipt"  # 财政或内部收据
-    LABOUR_SLIP = "labour_slip"  # 个人劳务签收单
-    OTHER_VOUCHER = "other_voucher"  # 其他凭证
-    CONTRACT = "contract"        # 合同
-    ACCEPTANCE = "acceptance"    # 验收单
-    MINUTES = "minutes"          # 四议两公开会议记录
-    RECEIPT = "receipt"          # 银行回单
-    OTHER = "other"
+# Longest text each field takes (the column widths, and the form's maxlength); longer input is refused
+# with a message, never cut.
+MAX_LENGTH = {"payee_name": 100, "payee_bank": 100, "payee_account": 40, "purpose": 500, "fund_source": 100,
+              "budget_line": 100}
+MAX_ATTENDANCE = 100_000
 
 
 class PaymentRequest(Base):
@@ -43,7 +35,7 @@ class PaymentRequest(Base):
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    state: Mapped[State] = mapped_column(str_enum(State, 16), default=State.DRAFT)
+    state: Mapped[State] = mapped_column(str_enum(State, 16), default=INITIAL)
     payee_name: Mapped[str] = mapped_column(String(100), default="")
     payee_bank: Mapped[str] = mapped_column(String(100), default="")
     payee_account: Mapped[str] = mapped_column(String(40), default="")
@@ -64,7 +56,7 @@ class PaymentRequest(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the current step began
     # Whose move it is: the current step's role while pending, the cashier once approved, the accountant
     # for drafts and returned requests, nothing when closed. Kept by the services beside state and step
-    # so the to-do list is one indexed query (see finance.workflow.waiting_role).
+    # so the to-do list is one indexed query (see finance.payment_requests.route.waiting_role).
     waiting_role: Mapped[Role | None] = mapped_column(str_enum(Role, 32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -128,19 +120,3 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     request: Mapped[PaymentRequest] = relationship(back_populates="attachments")
-
-
-class RoutingPolicy(Base):
-    """One immutable version of a township's approval rules (JSON, see `finance.routing`)."""
-
-    __tablename__ = "routing_policy"
-    __table_args__ = (UniqueConstraint("township_id", "version", name="uq_routing_policy_version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    township_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    rules: Mapped[str] = mapped_column(Text)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    township: Mapped[OrgUnit] = relationship()

@@ -1,10 +1,16 @@
-"""State changes of payment requests. Each is one function that asks the workflow table and `can()`,
-changes the rows and records one audit event in the same transaction. Nothing here commits: the view
-or CLI command that called it commits the unit of work, or rolls it back on any error."""
+"""State changes of payment requests. Each is one function that asks the workflow table and
+`permissions.acting_role`, changes the rows and records one audit event in the same transaction. The
+services alone check a form's replay key (`client_key`: a form sent twice is done once) and the page
+version it was shown at (`version`: a stale page is refused). Nothing here commits: the caller commits
+the unit of work (`finance.web.write` for pages), or it is rolled back.
+
+`transition` and `attach` are the public API for other features that add to a request's workflow (the
+cashier's payment, in `finance.payments.services`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -12,40 +18,42 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from finance import storage, trail
+from finance.attachment_kinds import AttachmentKind, kinds_present
 from finance.auth.models import User
-from finance.controls.attachments import kinds_present
 from finance.db import utcnow
+from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
+from finance.money import format_amount
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.payment_requests.models import Attachment, AttachmentKind, PaymentRequest, RequestAction
-from finance.payment_requests.queries import current_policy, rules_of, steps_of
-from finance.permissions import Forbidden, Permission, acting_role, can, current_step_role
+from finance.payment_requests.models import (
+    MAX_ATTENDANCE,
+    MAX_LENGTH,
+    Attachment,
+    PaymentRequest,
+    RequestAction,
+)
+from finance.payment_requests.route import policy_for, rules_for, steps_of, waiting_role
+from finance.permissions import Permission, acting_role, can
 from finance.roles import Role
 from finance.timefmt import today_local
-from finance.workflow import Action, Facts, NotAllowed, State, decide
+from finance.trail import AuditAction, AuditSubject
+from finance.workflow import INITIAL, Action, Actor, Facts, NotAllowed, State, Transition, decide, has_steps
 
-SUBJECT = "payment_request"
 CENT = Decimal("0.01")
+ACCOUNT_RE = re.compile(r"^[0-9 ]{6,40}$")
 MONEY_LIMIT = Decimal("1000000000000")  # NUMERIC(14, 2)
+MAX_COMMENT = 1000
 EDITABLE = ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject_id", "fund_source",
             "budget_line", "meeting_date", "meeting_attendance", "meeting_amount")
 
-
-class RequestError(ValueError):
+class RequestError(InputError):
     """Input the user must correct; `errors` maps field names to messages."""
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or {}
-
-
-class AlreadyHandled(Exception):
-    """Someone else acted first (or this very form was sent before): nothing was changed."""
 
 
 @dataclass
@@ -93,17 +101,20 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def waiting_role(req: PaymentRequest) -> Role | None:
-    """Whose move it is now (stored on the row for the to-do list; derived from state and step)."""
-    if req.state == State.PENDING:
-        return current_step_role(req)
-    return {State.DRAFT: Role.ACCOUNTANT, State.RETURNED: Role.ACCOUNTANT,
-            State.APPROVED: Role.CASHIER}.get(req.state)
-
-
-def _facts(req: PaymentRequest) -> Facts:
+def facts(req: PaymentRequest) -> Facts:
+    """What the workflow table needs to know about the request."""
     decided = any(a.round == req.round and a.step is not None for a in req.actions)
     return Facts(state=req.state, step=req.step, steps_total=len(steps_of(req)), decided_this_round=decided)
+
+
+def check(user: User, req: PaymentRequest, action: Action) -> Role:
+    """The role in which `user` may take `action` on `req` now; NotAllowed when the state does not open
+    it, Forbidden when it is not theirs. Changes nothing (pages ask it before showing a form)."""
+    decide(facts(req), action)
+    role = acting_role(user, req, action)
+    if role is None:
+        raise Forbidden(action)
+    return role
 
 
 def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: User | None = None
@@ -121,10 +132,9 @@ def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: U
     return done
 
 
-# Longest text each field takes (the column widths); longer input is refused with a message, never cut.
-MAX_LENGTH = {"payee_name": 100, "payee_bank": 100, "payee_account": 40, "purpose": 1000, "fund_source": 100,
-              "budget_line": 100}
-MAX_ATTENDANCE = 100_000
+def _check_version(req: PaymentRequest, version: int | None) -> None:
+    if version is not None and version != req.version:
+        raise AlreadyHandled  # the page was out of date: the request moved since it was shown
 
 
 def input_errors(data: RequestInput) -> dict[str, str]:
@@ -139,15 +149,18 @@ def input_errors(data: RequestInput) -> dict[str, str]:
         if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
             errors["amount"] = _("金额必须大于零。")
         elif amount > current_app.config["MAX_AMOUNT"]:
-            errors["amount"] = _("金额超过单笔上限。")
+            errors["amount"] = _("金额超过单笔上限 %(maximum)s 元。",
+                                 maximum=format_amount(current_app.config["MAX_AMOUNT"]))
         elif amount != amount.quantize(CENT):
             errors["amount"] = _("金额最多保留两位小数（分）。")
     resolved = data.meeting_amount
     if resolved is not None and (not isinstance(resolved, Decimal) or not resolved.is_finite()
                                  or not 0 < resolved < MONEY_LIMIT or resolved != resolved.quantize(CENT)):
         errors["meeting_amount"] = _("决议金额格式不正确。")
+    if data.payee_account and not ACCOUNT_RE.match(data.payee_account.strip()):
+        errors.setdefault("payee_account", _("银行账号只能填写数字（可以有空格），6 到 40 位。"))
     attendance = data.meeting_attendance
-    if attendance is not None and not 0 <= attendance <= MAX_ATTENDANCE:
+    if attendance is not None and not 1 <= attendance <= MAX_ATTENDANCE:
         errors["meeting_attendance"] = _("参会人数不正确。")
     return errors
 
@@ -172,239 +185,248 @@ def _apply_input(req: PaymentRequest, data: RequestInput) -> None:
         setattr(req, name, value)
 
 
+def _by_key(client_key: str | None) -> PaymentRequest | None:
+    if not client_key:
+        return None
+    return db.session.execute(
+        select(PaymentRequest).where(PaymentRequest.client_key == client_key)
+    ).scalar_one_or_none()
+
+
 def create_draft(user: User, village: OrgUnit, data: RequestInput, client_key: str | None = None
                  ) -> PaymentRequest:
     """A new draft. A form sent twice (same `client_key`) returns the draft made the first time."""
-    if client_key:
-        existing = db.session.execute(
-            select(PaymentRequest).where(PaymentRequest.client_key == client_key)
-        ).scalar_one_or_none()
-        if existing is not None:
-            if existing.requester_id != user.id:
-                raise AlreadyHandled
-            return existing
+    existing = _by_key(client_key)
+    if existing is not None:
+        if existing.requester_id != user.id:
+            raise AlreadyHandled
+        return existing
     if not can(user, Permission.REQUEST_CREATE, village):
         raise Forbidden(Permission.REQUEST_CREATE)
     now = utcnow()
-    req = PaymentRequest(village=village, requester=user, state=State.DRAFT, client_key=client_key,
-                         created_at=now, updated_at=now, waiting_since=now, waiting_role=Role.ACCOUNTANT)
+    req = PaymentRequest(village=village, requester=user, state=INITIAL, client_key=client_key,
+                         created_at=now, updated_at=now, waiting_since=now)
     _apply_input(req, data)
+    req.waiting_role = waiting_role(req)
     try:
         with db.session.begin_nested():
             db.session.add(req)
             db.session.flush()
     except IntegrityError:
         # The same form, sent twice at once: the other send made the draft (and committed first).
-        existing = db.session.execute(
-            select(PaymentRequest).where(PaymentRequest.client_key == client_key)
-        ).scalar_one_or_none() if client_key else None
+        existing = _by_key(client_key)
         if existing is not None and existing.requester_id == user.id:
             return existing
         raise AlreadyHandled from None
     req.number = f"ZF{now:%Y}{req.id:06d}"
-    trail.record(village=village, user=user, role=Role.ACCOUNTANT, action=Action.CREATE,
-                 subject_type=SUBJECT, subject_id=req.id, after=snapshot(req))
+    trail.record(village=village, user=user, role=Role.ACCOUNTANT, action=AuditAction.CREATE,
+                 subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id, after=snapshot(req))
     db.session.flush()
     return req
 
 
-def update_draft(user: User, req: PaymentRequest, data: RequestInput) -> None:
-    """Edit a draft or a returned request."""
-    _transition(user, req, Action.EDIT, mutate=lambda: _apply_input(req, data), record_if_unchanged=False)
+def update_draft(user: User, req: PaymentRequest, data: RequestInput, client_key: str | None = None) -> None:
+    """Edit a draft or a returned request. A form whose key this user already submitted the request
+    with (the edit page's "save and submit", sent again) changes nothing."""
+    if client_key and (done := _replayed(client_key, req, user)) is not None and done.request_id == req.id:
+        return
+    transition(user, req, Action.EDIT, mutate=lambda: _apply_input(req, data), record_if_unchanged=False)
+
+
+# The fields a request cannot be submitted without (the form marks them with *), and what to say.
+SUBMIT_NEEDS = {
+    "payee_name": _l("请填写收款人。"),
+    "payee_bank": _l("请填写收款人开户行。"),
+    "payee_account": _l("请填写收款人银行账号（数字）。"),
+    "amount": _l("请填写金额。"),
+    "purpose": _l("请填写资金用途。"),
+    "subject_id": _l("请选择会计科目。"),
+}
 
 
 def missing_for_submit(req: PaymentRequest) -> dict[str, str]:
     """What a request lacks before it can be submitted, field -> message."""
-    errors: dict[str, str] = {}
-    if not req.payee_name:
-        errors["payee_name"] = _("请填写收款人。")
-    if not req.payee_bank:
-        errors["payee_bank"] = _("请填写收款人开户行。")
-    if not req.payee_account or not req.payee_account.replace(" ", "").isdigit():
-        errors["payee_account"] = _("请填写收款人银行账号（数字）。")
-    if req.amount is None:
-        errors["amount"] = _("请填写金额。")
-    if not req.purpose:
-        errors["purpose"] = _("请填写资金用途。")
-    if req.subject_id is None:
-        errors["subject_id"] = _("请选择会计科目。")
+    errors = {name: str(message) for name, message in SUBMIT_NEEDS.items() if getattr(req, name) in (None, "")}
+    if "payee_account" not in errors and not req.payee_account.replace(" ", "").isdigit():
+        errors["payee_account"] = str(SUBMIT_NEEDS["payee_account"])
     if errors:
         return errors
     assert req.amount is not None
-    township = req.village.township
-    policy = req.policy or (current_policy(township) if township else None)
-    rules = rules_of(policy)
+    rules = rules_for(req)
     subject_code = req.subject.code if req.subject else None
     have = kinds_present(a.kind.value for a in req.attachments)  # any 票据 meets "invoice" (issue 11)
     for kind in rules.required_attachments(req.amount, subject_code):
         if kind not in have:
-            label = _("发票或收款收据") if kind == "invoice" else attachment_label(kind)  # any 票据 will do
-            errors[f"attachment_{kind}"] = _("缺少附件：%(kind)s。", kind=label)
+            errors[f"attachment_{kind}"] = _("缺少附件：%(kind)s。", kind=AttachmentKind.requirement_label(kind))
     if rules.is_major(req.amount):
         today = today_local()
         if req.meeting_date is None or req.meeting_date > today:
             errors["meeting_date"] = _("大额支出须填写“四议两公开”决议的会议日期（不晚于今天）。")
-        if not req.meeting_attendance or req.meeting_attendance < 1:
+        if not req.meeting_attendance:
             errors["meeting_attendance"] = _("请填写参会人数。")
         if req.meeting_amount is None or req.meeting_amount < req.amount:
             errors["meeting_amount"] = _("决议金额不能低于申请金额。")
     return errors
 
 
-def attachment_label(kind: str) -> str:
-    labels = {
-        "invoice": _("发票"), "fiscal_receipt": _("财政或内部收据"), "labour_slip": _("个人劳务签收单"),
-        "other_voucher": _("其他凭证"), "contract": _("合同"), "acceptance": _("验收单"),
-        "minutes": _("“四议两公开”会议记录照片"), "receipt": _("银行回单"), "other": _("其他材料"),
-    }
-    return labels.get(kind, kind)
-
-
-def submit(user: User, req: PaymentRequest, client_key: str | None = None) -> RequestAction | None:
-    """Submit a draft, or resubmit a returned request, to step 1 of its route."""
+def submit(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
+           ) -> RequestAction | None:
+    """Submit a draft, or resubmit a returned request, to step 1 of its route (or straight to payment
+    when no step of its policy applies: the table's no-step target)."""
 
     def mutate() -> None:
         errors = missing_for_submit(req)
         if errors:
             raise RequestError(_("还有内容需要补充，请检查标红的项目。"), errors)
         if req.policy_id is None:
-            township = req.village.township
-            req.policy = current_policy(township) if township else None
-            req.policy_id = req.policy.id if req.policy else None
+            req.policy = policy_for(req)
         req.round += 1
         req.step = 1
         req.submitted_at = utcnow()
-        if not steps_of(req):  # a policy without any applicable step goes straight to payment
-            req.state = State.APPROVED
 
-    return _transition(user, req, Action.SUBMIT, client_key=client_key, mutate=mutate)
+    return transition(user, req, Action.SUBMIT, client_key=client_key, version=version, mutate=mutate)
 
 
-def approve(user: User, req: PaymentRequest, comment: str | None = None, client_key: str | None = None
-            ) -> RequestAction | None:
+def approve(user: User, req: PaymentRequest, comment: str | None = None, client_key: str | None = None,
+            version: int | None = None) -> RequestAction | None:
     def mutate() -> None:
         req.step += 1
 
-    return _transition(user, req, Action.APPROVE, comment=comment, client_key=client_key, mutate=mutate)
+    return transition(user, req, Action.APPROVE, comment=comment, client_key=client_key, version=version,
+                      mutate=mutate)
 
 
-def return_for_revision(user: User, req: PaymentRequest, reason: str, client_key: str | None = None
-                        ) -> RequestAction | None:
-    return _transition(user, req, Action.RETURN, comment=reason, client_key=client_key)
+def return_for_revision(user: User, req: PaymentRequest, reason: str, client_key: str | None = None,
+                        version: int | None = None) -> RequestAction | None:
+    return transition(user, req, Action.RETURN, comment=reason, client_key=client_key, version=version)
 
 
-def reject(user: User, req: PaymentRequest, reason: str, client_key: str | None = None
-           ) -> RequestAction | None:
-    return _transition(user, req, Action.REJECT, comment=reason, client_key=client_key)
+def reject(user: User, req: PaymentRequest, reason: str, client_key: str | None = None,
+           version: int | None = None) -> RequestAction | None:
+    return transition(user, req, Action.REJECT, comment=reason, client_key=client_key, version=version)
 
 
-def withdraw(user: User, req: PaymentRequest, client_key: str | None = None) -> RequestAction | None:
-    return _transition(user, req, Action.WITHDRAW, client_key=client_key)
+def withdraw(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
+             ) -> RequestAction | None:
+    return transition(user, req, Action.WITHDRAW, client_key=client_key, version=version)
 
 
-def _transition(
+def transition(
     user: User,
     req: PaymentRequest,
     action: Action,
     *,
     comment: str | None = None,
     client_key: str | None = None,
-    mutate: Any = None,
+    version: int | None = None,
+    mutate: Callable[[], None] | None = None,
     extra_after: dict[str, Any] | None = None,
     attachments: Iterable[str] = (),
     record_if_unchanged: bool = True,
 ) -> RequestAction | None:
-    """The one path by which a request changes state: table, permission, change, history, event.
+    """The one path by which a request changes state: replay key, page version, table, permission,
+    change, history, event.
 
-    Returns the history row (None for edits), or the earlier row when this form was already handled.
-    Raises NotAllowed (not in this state), Forbidden (not this user), RequestError (bad input) or
-    AlreadyHandled (someone acted first)."""
+    `mutate` makes the action's own changes (it may raise RequestError); `extra_after` and `attachments`
+    (read after `mutate` ran) go into the event. Returns the history row (None for edits), or the earlier
+    row when this form was already handled. Raises NotAllowed (not in this state), Forbidden (not this
+    user), RequestError (bad input) or AlreadyHandled (someone acted first, or the page was stale)."""
     if (done := _replayed(client_key, req, user)) is not None:
         return done
-    facts = _facts(req)
-    transition, target = decide(facts, action)  # NotAllowed: not open in this state
+    _check_version(req, version)
+    known = facts(req)
+    rule, target = decide(known, action)  # NotAllowed: not open in this state
     role = acting_role(user, req, action)
     if role is None:
         raise Forbidden(action)
     comment = (comment or "").strip() or None
-    if transition.reason_required and not comment:
+    if rule.reason_required and not comment:
         raise RequestError(_("请填写理由。"), {"reason": _("请填写理由。")})
-    if comment and len(comment) > 1000:
+    if comment and len(comment) > MAX_COMMENT:
         raise RequestError(_("意见最多 1000 字。"), {"reason": _("意见最多 1000 字。")})
     # Everything below happens inside a savepoint: a refusal raised by `mutate` (bad input) or a lost
     # race (the row's version moved, or a unique key is taken) leaves the session as it was, so the
     # caller can still read what happened and answer "already handled".
     try:
         with db.session.begin_nested():
-            return _apply_transition(user, req, action, role, facts, target, comment, client_key, mutate,
-                                     extra_after, attachments, record_if_unchanged)
+            return _apply(user, req, action, rule, role, target, comment, client_key, mutate, extra_after,
+                          attachments, record_if_unchanged)
     except (StaleDataError, IntegrityError):
         if client_key and (done := _replayed(client_key, req, user)) is not None:
             return done  # the same form, sent twice at once: the other send did it
         raise AlreadyHandled from None
 
 
-def _apply_transition(user: User, req: PaymentRequest, action: Action, role: Role, facts: Facts,
-                      target: State, comment: str | None, client_key: str | None, mutate: Any,
-                      extra_after: dict[str, Any] | None, attachments: Iterable[str],
-                      record_if_unchanged: bool) -> RequestAction | None:
-    before_state, step, round_ = req.state, req.step, req.round
+def _apply(user: User, req: PaymentRequest, action: Action, rule: Transition, role: Role, target: State,
+           comment: str | None, client_key: str | None, mutate: Callable[[], None] | None,
+           extra_after: dict[str, Any] | None, attachments: Iterable[str],
+           record_if_unchanged: bool) -> RequestAction | None:
+    before_state, step = req.state, req.step
     before = snapshot(req)
     if mutate is not None:
         mutate()
-    if req.state == before_state:  # unless mutate decided the state itself
-        req.state = target
-    if action == Action.APPROVE:
-        req.state = State.APPROVED if step >= facts.steps_total else State.PENDING
-    if req.state != State.PENDING:
+    req.state = target
+    if not has_steps(req.state):
         req.step = 0
     req.waiting_role = waiting_role(req)
     old, new = _diff(before, snapshot(req))
-    if action == Action.EDIT and not new and not record_if_unchanged:
+    if not new and not record_if_unchanged:
         return None  # nothing changed: no write, no event
     now = utcnow()
-    if req.state != before_state or action in (Action.APPROVE, Action.SUBMIT):
-        req.waiting_since = now
+    if req.state != before_state or req.step != step:
+        req.waiting_since = now  # a new wait begins
     req.updated_at = now
     row = None
-    if action != Action.EDIT:
+    if action is not Action.EDIT:  # an edit is in the trail, not in the request's history
         row = RequestAction(
-            request=req, round=req.round if action == Action.SUBMIT else round_,
-            step=step if action in (Action.APPROVE, Action.RETURN, Action.REJECT) else None,
+            request=req, round=req.round, step=step if rule.actor is Actor.STEP_APPROVER else None,
             action=action, from_state=before_state, to_state=req.state, actor_id=user.id, actor_role=role,
             comment=comment, client_key=client_key, created_at=now,
         )
         db.session.add(row)
     db.session.flush()  # the conditional UPDATE ... WHERE version = ?: StaleDataError if someone won
-    trail.record(village=req.village, user=user, role=role, action=action, subject_type=SUBJECT,
-                 subject_id=req.id, before=old, after={**new, **(extra_after or {})}, reason=comment,
-                 attachments=attachments)
+    trail.record(village=req.village, user=user, role=role, action=AuditAction.of(action),
+                 subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id, before=old,
+                 after={**new, **(extra_after or {})}, reason=comment, attachments=attachments)
     return row
 
 
-def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind, filename: str, data: bytes
-                   ) -> Attachment:
-    """Attach a file to a draft or returned request (the cashier's receipt goes through payments)."""
-    if req.state not in (State.DRAFT, State.RETURNED):
-        raise NotAllowed("attachments can be added to drafts and returned requests only")
+def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind | None, filename: str, data: bytes
+                   ) -> Attachment | None:
+    """Attach a file to a draft or returned request (the cashier's receipt goes through payments).
+    Returns None when the very same file of the same kind is already there (a form sent again)."""
+    digest = storage.digest(data)
+    if any(a.sha256 == digest and a.kind == kind for a in req.attachments):
+        return None
+    _check_editable(user, req)
+    if kind is None or kind not in AttachmentKind.uploadable():
+        raise RequestError(_("请选择附件类型。"), {"file": _("请选择附件类型。")})
+    try:
+        stored = storage.save(data)
+    except storage.StorageError as exc:
+        raise RequestError(str(exc), {"file": str(exc)}) from None
+    return attach(user, req, kind, filename, stored, Role.ACCOUNTANT)
+
+
+def _check_editable(user: User, req: PaymentRequest) -> None:
+    if not req.state.editable:
+        raise NotAllowed(req.state, Action.EDIT)
     if acting_role(user, req, Action.EDIT) is None:
         raise Forbidden(Action.EDIT)
-    stored = storage.save(data)
-    return _attach(user, req, kind, filename, stored, Role.ACCOUNTANT)
 
 
-def _attach(user: User, req: PaymentRequest, kind: AttachmentKind, filename: str, stored: storage.Stored,
-            role: Role, *, record: bool = True) -> Attachment:
-    """The attachment row, and its `attachment_add` event unless it is part of a change that records its
-    own (the cashier's receipt belongs to the payment's one `pay` event)."""
+def attach(user: User, req: PaymentRequest, kind: AttachmentKind, filename: str, stored: storage.Stored,
+           role: Role, *, record: bool = True) -> Attachment:
+    """The attachment row for a stored file, and its `attachment_add` event unless it is part of a
+    change that records its own (`record=False`: the cashier's receipt belongs to the `pay` event)."""
     att = Attachment(request=req, kind=kind, sha256=stored.sha256, filename=(filename or "file")[-200:],
                      content_type=stored.content_type, size=stored.size, uploaded_by_id=user.id)
     db.session.add(att)
     db.session.flush()
     if record:
-        trail.record(village=req.village, user=user, role=role, action="attachment_add", subject_type=SUBJECT,
-                     subject_id=req.id, after={"attachment": attachment_summary(att)},
-                     attachments=(stored.sha256,))
+        trail.record(village=req.village, user=user, role=role, action=AuditAction.ATTACHMENT_ADD,
+                     subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id,
+                     after={"attachment": attachment_summary(att)}, attachments=(stored.sha256,))
     return att
 
 
@@ -414,13 +436,13 @@ def attachment_summary(att: Attachment) -> dict[str, Any]:
 
 
 def remove_attachment(user: User, att: Attachment) -> None:
+    """Remove an accountant's attachment from a draft or returned request (never the bank receipt)."""
     req = att.request
-    if req.state not in (State.DRAFT, State.RETURNED):
-        raise NotAllowed("attachments can be removed from drafts and returned requests only")
-    if acting_role(user, req, Action.EDIT) is None:
-        raise Forbidden(Action.EDIT)
-    trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action="attachment_remove",
-                 subject_type=SUBJECT, subject_id=req.id,
+    if att.kind not in AttachmentKind.uploadable():
+        raise NotFound(att.id)  # the bank receipt is part of the payment, not the accountant's to remove
+    _check_editable(user, req)
+    trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action=AuditAction.ATTACHMENT_REMOVE,
+                 subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id,
                  before={"attachment": {"id": att.id, "kind": att.kind.value, "filename": att.filename}},
                  attachments=(att.sha256,))
     req.attachments.remove(att)

@@ -1,11 +1,11 @@
-"""The cashier's payment form: what the bank transfer was, checked against what was approved."""
+"""The cashier's payment form: what the bank transfer was, parsed from text; the service checks it against
+what was approved."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -77,9 +77,7 @@ class PaymentForm(FlaskForm):
             value_date = parse_date(self.value_date.data)
         except ValueError as exc:
             errors["value_date"] = str(exc)
-        reference = (self.bank_reference.data or "").strip()
-        if len(reference) > 64:
-            errors["bank_reference"] = _("银行流水号最多 64 位。")
+        reference = (self.bank_reference.data or "").strip()  # its rules are the service's
         data = PaymentInput(
             bank_reference=reference,
             value_date=value_date,

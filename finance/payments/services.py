@@ -1,4 +1,6 @@
-"""The cashier's side: recording the bank transfer of an approved request, and reconciling it."""
+"""The cashier's side: recording the bank transfer of an approved request, and reconciling it. Both go
+through the request's one state-change path (`payment_requests.services.transition`), which checks the
+replay key, the page version, the table and the separation of duties."""
 
 from __future__ import annotations
 
@@ -10,15 +12,17 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from finance import audit_keys, storage, trail
+from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
 from finance.db import utcnow
 from finance.extensions import db
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import AttachmentKind, PaymentRequest, RequestAction
+from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payments.models import Payment
+from finance.payments.queries import payment_of
 from finance.roles import Role
 from finance.timefmt import today_local
-from finance.workflow import Action, State
+from finance.workflow import TABLE, Action
 
 
 @dataclass
@@ -71,8 +75,8 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     return errors
 
 
-def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_key: str | None = None
-                   ) -> RequestAction | None:
+def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_key: str | None = None,
+                   version: int | None = None) -> RequestAction | None:
     """Record the transfer and move the request to paid. Paid amount, payee and account must equal
     what was approved; a bank reference is used once; a form sent twice pays once."""
     payment: Payment | None = None
@@ -87,8 +91,8 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
         except storage.StorageError as exc:
             raise requests.RequestError(str(exc), {"receipt": str(exc)}) from None
         # The receipt is part of this one change: the `pay` event names it (no `attachment_add` of its own).
-        receipt = requests._attach(user, req, AttachmentKind.RECEIPT, data.receipt_filename, stored, Role.CASHIER,
-                                   record=False)
+        receipt = requests.attach(user, req, AttachmentKind.RECEIPT, data.receipt_filename, stored, Role.CASHIER,
+                                  record=False)
         extra["attachment"] = requests.attachment_summary(receipt)
         assert data.value_date is not None and data.amount is not None
         payment = Payment(request=req, bank_reference=data.bank_reference.strip(), value_date=data.value_date,
@@ -102,13 +106,13 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
     extra: dict[str, object] = {}
     sha: list[str] = []
     try:
-        row = requests._transition(user, req, Action.PAY, client_key=client_key, mutate=mutate,
-                                   extra_after=extra, attachments=sha)  # filled in by mutate()
+        row = requests.transition(user, req, Action.PAY, client_key=client_key, version=version, mutate=mutate,
+                                  extra_after=extra, attachments=sha)  # filled in by mutate()
     except requests.AlreadyHandled:
         # Lost a race. If the request is still waiting for payment, what was taken is the bank
         # reference (another request paid with it at the same moment): that is the user's to correct.
         ref = (data.bank_reference or "").strip()
-        if req.state == State.APPROVED and db.session.execute(
+        if (req.state, Action.PAY) in TABLE and db.session.execute(
             select(Payment.id).where(Payment.bank_reference == ref)
         ).first():
             message = _("该银行流水号已被使用过，请核对。")
@@ -129,9 +133,12 @@ def payment_snapshot(payment: Payment) -> dict[str, object]:
     }
 
 
-def reconcile(user: User, req: PaymentRequest, client_key: str | None = None) -> RequestAction | None:
+def reconcile(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
+              ) -> RequestAction | None:
     def mutate() -> None:
-        pay = db.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one()
+        pay = payment_of(req)
+        assert pay is not None  # a paid request has its payment
         pay.reconciled_at = utcnow()
 
-    return requests._transition(user, req, Action.RECONCILE, client_key=client_key, mutate=mutate)
+    return requests.transition(user, req, Action.RECONCILE, client_key=client_key, version=version,
+                               mutate=mutate)

@@ -213,6 +213,7 @@ def guarded_submit(req: PaymentRequest) -> None:
     requests.submit(req.requester, req, client_key=uuid.uuid4().hex)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_two_requests_under_one_resolution_submitted_at_once_cannot_exceed_it(race_app):
     rounds = 10

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from audit.models import Event
 from finance.controls import services as controls
 from finance.controls.checks import Code, Severity, Stage, check_request
+from finance.errors import Forbidden
 from finance.payment_requests.models import AttachmentKind
-from finance.permissions import Forbidden
 from tests import factories as f
 from tests.controls.helpers import attach, attach_invoice, draft, jpeg, slip_image
 

@@ -14,8 +14,8 @@ from finance.controls import services as controls
 from finance.controls.checks import Code, Severity, Stage, check_request, must_recuse
 from finance.controls.models import RelatedPerson, Relation
 from finance.controls.normalise import id_check_char
+from finance.errors import Forbidden
 from finance.payment_requests.models import AttachmentKind
-from finance.permissions import Forbidden
 from finance.roles import Role
 from tests import factories as f
 from tests.conftest import PASSWORD
@@ -124,7 +124,7 @@ def test_the_village_lead_approving_a_payment_to_himself_must_recuse(register):
 
 
 def test_a_payee_in_an_officials_register_is_found_by_account_and_by_id(register):
-    by_account = draft("2600.00", payee="刘 桂 芝", account="６２１７００００５５５５６６６６７７７")
+    by_account = draft("2600.00", payee="刘 桂 芝", account="6217 0000 5555 6666 777")
     warned = check_request(by_account, Stage.SUBMIT)
     assert "刘桂芝" in next(x.message for x in warned.warnings if x.code == Code.RELATED_PAYEE)
     assert Role.TOWNSHIP_LEADER in warned.extra_roles

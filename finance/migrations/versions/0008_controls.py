@@ -192,7 +192,7 @@ def upgrade() -> None:
 
     # The old kind "invoice" meant 发票或收款收据. Which of the four new kinds each such file is cannot be
     # known, and calling it a 发票 would claim facts nobody typed: it becomes 其他凭证, which still meets a
-    # policy's voucher requirement (finance.controls.attachments.VOUCHER_KINDS). The accountant may
+    # policy's voucher requirement (finance.attachment_kinds.VOUCHER_KINDS). The accountant may
     # re-file a draft's voucher as 发票 and type its facts.
     op.execute("UPDATE attachment SET kind = 'other_voucher' WHERE kind = 'invoice'")
 

@@ -1,6 +1,6 @@
-"""Routing policies as data: which roles approve, in which order, from which amount; which attachments a
-request needs; from which amount the 四议两公开 evidence is required. A policy version is immutable; a
-request keeps the version it was submitted under."""
+"""Approval rules as data: which roles approve, in which order, from which amount; which attachments a
+request needs; from which amount the 四议两公开 evidence is required. Pure Python, no database: a policy
+version (`finance.approval_policy.models.RoutingPolicy`) stores them as JSON."""
 
 from __future__ import annotations
 
@@ -98,9 +98,6 @@ def _step_json(step: StepRule) -> dict[str, Any]:
         "subjects": list(step.subjects),
     }
 
-
-APPROVER_ROLES = (Role.VILLAGE_LEAD, Role.VILLAGE_SUPERVISOR, Role.AGENCY_REVIEWER,
-                  Role.TOWNSHIP_LEADER, Role.TOWNSHIP_HEAD)
 
 # The default chain of DESIGN.md; townships change it through the admin pages.
 DEFAULT_RULES = Rules(

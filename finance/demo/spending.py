@@ -15,17 +15,17 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
+from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
 from finance.extensions import db
 from finance.money import to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests import services as requests
-from finance.payment_requests.models import AttachmentKind, PaymentRequest
+from finance.payment_requests.models import PaymentRequest
+from finance.payment_requests.route import current_step_role
 from finance.payments import services as payments
-from finance.permissions import current_step_role
 from finance.roles import Role
 from finance.timefmt import today_local
-from finance.workflow import State
 
 FONT_PATHS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -34,7 +34,7 @@ FONT_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
 )
 
-# Demo people by village prefix and township prefix (see finance.demo.PEOPLE).
+# Demo people by village prefix and township prefix (see finance.demo.district.PEOPLE).
 VILLAGES = {
     "HL-YC-01": ("dy", "yc"),
     "HL-YC-02": ("xy", "yc"),
@@ -462,7 +462,7 @@ def _run(req: PaymentRequest, demo: Demo, users: dict[str, User], accountant: Us
             requests.submit(accountant, req, client_key=_key())
         elif name == "approve":
             count = arg if arg is not None else 99
-            while count and req.state == State.PENDING:
+            while count and current_step_role(req) is not None:
                 requests.approve(_approver(req, users), req, "同意。", client_key=_key())
                 count -= 1
         elif name == "return":

@@ -1,18 +1,19 @@
-"""Demo data that shows the product: 华龙区 with two townships, four villages, a person for every role,
-the village accounting chart and the default routing policy. Loaded through the same services users go
-through, so every row has its audit event."""
+"""The demo district: 华龙区 with two townships, four villages, a person for every role, the village
+accounting chart and the default approval policy. Loaded through the same services users go through, so
+every row has its audit event. (The test suite builds on it too.)"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from finance.approval_policy.rules import DEFAULT_RULES
+from finance.approval_policy.services import publish_policy
 from finance.auth import services as accounts
 from finance.auth.models import User
 from finance.extensions import db
 from finance.orgs import services as orgs
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.roles import OrgKind, Role
-from finance.routing import DEFAULT_RULES
 
 # 《农村集体经济组织会计制度》(2023) spending subjects, as seed data the admin may edit.
 SUBJECTS = [
@@ -75,7 +76,7 @@ def seed_base(password: str) -> dict[str, User]:
     for t_code, t_name, villages in TOWNSHIPS:
         township = orgs.create_unit(code=t_code, name=t_name, kind=OrgKind.TOWNSHIP, parent=district)
         units[t_code] = township
-        orgs.publish_policy(township, DEFAULT_RULES)
+        publish_policy(township, DEFAULT_RULES)
         for v_code, v_name, bank, account, account_name in villages:
             units[v_code] = orgs.create_unit(code=v_code, name=v_name, kind=OrgKind.VILLAGE, parent=township,
                                              bank_name=bank, bank_account=account,
@@ -86,15 +87,3 @@ def seed_base(password: str) -> dict[str, User]:
                                                role=role, org_unit=units[code])
     db.session.flush()
     return users
-
-
-def seed(password: str) -> list[tuple[str, str, str]]:
-    """All demo data; returns (username, name, role label) for the printed logins."""
-    users = seed_base(password)
-    try:
-        from finance.demo_requests import seed_requests
-    except ModuleNotFoundError:
-        pass
-    else:
-        seed_requests(users)
-    return [(u, users[u].display_name, f"{r.label} · {c}") for u, _, r, c in PEOPLE]
