@@ -1,6 +1,8 @@
 """Lighthouse (mobile: a mid-range phone, simulated slow 4G) on the login, to-do, request form and request
-detail pages of the demo app served by gunicorn; prints the performance, accessibility, best-practices and
-SEO scores of each page. Aim (issue 6): performance, accessibility and best practices at least 95.
+detail pages of the demo app served by gunicorn, and on the controls' pages (the accountant's resolutions
+and contracts, the resolution form; the admin's register and 负面清单); prints the performance,
+accessibility, best-practices and SEO scores of each page. Aim (issue 6): performance, accessibility and
+best practices at least 95.
 
     PYTHONPATH=$PWD .venv/bin/python bench/lighthouse.py [--runs 3] [--verbose]
 
@@ -89,11 +91,13 @@ with app.app_context():
         user = db.session.execute(select(User).where(User.username == "dy_baozhang")).scalar_one()
         req = services.create_draft(user, village, request_input("12000.00"))
         db.session.commit()
-    print(req.id)
+    township = db.session.execute(select(OrgUnit).where(OrgUnit.code == "HL-YC")).scalar_one()
+    print(req.id, township.id)
 """
     result = subprocess.run([sys.executable, "-c", script, PASSWORD], env=env, cwd=ROOT, check=True,
                             capture_output=True, text=True)
-    request_id = int(result.stdout.strip().splitlines()[-1])
+    request_id, township_id = (int(x) for x in result.stdout.strip().splitlines()[-1].split())
+    env["SANZI_BENCH_TOWNSHIP"] = str(township_id)
     return env, request_id
 
 
@@ -111,14 +115,14 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the app did not start")
 
 
-def login(base: str) -> str:
+def login(base: str, user: str = USER) -> str:
     """Log in like a browser; returns the Cookie header for Lighthouse."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     html = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert token, "no CSRF token on the login page"
-    data = urllib.parse.urlencode({"csrf_token": token.group(1), "username": USER, "password": PASSWORD})
+    data = urllib.parse.urlencode({"csrf_token": token.group(1), "username": user, "password": PASSWORD})
     page = opener.open(base + "/login", data=data.encode()).read().decode()
     assert "退出登录" in page, "login failed"
     return "; ".join(f"{c.name}={c.value}" for c in jar)
@@ -177,10 +181,15 @@ def main() -> int:
             pages = [("login", "/login", None), ("todo", "/", cookie),
                      ("request-form", "/requests/new", cookie),
                      ("request-detail", f"/requests/{request_id}", cookie),
-                     ("notice-settings", "/notices/settings", cookie)]
+                     ("notice-settings", "/notices/settings", cookie),
+                     ("records", "/controls/", cookie), ("resolution-form", "/controls/resolutions/new", cookie)]
+            admin = login(base, "hl_admin")
+            township = env["SANZI_BENCH_TOWNSHIP"]
+            pages += [("register", f"/controls/townships/{township}/register", admin),
+                      ("negative-list", f"/controls/townships/{township}/negative-list", admin)]
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
-                if not routed(base, path, cookie):
+                if not routed(base, path, page_cookie or cookie):
                     print(f"{name:<16}  missing: {path} is not in this build")
                     continue
                 runs = sorted((run_lighthouse(base + path, name, page_cookie) for _ in range(args.runs)),

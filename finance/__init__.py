@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
 # (tests/test_import_graph.py counts these imports as top-level ones and finds none).
 def register_blueprints(app: Flask) -> None:
     from finance.auth.views import bp as auth_bp
+    from finance.controls.views import bp as controls_bp
     from finance.documents.views import bp as documents_bp
     from finance.home import bp as home_bp
     from finance.orgs.views import bp as orgs_bp
@@ -69,7 +70,8 @@ def register_blueprints(app: Flask) -> None:
     from finance.payment_requests.views import bp as requests_bp
     from finance.payments.views import bp as payments_bp
 
-    for bp in (home_bp, auth_bp, orgs_bp, requests_bp, payments_bp, oversight_bp, documents_bp):
+    for bp in (home_bp, auth_bp, orgs_bp, requests_bp, payments_bp, oversight_bp, documents_bp,
+               controls_bp):
         app.register_blueprint(bp)
 
 

@@ -2,6 +2,17 @@
 
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from finance.auth.models import LoginFailure, RoleAssignment, User
+from finance.controls.models import (
+    Contract,
+    ControlPolicy,
+    ImageFingerprint,
+    InvoiceFact,
+    NegativeItem,
+    RelatedAccount,
+    RelatedPerson,
+    RequestControl,
+    Resolution,
+)
 from finance.db import Base
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
 from finance.orgs.models import AccountSubject, OrgUnit
@@ -12,7 +23,9 @@ from finance.payments.models import Payment
 metadata = [Base.metadata, AuditBase.metadata]
 
 __all__ = [
-    "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Event", "LoginFailure",
-    "Notice", "NoticeDelivery", "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question",
-    "RequestAction", "RoleAssignment", "RoutingPolicy", "User", "metadata",
+    "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
+    "Event", "ImageFingerprint", "InvoiceFact", "LoginFailure", "NegativeItem", "Notice", "NoticeDelivery",
+    "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RelatedAccount",
+    "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment", "RoutingPolicy", "User",
+    "metadata",
 ]

@@ -56,6 +56,20 @@ class AuditAction(StrEnum):
     NOTICE_SETTINGS = "notice_settings"
     NOTICE_POLICY = "notice_policy"
     NOTICE_RETRY = "notice_retry"
+    # the controls (issue 11): invoice facts, what a request pays against, the register, resolutions and
+    # contracts, the 负面清单 and the control settings
+    INVOICE_RECORD = "invoice_record"
+    REQUEST_LINK = "request_link"
+    REGISTER_ADD = "register_add"
+    REGISTER_UPDATE = "register_update"
+    REGISTER_REMOVE = "register_remove"
+    RESOLUTION_CREATE = "resolution_create"
+    RESOLUTION_RESULT = "resolution_result"
+    CONTRACT_CREATE = "contract_create"
+    NEGATIVE_LIST_ADD = "negative_list_add"
+    NEGATIVE_LIST_UPDATE = "negative_list_update"
+    NEGATIVE_LIST_REMOVE = "negative_list_remove"
+    CONTROL_POLICY_PUBLISH = "control_policy_publish"
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -93,6 +107,18 @@ _ACTION_LABELS = {
     AuditAction.NOTICE_SETTINGS: _l("修改通知设置"),
     AuditAction.NOTICE_POLICY: _l("修改催办规则"),
     AuditAction.NOTICE_RETRY: _l("重新发送通知"),
+    AuditAction.INVOICE_RECORD: _l("录入发票信息"),
+    AuditAction.REQUEST_LINK: _l("关联决议或合同"),
+    AuditAction.REGISTER_ADD: _l("登记关联人"),
+    AuditAction.REGISTER_UPDATE: _l("修改关联人登记"),
+    AuditAction.REGISTER_REMOVE: _l("移除关联人登记"),
+    AuditAction.RESOLUTION_CREATE: _l("登记四议两公开决议"),
+    AuditAction.RESOLUTION_RESULT: _l("上传结果公开照片"),
+    AuditAction.CONTRACT_CREATE: _l("登记合同"),
+    AuditAction.NEGATIVE_LIST_ADD: _l("加入负面清单"),
+    AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
+    AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
+    AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
 }
 
 
@@ -110,6 +136,11 @@ class AuditSubject(StrEnum):
     ORG_UNIT = "org_unit"
     ROUTING_POLICY = "routing_policy"
     NOTICE_DELIVERY = "notice_delivery"
+    RELATED_PERSON = "related_person"  # a line of the related-persons register
+    RESOLUTION = "resolution"
+    CONTRACT = "contract"
+    NEGATIVE_ITEM = "negative_item"
+    CONTROL_POLICY = "control_policy"
 
     @property
     def label(self) -> str:
@@ -128,6 +159,11 @@ _SUBJECT_LABELS = {
     AuditSubject.ORG_UNIT: _l("组织单位"),
     AuditSubject.ROUTING_POLICY: _l("审批规则"),
     AuditSubject.NOTICE_DELIVERY: _l("通知"),
+    AuditSubject.RELATED_PERSON: _l("关联人登记"),
+    AuditSubject.RESOLUTION: _l("四议两公开决议"),
+    AuditSubject.CONTRACT: _l("合同"),
+    AuditSubject.NEGATIVE_ITEM: _l("负面清单"),
+    AuditSubject.CONTROL_POLICY: _l("控制设置"),
 }
 
 

@@ -329,7 +329,85 @@ ROUTES: dict[str, Case] = {
         form=lambda v: {"remind_after": "3", "escalate_after": "5"}, actions=("notice_policy",),
     ),
     "notices.retry": Case("hl_admin", setup=_failed_delivery, actions=("notice_retry",)),
+    # controls (issue 11): the register and the 负面清单 (admin), resolutions, contracts, invoice facts, links
+    "controls.official": Case(
+        "hl_admin", setup=_user_id("dy_shuji"),
+        form=lambda v: {"form": "add", "name": "王小明", "relation": "child", "accounts": "6228480012340000111"},
+        actions=("register_add",),
+    ),
+    "controls.person": Case(
+        "hl_admin", setup=lambda: _register_line(),
+        form=lambda v: {"name": "王小明", "relation": "child", "accounts": "6228480012340000111", "note": "长子"},
+        actions=("register_update",),
+    ),
+    "controls.remove_person": Case(
+        "hl_admin", setup=lambda: _register_line(), form=lambda v: {"reason": "登记错误"},
+        actions=("register_remove",),
+    ),
+    "controls.negative_list": Case(
+        "hl_admin", setup=lambda: {"unit_id": f.unit("HL-YC").id},
+        form=lambda v: {"item": "烟酒", "keywords": "烟酒 香烟", "action": "refuse"}, actions=("negative_list_add",),
+    ),
+    "controls.remove_negative_item": Case(
+        "hl_admin", setup=lambda: _negative_item(), actions=("negative_list_remove",),
+    ),
+    "controls.new_resolution": Case(
+        "dy_baozhang",
+        form=lambda v: {"matter": "主街硬化工程", "matter_kind": "works", "meeting_date": today_local().isoformat(),
+                        "expected": "40", "present": "35", "amount": "80000", "minutes": _photo("gray"),
+                        "publicity": _photo("silver")},
+        actions=("resolution_create",),
+    ),
+    "controls.resolution": Case(
+        "dy_baozhang", setup=lambda: _resolution(), form=lambda v: {"result": _photo("gold")},
+        actions=("resolution_result",),
+    ),
+    "controls.new_contract": Case(
+        "dy_baozhang",
+        form=lambda v: {"title": "施工合同", "counterparty": "宏基建筑", "amount": "30000",
+                        "signed_on": today_local().isoformat(), "resolution_id": "", "file": _photo("tan")},
+        actions=("contract_create",),
+    ),
+    "controls.invoice": Case(
+        "dy_baozhang", setup=lambda: {"attachment_id": f.draft().attachments[0].id},
+        form=lambda v: {"number": "25412000000012345678", "invoice_date": today_local().isoformat(),
+                        "seller": "濮阳市华龙区兴农农资经营部", "amount": "1200"},
+        actions=("invoice_record",),
+    ),
+    "controls.link": Case(
+        "dy_baozhang", setup=_in(State.DRAFT), form=lambda v: {"payee_id_number": "11010519491231002X"},
+        actions=("request_link",),
+    ),
 }
+
+
+def _register_line() -> dict[str, Any]:
+    from finance.controls import services as controls
+
+    person = controls.add_related_person(f.user("hl_admin"), f.user("dy_shuji"), controls.PersonInput(
+        name="王小明", relation="child", accounts="6228480012340000111"))
+    ext_db.session.commit()
+    return {"person_id": person.id}
+
+
+def _negative_item() -> dict[str, Any]:
+    from finance.controls import services as controls
+
+    item = controls.add_negative_item(f.user("hl_admin"), f.unit("HL-YC"), controls.NegativeItemInput(item="礼品"))
+    ext_db.session.commit()
+    return {"item_id": item.id}
+
+
+def _resolution() -> dict[str, Any]:
+    from finance.controls import services as controls
+    from finance.controls.policy import DEFAULT_CONTROL_RULES
+
+    res = controls.create_resolution(f.user("dy_baozhang"), f.unit("HL-YC-01"), controls.ResolutionInput(
+        matter="主街硬化工程", matter_kind="works", meeting_date=today_local(), expected=40, present=35,
+        amount="80000", minutes=controls.Upload("m.jpg", f.jpeg_bytes(color="gray")),
+        publicity=controls.Upload("p.jpg", f.jpeg_bytes(color="silver"))), DEFAULT_CONTROL_RULES)
+    ext_db.session.commit()
+    return {"resolution_id": res.id}
 
 
 def _mutating_endpoints(app: Any) -> set[str]:

@@ -57,7 +57,8 @@ class PolicyForm(FlaskForm):
 
     def set_choices(self) -> None:
         step_choices = [("", _l("（不使用此行）"))] + [(r.value, r.label) for r in APPROVER_ROLES]
-        kind_choices = [("", _l("（不使用此行）"))] + [(k.value, k.label) for k in AttachmentKind.uploadable()]
+        kind_choices = [("", _l("（不使用此行）"))] + [(k.value, AttachmentKind.requirement_label(k))
+                                                    for k in AttachmentKind.uploadable()]
         for row in self.steps:
             row.form.role.choices = step_choices  # type: ignore[attr-defined]
         for row in self.attachments:

@@ -42,7 +42,7 @@ def _admins_only() -> None:
 
 @bp.context_processor
 def _labels() -> dict[str, object]:
-    return {"attachment_label": AttachmentKind.label_of}
+    return {"attachment_label": AttachmentKind.requirement_label}
 
 
 def _unit_or_404(unit_id: int) -> OrgUnit:

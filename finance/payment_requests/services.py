@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from finance import storage, trail
-from finance.attachment_kinds import AttachmentKind
+from finance.attachment_kinds import AttachmentKind, kinds_present
 from finance.auth.models import User
 from finance.db import utcnow
 from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
@@ -254,10 +254,10 @@ def missing_for_submit(req: PaymentRequest) -> dict[str, str]:
     assert req.amount is not None
     rules = rules_for(req)
     subject_code = req.subject.code if req.subject else None
-    have = {a.kind.value for a in req.attachments}
+    have = kinds_present(a.kind.value for a in req.attachments)  # any 票据 meets "invoice" (issue 11)
     for kind in rules.required_attachments(req.amount, subject_code):
         if kind not in have:
-            errors[f"attachment_{kind}"] = _("缺少附件：%(kind)s。", kind=AttachmentKind.label_of(kind))
+            errors[f"attachment_{kind}"] = _("缺少附件：%(kind)s。", kind=AttachmentKind.requirement_label(kind))
     if rules.is_major(req.amount):
         today = today_local()
         if req.meeting_date is None or req.meeting_date > today:
