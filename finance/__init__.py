@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from typing import Any
 
 from flask import Flask, g, has_request_context, render_template, request
@@ -25,6 +24,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(settings)
+    from finance.params import BoundedInt
+
+    app.url_map.converters["int"] = BoundedInt  # every <int:...> of every route: 0 to the column's maximum
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -76,9 +78,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from finance import security
+
     @app.before_request
     def _request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        g.request_id = security.request_id()
         g.csp_nonce = secrets.token_urlsafe(12)
         # Never reuse a user or CSRF token of an earlier request sharing this app context (tests do).
         g.pop("_login_user", None)
@@ -104,6 +108,8 @@ def register_request_hooks(app: Flask) -> None:
             response.set_cookie("lang", request.args["lang"], max_age=365 * 24 * 3600, samesite="Lax",
                                 httponly=True, secure=app.config["SESSION_COOKIE_SECURE"])
         return response
+
+    security.register(app)
 
     @app.teardown_request
     def _rollback_on_error(exc: BaseException | None) -> None:

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 import audit
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.roles import Role
+from finance.security import client_addr
 from finance.workflow import Action
 
 
@@ -185,7 +186,7 @@ def subject_label(value: str) -> str:
 def context() -> audit.Context:
     if not has_request_context():
         return audit.Context(request_id=None, client_addr="cli")
-    return audit.Context(request_id=getattr(g, "request_id", None), client_addr=request.remote_addr)
+    return audit.Context(request_id=getattr(g, "request_id", None), client_addr=client_addr())
 
 
 def actor(user: Any, role: Role | None = None, org: OrgUnit | None = None) -> audit.Actor:

@@ -150,7 +150,12 @@ def test_admin_creates_a_user_who_can_then_log_in(admin, make_client):
     assert system_events("user_create")[-1].subject_id == str(user.id)
     assert system_events("role_assign")[-1].subject_id == str(user.id)
     newcomer = make_client()
-    assert newcomer.login("dy_kuaiji2", "start-pass-1").status_code == 302
+    r = newcomer.login("dy_kuaiji2", "start-pass-1")
+    assert r.status_code == 302 and r.headers["Location"] == "/account/password"  # the admin's password first
+    assert newcomer.get("/").headers["Location"] == "/account/password"
+    r = newcomer.post("/account/password", data={"current": "start-pass-1", "new": "zhao-hongmei-own-7",
+                                                  "confirm": "zhao-hongmei-own-7"})
+    assert r.status_code == 303
     assert "赵红梅" in newcomer.get("/").get_data(as_text=True)
 
 

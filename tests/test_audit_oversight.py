@@ -149,6 +149,8 @@ def test_request_filters(client, db):
     # another township's village is not a choice: refused like a malformed one, never searched
     other = client.get(f"/oversight/requests?village={f.unit('HL-MK-01').id}").get_data(as_text=True)
     assert "请从列表中选择村" in other
+    far = client.get("/oversight/requests?date_to=9999-12-31&after=99999999999999999999-99999999999999999999")
+    assert far.status_code == 200 and "日期须在" in far.get_data(as_text=True)
 
 
 def test_events_page_paginates_and_shows_hashes(client, db):

@@ -203,7 +203,7 @@ ROUTES: dict[str, Case] = {
     "auth.logout": Case("dy_baozhang", events=0, why="ends a session; changes no record"),
     "auth.change_password": Case(
         "dy_baozhang",
-        form=lambda v: {"current": PASSWORD, "new": "newpassword456", "confirm": "newpassword456"},
+        form=lambda v: {"current": PASSWORD, "new": "huanghe-dike-7391", "confirm": "huanghe-dike-7391"},
     ),
     # oversight
     "oversight.download_checkpoints": Case(

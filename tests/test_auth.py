@@ -9,9 +9,10 @@ from sqlalchemy import func, select, update
 
 from finance import create_app
 from finance.auth import services
-from finance.auth.models import LoginFailure, User
+from finance.auth.models import User
 from finance.config import ConfigError
 from finance.db import Database, utcnow
+from finance.ratelimit import RateLimit
 from tests import factories as f
 from tests.conftest import PASSWORD
 
@@ -21,7 +22,8 @@ WRONG = "用户名或密码不正确"
 def failures(username: str) -> int:
     from finance.extensions import db
 
-    return db.session.execute(select(func.count(LoginFailure.id)).where(LoginFailure.username == username)).scalar_one()
+    return db.session.execute(select(func.coalesce(func.sum(RateLimit.count), 0)).where(
+        RateLimit.scope == "user", RateLimit.key == username)).scalar_one()
 
 
 def test_login_success_when_password_is_right(client):
@@ -56,10 +58,11 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client):
     assert failures("dy_baozhang") == 1 and failures("nobody_here") == 1
 
 
-def test_throttled_after_five_failures_for_the_rest_of_the_minute(client, db):
+def test_throttled_after_five_failures_until_the_back_off_passes(client, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_BACKOFF_BASE_SECONDS", 60)  # no wait runs out on a slow machine
     for _ in range(5):
         assert client.login("dy_shuji", "wrong-password").status_code == 200
-    r = client.login("dy_shuji")  # even the right password
+    r = client.login("dy_shuji")  # even the right password, from a browser that never signed in as them
     assert r.status_code == 429
     page = r.get_data(as_text=True)
     assert "尝试次数过多" in page and "秒后再试" in page
@@ -68,21 +71,28 @@ def test_throttled_after_five_failures_for_the_rest_of_the_minute(client, db):
     # Another account is not affected.
     assert client.login("dy_jianwei").status_code == 302
     client.post("/logout")
-    # Once the failures are older than the window, the right password works again and clears them.
-    db.execute(update(LoginFailure).where(LoginFailure.username == "dy_shuji")
-               .values(at=utcnow() - timedelta(seconds=61)))
+    # Once the back-off has passed, the right password works again and clears the count.
+    db.execute(update(RateLimit).where(RateLimit.scope == "user", RateLimit.key == "dy_shuji")
+               .values(blocked_until=utcnow() - timedelta(seconds=1)))
     db.commit()
     assert client.login("dy_shuji").status_code == 302
     assert failures("dy_shuji") == 0
 
 
-def test_throttle_wait_counts_down_from_the_oldest_failure(app, db):
-    for seconds_ago in (50, 40, 30, 20, 10):
-        db.add(LoginFailure(username="dy_shuji", at=utcnow() - timedelta(seconds=seconds_ago)))
-    db.flush()
-    with app.test_request_context(), pytest.raises(services.Throttled) as caught:
-        services.authenticate("dy_shuji", PASSWORD, "127.0.0.1")
-    assert 9 <= caught.value.retry_after <= 11
+def test_each_failure_past_the_free_ones_doubles_the_wait(app, db):
+    from finance.auth import throttle
+
+    with app.test_request_context():
+        waits = []
+        for _ in range(9):
+            attempt = throttle.admit("dy_shuji", "192.0.2.1", None)
+            row = db.get(RateLimit, ("user", "dy_shuji"))
+            waits.append(round((row.blocked_until - utcnow()).total_seconds()) if row.blocked_until else 0)
+            db.execute(update(RateLimit).where(RateLimit.scope == "user")
+                       .values(blocked_until=None))  # as if the wait were over
+        assert waits == [0, 0, 0, 0, 1, 2, 4, 8, 16]
+        assert attempt.keys
+        assert throttle.backoff(40) == timedelta(seconds=900)
 
 
 def test_login_without_csrf_token_is_400_and_changes_nothing(client):
@@ -221,6 +231,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 def test_session_cookie_is_secure_in_production(monkeypatch, tmp_path):
     monkeypatch.setenv("SANZI_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "production-secret-for-the-test")
+    monkeypatch.setenv("SANZI_PUBLIC_BASE_URL", "https://sanzi.example.gov.cn")
     prod = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "INSTANCE_PATH": str(tmp_path)})
     try:
         assert prod.config["SECRET_KEY"] == "production-secret-for-the-test"
@@ -250,8 +261,16 @@ def test_local_secret_key_is_generated_once_into_instance(monkeypatch, tmp_path)
 
 
 def test_user_loader_refuses_stale_or_malformed_tokens(app, db):
+    from flask import session
+
+    from finance.auth import sessions
+
     user: User = f.user("dy_baozhang")
-    assert services.load_user(f"{user.id}:{user.session_version}") is user
+    with app.test_request_context():
+        sessions.start(user)
+        assert services.load_user(f"{user.id}:{user.session_version}") is user
+        session.pop(sessions.SESSION_KEY)
+        assert services.load_user(f"{user.id}:{user.session_version}") is None  # not signed in here
     assert services.load_user(f"{user.id}:{user.session_version + 1}") is None
     assert services.load_user("garbage") is None
     assert services.load_user("999999:1") is None

@@ -29,7 +29,7 @@ def test_create_user_reads_the_password_from_stdin(app, db):
     user = f.user("yc_shenhe2")
     assert [(a.role, a.org_unit.code) for a in user.assignments] == [(Role.AGENCY_REVIEWER, "HL-YC")]
     with app.test_request_context():
-        assert services.authenticate("yc_shenhe2", "a-long-password", None) is user
+        assert services.authenticate("yc_shenhe2", "a-long-password") is user
     event = db.execute(select(Event).where(Event.chain_id == audit.SYSTEM_CHAIN, Event.action == "user_create")
                        .order_by(Event.seq.desc()).limit(1)).scalar_one()
     assert event.subject_id == str(user.id) and event.actor_id is None
@@ -98,6 +98,6 @@ def test_seed_demo_fills_an_empty_database_and_prints_working_logins(tmp_path):
         assert r.exit_code == 0, r.output
         assert "演示账号（密码均为 demo-pass-1）" in r.output and "hl_admin" in r.output
         with app.test_request_context():
-            assert services.authenticate("dy_baozhang", "demo-pass-1", None) is not None
+            assert services.authenticate("dy_baozhang", "demo-pass-1") is not None
         assert run(app, "seed-demo").exit_code == 1
     app.extensions[Database.key][0].dispose()

@@ -465,11 +465,15 @@ def test_qr_codes_use_the_public_base_url_when_configured(app, client, monkeypat
     assert sheet["public_url"] == "https://sanzi.example.gov.cn/gongkai/HL-YC-01/2026-01"
 
 
-def test_trail_report_refuses_a_range_too_large_to_print(client, monkeypatch):
-    monkeypatch.setattr(services, "MAX_REPORT_EVENTS", 2)  # the request below makes 3
+def test_trail_report_of_a_long_range_comes_in_parts(client, monkeypatch):
+    monkeypatch.setattr(services, "REPORT_PART_EVENTS", 2)  # the request below makes 3 events
     f.in_state(State.PENDING, "1200.00")
     today = today_local()
     login(client, "yc_lianqing")
     r = client.get(f"/documents/trail-report?village=HL-YC-01&start={today}&end={today}")
-    assert r.status_code == 400 and "请缩小日期范围" in r.get_data(as_text=True)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "分为 2 册" in page and "part=2" in page
     assert events("export_trail_report") == []
+    r = client.get(f"/documents/trail-report?village=HL-YC-01&start={today}&end={today}&part=2")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert [e.subject_id for e in events("export_trail_report")] == [f"{today}..{today}#2"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finance.db import Base, UTCDateTime, str_enum, utcnow
@@ -22,6 +22,8 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change or deactivation; part of the session token, so old sessions end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set when an admin chose the password: every page asks for a new one until it is changed.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Loaded when asked for (the signed-in user, the admin pages), not with every requester or approver
@@ -63,12 +65,14 @@ class RoleAssignment(Base):
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
 
 
-class LoginFailure(Base):
-    """Failed logins, kept in the database so that throttling holds across app processes."""
+class LoginSession(Base):
+    """A signed-in browser, known to the server: the cookie carries a random token whose SHA-256 is the
+    id here. Logout ends the row, so a copied cookie stops working; every request checks it."""
 
-    __tablename__ = "login_failure"
+    __tablename__ = "login_session"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     client_addr: Mapped[str | None] = mapped_column(String(64))

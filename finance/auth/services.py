@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from finance import trail
-from finance.auth.models import LoginFailure, RoleAssignment, User
-from finance.db import utcnow
+from finance.auth.models import RoleAssignment, User
+from finance.auth.passwords import password_problem
 from finance.errors import InputError
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
@@ -57,21 +55,14 @@ class AccountError(InputError):
     """A message for the user."""
 
 
-class Throttled(Exception):
-    """Too many recent failures for this account; `retry_after` is the seconds until the next try."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
 def hash_password(password: str) -> str:
     return hasher().hash(password)
 
 
 def load_user(token: str) -> User | None:
     """Flask-Login's loader. The token carries the session version, so a password change or a
-    deactivation ends every other session on the next request."""
+    deactivation ends every other session on the next request; and the browser's server-side session
+    must be live (finance.auth.sessions), so a logout ends a copied cookie too."""
     try:
         user_id, version = (int(part) for part in token.split(":", 1))
     except ValueError:
@@ -79,30 +70,17 @@ def load_user(token: str) -> User | None:
     user = db.session.get(User, user_id)
     if user is None or not user.active or user.session_version != version:
         return None
+    from finance.auth.sessions import current_is_live
+
+    if not current_is_live(user.id):  # logged out (on the server), expired, or never signed in here
+        return None
     return user
 
 
-def _throttled_for(username: str) -> int:
-    """Seconds this account must still wait (0: it may try). Blocked while `limit` failures lie inside
-    the window, that is until the oldest of the newest `limit` failures leaves it."""
-    window = timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
-    limit = current_app.config["LOGIN_FAILURE_LIMIT"]
-    now = utcnow()
-    recent = list(db.session.execute(
-        select(LoginFailure.at).where(LoginFailure.username == username, LoginFailure.at > now - window)
-        .order_by(LoginFailure.at.desc()).limit(limit)
-    ).scalars())
-    if len(recent) < limit:
-        return 0
-    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
-
-
-def authenticate(username: str, password: str, client_addr: str | None) -> User | None:
-    """The user if the password is right; None otherwise (unknown user and wrong password alike).
-    Raises Throttled after too many recent failures for the account. Commits nothing."""
-    username = username.strip().lower()
-    if wait := _throttled_for(username):
-        raise Throttled(wait)
+def authenticate(username: str, password: str) -> User | None:
+    """The user if the password is right; None otherwise (unknown user and wrong password alike, in the
+    same time). Throttling is the caller's, before this (finance.auth.throttle). Commits nothing."""
+    username = normalise_username(username)
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
         hasher().verify(user.password_hash if user else _dummy_hash(), password)
@@ -110,12 +88,14 @@ def authenticate(username: str, password: str, client_addr: str | None) -> User 
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None:
-        db.session.add(LoginFailure(username=username, client_addr=client_addr))
         return None
     if hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hasher().hash(password)
-    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     return user
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()[:64]
 
 
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
@@ -123,18 +103,31 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
         hasher().verify(user.password_hash, current)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         raise AccountError(_("当前密码不正确。")) from None
-    check_password(new, confirm)
+    check_password(new, confirm, user)
     user.password_hash = hasher().hash(new)
     user.session_version += 1
+    user.must_change_password = False
     trail.record(village=None, user=user, role=None, action=AuditAction.PASSWORD_CHANGE,
                  subject_type=AuditSubject.USER, subject_id=user.id)
 
 
-def check_password(new: str, confirm: str) -> None:
+def check_password(new: str, confirm: str, user: User | None = None) -> None:
     if len(new) < MIN_PASSWORD:
         raise AccountError(_("新密码至少需要 %(n)d 位。", n=MIN_PASSWORD))
     if new != confirm:
         raise AccountError(_("两次输入的新密码不一致。"))
+    if user is not None and hasher_verifies(user.password_hash, new):
+        raise AccountError(_("新密码不能与当前密码相同。"))
+    if problem := password_problem(new, username=user.username if user else "",
+                                   display_name=user.display_name if user else ""):
+        raise AccountError(problem)
+
+
+def hasher_verifies(password_hash: str, password: str) -> bool:
+    try:
+        return bool(hasher().verify(password_hash, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def create_user(*, username: str, display_name: str, password: str, role: Role, org_unit: OrgUnit,
@@ -146,12 +139,15 @@ def create_user(*, username: str, display_name: str, password: str, role: Role, 
         raise AccountError(_("请填写姓名。"))
     if len(password) < MIN_PASSWORD:
         raise AccountError(_("密码至少需要 %(n)d 位。", n=MIN_PASSWORD))
+    if by is not None and (problem := password_problem(password, username=username, display_name=display_name)):
+        raise AccountError(problem)
     if phone and not PHONE_RE.fullmatch(phone):
         raise AccountError(_("手机号只能包含数字，例如 13912345678。"))
     if db.session.execute(select(User.id).where(User.username == username)).first():
         raise AccountError(_("用户名 %(u)s 已被使用。", u=username))
+    # A password an admin set is known to two people: its owner must choose their own at first login.
     user = User(username=username, display_name=display_name.strip(), phone=phone,
-                password_hash=hasher().hash(password))
+                password_hash=hasher().hash(password), must_change_password=by is not None)
     db.session.add(user)
     db.session.flush()
     trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.USER_CREATE,
@@ -161,7 +157,19 @@ def create_user(*, username: str, display_name: str, password: str, role: Role, 
     return user
 
 
+# Roles that raise, approve, pay or oversee requests: an admin never grants one to themself (else one
+# person could build a whole approval chain); another admin must.
+NOT_SELF_GRANTED = frozenset(Role) - {Role.ADMIN}
+
+
+def admin_covers(admin: User, unit: OrgUnit) -> bool:
+    """Is `unit` inside one of the units `admin` administers?"""
+    return any(a.role == Role.ADMIN and a.org_unit.covers(unit) for a in admin.assignments)
+
+
 def assign_role(user: User, role: Role, org_unit: OrgUnit, by: User | None = None) -> RoleAssignment:
+    if by is not None and user.id == by.id and role in NOT_SELF_GRANTED:
+        raise AccountError(_("不能给自己授予%(role)s角色，请由另一位管理员授予。", role=role.label))
     if org_unit.kind not in role.levels:
         raise AccountError(_("%(role)s 只能设置在%(levels)s一级。", role=role.label,
                              levels="/".join(k.label for k in role.levels)))
@@ -192,6 +200,9 @@ def remove_role(assignment: RoleAssignment, by: User) -> None:
 def set_active(user: User, active: bool, by: User) -> None:
     if user.id == by.id:
         raise AccountError(_("不能停用自己的账号。"))
+    # An account serves every unit where its holder has a role: only an admin of all of them may stop it.
+    if any(not admin_covers(by, a.org_unit) for a in user.assignments):
+        raise AccountError(_("此人在您管辖范围以外还有角色，不能由您停用或启用；请联系上级管理员。"))
     if user.active == active:
         return
     trail.record(village=None, user=by, role=Role.ADMIN,

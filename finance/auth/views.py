@@ -1,24 +1,20 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
-from finance.auth import services
+from finance.auth import services, sessions, throttle
 from finance.auth.forms import ChangePasswordForm, LoginForm
+from finance.auth.redirects import safe_next
 from finance.errors import InputError
 from finance.extensions import db
+from finance.security import client_addr
 from finance.web import see_other, write
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -27,25 +23,51 @@ def login() -> Response | str:
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        username = services.normalise_username(form.username.data or "")
+        device = throttle.known_device(username)
         try:
-            user = services.authenticate(form.username.data or "", form.password.data or "",
-                                         request.remote_addr)
-        except services.Throttled as exc:
+            attempt = throttle.admit(username, client_addr(), device)
+        except throttle.Throttled as exc:  # nothing is committed: the request's session is discarded
             abort(429, description=_("登录失败次数过多，请 %(s)d 秒后再试。", s=exc.retry_after))
+        db.session.commit()  # counted as a failure before the password is checked
+        user = services.authenticate(username, form.password.data or "")
         if user is None:
-            db.session.commit()  # keep the failure for throttling
+            db.session.commit()
             flash(_("用户名或密码不正确。"), "error")
         else:
+            throttle.succeeded(attempt)
+            sessions.start(user)
             db.session.commit()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            if user.must_change_password:
+                flash(_("您的密码由管理员设置，请先修改为只有您知道的密码。"), "info")
+                target = url_for("auth.change_password")
+            else:
+                target = safe_next(request.args.get("next"))
+            response = redirect(target)
+            throttle.remember_device(response, user.username)
+            return response
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    logout_user()
+    sessions.end()
+    db.session.commit()
     return redirect(url_for("auth.login"))
+
+
+OPEN_WITH_AN_ADMIN_PASSWORD = frozenset({"auth.change_password", "auth.logout", "auth.login", "static"})
+
+
+@bp.before_app_request
+def _own_password_first() -> Response | None:
+    """Until a password an admin set is changed, every page leads to the change-password form."""
+    if request.endpoint in OPEN_WITH_AN_ADMIN_PASSWORD or request.endpoint is None:
+        return None
+    g.pop("_login_user", None)  # this request's user, never one cached by an earlier request (tests share g)
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.change_password"), 303)
+    return None
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -56,7 +78,7 @@ def change_password() -> ResponseReturnValue:
         return render_template("auth/password.html", form=form)
 
     def done(_none: None) -> ResponseReturnValue:
-        login_user(current_user)  # the session version moved; keep this session
+        login_user(current_user._get_current_object())  # the session version moved; keep this session
         return see_other(url_for("home.index"), _("密码已修改。"))
 
     def refused(exc: InputError) -> str:

@@ -11,11 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 import audit
 from finance import trail
@@ -26,11 +25,13 @@ from finance.money import to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.oversight.labels import failure_text
 from finance.oversight.verification import run_verify
+from finance.params import parse_id
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.route import route_of
 from finance.payments.models import Payment
 from finance.payments.queries import payment_of
 from finance.roles import OrgKind, Role, role_label
+from finance.security import public_url
 from finance.timefmt import CST
 from finance.trail import AuditAction, AuditSubject, action_label
 from finance.workflow import DECISION_ACTIONS, Action, State
@@ -38,17 +39,23 @@ from finance.workflow import DECISION_ACTIONS, Action, State
 SUBJECT = AuditSubject.PAYMENT_REQUEST
 TOKEN_SALT = "sanzi.documents.approval-form.v1"  # noqa: S105 - a salt, not a secret
 HASH_PREFIX = 16  # hex digits of the printed entry hash carried (and signed) in the QR token
-MAX_REPORT_EVENTS = 5000  # about 170 pages; a longer range is refused with a message to narrow it
+# A report of more events than this is split into parts of this many (about 70 pages each), each its own
+# PDF: any number of events can be exported, and no single rendering grows without bound.
+REPORT_PART_EVENTS = 2000
 
 def village_by_key(key: str) -> OrgUnit | None:
     """A village by id or code, as a form or a public URL names it (scope is the caller's question)."""
     key = key.strip()
     if not key or len(key) > 32:
         return None
-    column = OrgUnit.id if key.isdigit() else OrgUnit.code
-    return db.session.execute(
-        select(OrgUnit).where(column == (int(key) if key.isdigit() else key), OrgUnit.kind == OrgKind.VILLAGE)
-    ).scalar_one_or_none()
+    if key.isdigit():
+        village_id = parse_id(key)  # bounded: an id past the INTEGER column is no village
+        if village_id is None:
+            return None
+        where = OrgUnit.id == village_id
+    else:
+        where = OrgUnit.code == key
+    return db.session.execute(select(OrgUnit).where(where, OrgUnit.kind == OrgKind.VILLAGE)).scalar_one_or_none()
 
 
 def short_hash(value: str | None, n: int = 12) -> str:
@@ -62,12 +69,47 @@ def acting_role_over(user: User, village: OrgUnit) -> Role | None:
     return next((r for r in Role if r in roles), None)
 
 
+READ_ACTIONS = (AuditAction.PRINT_FORM, AuditAction.EXPORT_TRAIL_REPORT, AuditAction.PRINT_DISCLOSURE,
+                AuditAction.LIAISON_VIEW_ATTACHMENT, AuditAction.LIAISON_EXPORT)
+
+
 def record_print(user: User, village: OrgUnit, action: AuditAction, subject_type: AuditSubject,
-                 subject_id: int | str, reason: str | None = None) -> audit.Event:
+                 subject_id: int | str, reason: str | None = None) -> audit.Event | None:
     """One audit event for a print or export, on the village's chain. A read changes nothing, so the
-    event has no before/after; the verifier's replayer therefore ignores it."""
+    event has no before/after; the verifier's replayer therefore ignores it.
+
+    One event per document version per user per day: when this user already printed the same document
+    today and nothing has changed on the chain since (no event with a before or after), the earlier
+    event stands for this print too and None is returned. A print loop adds nothing to the trail."""
+    if _same_print_today(user, village, action, subject_type, str(subject_id)) is not None:
+        return None
     return trail.record(village=village, user=user, role=acting_role_over(user, village), action=action,
                         subject_type=subject_type, subject_id=subject_id, reason=reason)
+
+
+def _same_print_today(user: User, village: OrgUnit, action: str, subject_type: str, subject_id: str
+                      ) -> audit.Event | None:
+    """This user's print of this document today, if no change was recorded on the chain after it."""
+    chain_id = trail.chain_for(village)
+    today = datetime.now(CST).date()
+    since, _end = day_bounds(today, today)
+    earlier = db.session.execute(
+        select(audit.Event).where(audit.Event.chain_id == chain_id, audit.Event.subject_id == subject_id,
+                                  audit.Event.subject_type == subject_type, audit.Event.action == action,
+                                  audit.Event.actor_id == user.id, audit.Event.occurred_at >= since)
+        .order_by(audit.Event.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    if earlier is None:
+        return None
+    # A change: an event with a before or after that is not itself a read (a liaison's view or export
+    # notes what was read in its after). An approval form changes only with its own request.
+    changes = select(audit.Event.id).where(
+        audit.Event.chain_id == chain_id, audit.Event.seq > earlier.seq,
+        or_(audit.Event.before.is_not(None), audit.Event.after.is_not(None)),
+        audit.Event.action.not_in(READ_ACTIONS))
+    if subject_type == SUBJECT:
+        changes = changes.where(audit.Event.subject_type == SUBJECT, audit.Event.subject_id == subject_id)
+    return None if db.session.execute(changes.limit(1)).first() is not None else earlier
 
 
 # --- the chain position of a request -------------------------------------------------------------
@@ -126,12 +168,9 @@ def read_token(token: str) -> PrintedState | None:
 
 
 def verification_url(token: str) -> str:
-    """The URL in the QR code. PUBLIC_BASE_URL (e.g. https://sanzi.example.gov.cn) names the public host
-    when the app sits behind a proxy; otherwise the host of the request that printed it."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("documents.verify", token=token)
-    return url_for("documents.verify", token=token, _external=True)
+    """The URL in the QR code, on PUBLIC_BASE_URL (e.g. https://sanzi.example.gov.cn; required in
+    production, so it never follows a request's Host header)."""
+    return public_url("documents.verify", token=token)
 
 
 @dataclass
@@ -305,8 +344,16 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return lo.astimezone(UTC), hi.astimezone(UTC)
 
 
-class ReportTooLarge(ValueError):
-    pass
+class ReportInParts(Exception):
+    """The range holds more events than one part: the caller offers the parts."""
+
+    def __init__(self, total: int, parts: int) -> None:
+        super().__init__(total, parts)
+        self.total, self.parts = total, parts
+
+
+def report_parts(total: int) -> int:
+    return max(1, -(-total // REPORT_PART_EVENTS))
 
 
 @dataclass
@@ -321,19 +368,23 @@ class ReportRow:
     hash: str
 
 
-def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> dict[str, Any]:
+def trail_report(village: OrgUnit, start: date, end: date, printed_by: User, part: int | None = None
+                 ) -> dict[str, Any]:
     """The events of a village's chain in [start, end] (China dates), with the verification of the
-    whole chain and its newest checkpoint."""
+    whole chain and its newest checkpoint. A range of more than REPORT_PART_EVENTS events comes in
+    parts (seq order): without `part` it raises ReportInParts; `part` (from 1) picks one."""
     chain_id = trail.chain_for(village)
     lo, hi = day_bounds(start, end)
+    in_range = (audit.Event.chain_id == chain_id, audit.Event.occurred_at >= lo, audit.Event.occurred_at < hi)
+    total = db.session.execute(select(func.count(audit.Event.id)).where(*in_range)).scalar_one()
+    parts = report_parts(total)
+    if part is None and parts > 1:
+        raise ReportInParts(total, parts)
+    part = min(max(part or 1, 1), parts)
     events = db.session.execute(
-        select(audit.Event).where(audit.Event.chain_id == chain_id, audit.Event.occurred_at >= lo,
-                                  audit.Event.occurred_at < hi)
-        .order_by(audit.Event.seq).limit(MAX_REPORT_EVENTS + 1)
+        select(audit.Event).where(*in_range).order_by(audit.Event.seq)
+        .offset((part - 1) * REPORT_PART_EVENTS).limit(REPORT_PART_EVENTS)
     ).scalars().all()
-    if len(events) > MAX_REPORT_EVENTS:
-        raise ReportTooLarge(_l("所选时间段内的事件超过 %(n)s 条，请缩小日期范围后再导出。",
-                                n=MAX_REPORT_EVENTS))
     request_ids = {int(e.subject_id) for e in events if e.subject_type == SUBJECT and e.subject_id.isdigit()}
     numbers: dict[int, str | None] = dict(db.session.execute(
         select(PaymentRequest.id, PaymentRequest.number).where(PaymentRequest.id.in_(request_ids))
@@ -354,6 +405,9 @@ def trail_report(village: OrgUnit, start: date, end: date, printed_by: User) -> 
         "chain_id": chain_id,
         "start": start,
         "end": end,
+        "part": part,
+        "parts": parts,
+        "total": total,
         "rows": rows,
         "first": first,
         "last": last,
@@ -434,8 +488,4 @@ def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
 
 
 def public_disclosure_url(village: OrgUnit, year: int, month: int) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    period = f"{year:04d}-{month:02d}"
-    if base:
-        return base.rstrip("/") + url_for("documents.public_disclosure", code=village.code, period=period)
-    return url_for("documents.public_disclosure", code=village.code, period=period, _external=True)
+    return public_url("documents.public_disclosure", code=village.code, period=f"{year:04d}-{month:02d}")

@@ -3,24 +3,27 @@ monthly 财务公开 sheet with its public page. Printing and exporting are audi
 
 from __future__ import annotations
 
-import io
 import re
+from dataclasses import replace
 from datetime import date
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from finance.documents import services
+from finance.documents.masking import mask_name
 from finance.documents.rendering import render_one_page, render_pdf
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.oversight.queries import liaison_villages
+from finance.params import BadParam, OutOfRange, parse_day, parse_id
 from finance.payment_requests.queries import get_visible
 from finance.permissions import Permission, can, villages_in_scope
 from finance.roles import OrgKind
+from finance.security import send_document
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
 
@@ -31,11 +34,8 @@ PRINT_LOCALE = "zh_Hans_CN"
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def _pdf(data: bytes, filename: str) -> Response:
-    response = send_file(io.BytesIO(data), mimetype="application/pdf", download_name=filename,
-                         as_attachment=False, max_age=0)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _pdf(data: bytes, filename: str, fallback_stem: str) -> Response:
+    return send_document(data, content_type="application/pdf", filename=filename, fallback_stem=fallback_stem)
 
 
 def _finish_reads() -> None:
@@ -61,7 +61,7 @@ def approval_form(request_id: int) -> Response:
     assert village is not None
     services.record_print(current_user, village, AuditAction.PRINT_FORM, AuditSubject.PAYMENT_REQUEST, req_id)
     db.session.commit()
-    return _pdf(pdf, f"支付审批单-{number}.pdf")
+    return _pdf(pdf, f"支付审批单-{number}.pdf", f"sanzi-approval-form-{number}")
 
 
 @bp.route("/v/<token>")
@@ -77,11 +77,18 @@ def verify(token: str) -> ResponseReturnValue:
     return render_template("documents/verify.html", v=result)
 
 
-def _parse_day(text: str | None) -> date | None:
+def _report_day(name: str, missing: str, errors: dict[str, str]) -> date | None:
+    """A date of the report's range from the query string; a message in `errors` when there is none."""
     try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
+        day = parse_day(request.args.get(name))
+    except OutOfRange as exc:
+        errors[name] = str(exc)
         return None
+    except BadParam:
+        day = None
+    if day is None:
+        errors[name] = missing
+    return day
 
 
 @bp.route("/documents/trail-report")
@@ -96,27 +103,30 @@ def trail_report() -> ResponseReturnValue:
     village = services.village_by_key(request.args.get("village", ""))
     if village is None or not can(current_user, Permission.AUDIT_READ, village):
         abort(404)
-    start, end = _parse_day(request.args.get("start")), _parse_day(request.args.get("end"))
-    errors = {}
-    if start is None:
-        errors["start"] = _("请填写开始日期，格式如 2026-01-01。")
-    if end is None:
-        errors["end"] = _("请填写结束日期，格式如 2026-01-31。")
+    errors: dict[str, str] = {}
+    start = _report_day("start", _("请填写开始日期，格式如 2026-01-01。"), errors)
+    end = _report_day("end", _("请填写结束日期，格式如 2026-01-31。"), errors)
     if start and end and start > end:
         errors["end"] = _("结束日期不能早于开始日期。")
     if start and end and (end - start).days > 3660:
         errors["end"] = _("日期范围不能超过十年。")
+    part = parse_id(request.args.get("part")) if request.args.get("part") else None
+    if request.args.get("part") and part is None:
+        errors["part"] = _("分册编号不正确。")
     context = None
     if not errors:
         assert start is not None and end is not None
         try:
             with force_locale(PRINT_LOCALE):
-                context = services.trail_report(village, start, end, current_user)
-        except services.ReportTooLarge as exc:
-            errors["end"] = str(exc)  # lazy: in the reader's language
+                context = services.trail_report(village, start, end, current_user, part)
+        except services.ReportInParts as split:
+            # More events than one PDF should hold: the report comes in parts, each a link.
+            return render_template("documents/trail_form.html", villages=liaison_villages(current_user),
+                                   village=village, start=start, end=end, errors={}, split=split,
+                                   part_size=services.REPORT_PART_EVENTS)
     if errors or context is None:
-        return render_template("documents/trail_form.html", villages=liaison_villages(current_user), village=village,
-                               start=start, end=end, errors=errors), 400
+        return render_template("documents/trail_form.html", villages=liaison_villages(current_user),
+                               village=village, start=start, end=end, errors=errors), 400
     with force_locale(PRINT_LOCALE):
         html = render_template("pdf/trail_report.html", **context)
     village_id, code = village.id, village.code
@@ -124,10 +134,13 @@ def trail_report() -> ResponseReturnValue:
     pdf = render_pdf(html)
     village = db.session.get(OrgUnit, village_id)
     assert village is not None and start is not None and end is not None
+    parts = context["parts"]
+    which = f"#{context['part']}" if parts > 1 else ""
     services.record_print(current_user, village, AuditAction.EXPORT_TRAIL_REPORT, AuditSubject.TRAIL_REPORT,
-                          f"{start.isoformat()}..{end.isoformat()}")
+                          f"{start.isoformat()}..{end.isoformat()}{which}")
     db.session.commit()
-    return _pdf(pdf, f"审计轨迹报告-{code}-{start:%Y%m%d}-{end:%Y%m%d}.pdf")
+    span = f"{code}-{start:%Y%m%d}-{end:%Y%m%d}" + (f"-{context['part']}of{parts}" if parts > 1 else "")
+    return _pdf(pdf, f"审计轨迹报告-{span}.pdf", f"sanzi-trail-{span}")
 
 
 def _check_month(year: int, month: int) -> None:
@@ -177,7 +190,7 @@ def disclosure(village_id: int, year: int, month: int) -> Response:
     services.record_print(current_user, village, AuditAction.PRINT_DISCLOSURE, AuditSubject.DISCLOSURE,
                           f"{year:04d}-{month:02d}")
     db.session.commit()
-    return _pdf(pdf, f"财务公开-{code}-{year:04d}{month:02d}.pdf")
+    return _pdf(pdf, f"财务公开-{code}-{year:04d}{month:02d}.pdf", f"sanzi-disclosure-{code}-{year:04d}{month:02d}")
 
 
 @bp.route("/gongkai/<code>/<period>")
@@ -192,7 +205,15 @@ def public_disclosure(code: str, period: str) -> ResponseReturnValue:
     if village is None or not (1 <= month <= 12 and year >= 2000) or (year, month) > (today.year, today.month):
         text = _("没有找到这一期财务公开。请核对公开栏二维码旁的村代码和月份，或向村务监督委员会询问。")
         return _public_not_found(_("没有这一期财务公开"), text)
-    return render_template("documents/disclosure_public.html", **services.disclosure(village, year, month))
+    context = services.disclosure(village, year, month)
+    # A page anyone can open: private persons' names masked (the paper on the notice board keeps them).
+    context["lines"] = [replace(line, payee=mask_name(line.payee)) for line in context["lines"]]
+    return render_template("documents/disclosure_public.html", **context)
+
+
+@bp.app_template_filter("mask_name")
+def _mask_name(name: str) -> str:
+    return mask_name(name)
 
 
 def _public_not_found(title: str, text: str) -> ResponseReturnValue:

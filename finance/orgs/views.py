@@ -23,6 +23,7 @@ from finance.orgs import queries
 from finance.orgs import services as orgs
 from finance.orgs.forms import PolicyForm, RoleForm, UnitForm, UserForm, role_choices
 from finance.orgs.models import OrgUnit
+from finance.params import parse_id
 from finance.permissions import Permission, can
 from finance.roles import OrgKind, Role
 from finance.web import FORM_ERROR, see_other, write
@@ -100,8 +101,8 @@ def new_unit(parent_id: int) -> ResponseReturnValue:
 
 @bp.route("/users")
 def users() -> str:
-    unit_id = request.args.get("unit", "")
-    unit = queries.get_unit(current_user, int(unit_id)) if unit_id.isdigit() else None
+    unit_id = parse_id(request.args.get("unit"))
+    unit = queries.get_unit(current_user, unit_id) if unit_id is not None else None
     text = request.args.get("q", "").strip()[:64]
     found = queries.users_in_scope(current_user, unit=unit, text=text or None)
     return render_template("orgs/users.html", users=found, unit=unit, q=text, units=_unit_choices())
@@ -112,8 +113,8 @@ def new_user() -> ResponseReturnValue:
     form = UserForm()
     form.role.choices = role_choices()
     form.org_unit.choices = _unit_choices()
-    if request.method == "GET" and request.args.get("unit", "").isdigit():
-        form.org_unit.data = int(request.args["unit"])
+    if request.method == "GET" and (preset := parse_id(request.args.get("unit"))) is not None:
+        form.org_unit.data = preset
     if not form.validate_on_submit():
         if request.method == "POST":
             return _refused("orgs/user_form.html", form=form)

@@ -5,9 +5,11 @@ here commits (the view does) and nothing here touches a financial record."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from finance import trail
 from finance.auth.models import User
@@ -132,10 +134,18 @@ def answer_question(user: User, question: Question, text: str) -> None:
         raise AlreadyAnswered(_("该质询已答复。"))
     text = _check_text(text, "answer")
     role = sorted(user.roles_at(req.village) & TOWNSHIP_STAFF)[0]
-    question.answer = text
-    question.answered_by_id = user.id
-    question.answered_at = utcnow()
-    db.session.flush()
+    # A conditional update, not a read then a write: of two answers sent at the same moment exactly one
+    # finds the question unanswered (PostgreSQL re-checks the condition once the first commits).
+    now = utcnow()
+    won = cast(CursorResult[Any], db.session.execute(
+        update(Question).where(Question.id == question.id, Question.answered_at.is_(None))
+        .values(answer=text, answered_by_id=user.id, answered_at=now)
+        .execution_options(synchronize_session=False)
+    )).rowcount
+    if won != 1:
+        raise AlreadyAnswered(_("该质询已答复。"))
+    for name, value in (("answer", text), ("answered_by_id", user.id), ("answered_at", now)):
+        set_committed_value(question, name, value)  # what the row now holds; no second UPDATE
     trail.record(
         village=req.village,
         user=user,

@@ -9,7 +9,7 @@ import json
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,11 +23,13 @@ from finance.extensions import db, login_manager
 from finance.oversight import labels, queries, services
 from finance.oversight.models import Question
 from finance.oversight.verification import verify_chains
+from finance.params import parse_page
 from finance.payment_requests import queries as request_queries
 from finance.payment_requests.filters import FilterForm, read_filters
 from finance.payment_requests.models import Attachment, PaymentRequest
 from finance.permissions import Permission, can
 from finance.roles import role_label
+from finance.security import send_user_file
 from finance.timefmt import local_time, today_local
 from finance.trail import AuditSubject
 from finance.web import see_other, write
@@ -165,9 +167,9 @@ def attachment(attachment_id: int) -> Response:
         abort(404)
     services.viewed_attachment(current_user, att)
     db.session.commit()
-    response = send_file(path, mimetype=att.content_type, download_name=att.filename, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"  # each view is recorded; do not serve a copy
-    return response
+    # Each view is recorded: never a stored copy (send_user_file says no-store).
+    return send_user_file(path.read_bytes(), content_type=att.content_type, filename=att.filename or "file",
+                          fallback_stem=f"sanzi-attachment-{att.id}")
 
 
 @bp.route("/chains/<chain_id>")
@@ -176,7 +178,7 @@ def events(chain_id: str) -> str:
     village = queries.village_of_chain(current_user, chain_id)
     if village is None:
         abort(404)
-    page = request.args.get("page", 1, type=int)
+    page = parse_page(request.args.get("page"))
     rows, pages = queries.events_page(chain_id, page)
     report = verify_chains([chain_id])[chain_id]
     bad = {f.seq for f in report.failures}

@@ -23,6 +23,7 @@ from finance.attachment_kinds import AttachmentKind
 from finance.extensions import db
 from finance.money import AmountError, parse_amount
 from finance.orgs.models import AccountSubject
+from finance.params import check_day, parse_id
 from finance.payment_requests.models import MAX_LENGTH
 from finance.payment_requests.services import SUBMIT_NEEDS, RequestInput
 
@@ -53,9 +54,10 @@ def parse_date(text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(_("日期格式不正确，请用日期选择器选择。")) from None
+    return check_day(day)  # BadParam (a ValueError) outside the years the app handles
 
 
 class RequestForm(FlaskForm):
@@ -140,9 +142,8 @@ class RequestForm(FlaskForm):
                 errors["meeting_amount"] = str(exc)
         subject_id = None
         if self.subject_id.data:
-            try:
-                subject_id = int(self.subject_id.data)
-            except (TypeError, ValueError):
+            subject_id = parse_id(self.subject_id.data)
+            if subject_id is None:
                 errors["subject_id"] = _("请选择有效的会计科目。")
         meeting_date = None
         try:

@@ -31,6 +31,7 @@ from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
 from finance.money import format_amount
 from finance.orgs.models import AccountSubject, OrgUnit
+from finance.payment_requests.churn import count_change
 from finance.payment_requests.models import (
     MAX_ATTENDANCE,
     MAX_LENGTH,
@@ -401,6 +402,7 @@ def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind | None,
     _check_editable(user, req)
     if kind is None or kind not in AttachmentKind.uploadable():
         raise RequestError(_("请选择附件类型。"), {"file": _("请选择附件类型。")})
+    count_change(user, req.id)  # churn is limited (a 429 past the limit)
     try:
         stored = storage.save(data)
     except storage.StorageError as exc:
@@ -449,6 +451,7 @@ def remove_attachment(user: User, att: Attachment) -> None:
     if att.kind not in AttachmentKind.uploadable():
         raise NotFound(att.id)  # the bank receipt is part of the payment, not the accountant's to remove
     _check_editable(user, req)
+    count_change(user, req.id)
     trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action=AuditAction.ATTACHMENT_REMOVE,
                  subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id,
                  before={"attachment": {"id": att.id, "kind": att.kind.value, "filename": att.filename}},

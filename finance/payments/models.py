@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finance.auth.models import User
@@ -15,10 +15,14 @@ class Payment(Base):
     """The bank transfer that settled a request. One per request; a bank reference is used once."""
 
     __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("reference_key", name="uq_payment_reference_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), unique=True)
-    bank_reference: Mapped[str] = mapped_column(String(64), unique=True)
+    # As recorded in the trail; normalised (finance.payments.references) for every payment since 0004.
+    bank_reference: Mapped[str] = mapped_column(String(64))
+    # The normalised reference: one transfer settles one request, whatever the spelling typed.
+    reference_key: Mapped[str] = mapped_column(String(80))
     value_date: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money())
     payee_name: Mapped[str] = mapped_column(String(100))

@@ -20,6 +20,7 @@ from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payments.models import Payment
 from finance.payments.queries import payment_of
+from finance.payments.references import normalise_reference, reference_error
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.workflow import TABLE, Action
@@ -44,12 +45,9 @@ def _norm_account(value: str) -> str:
 def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     """What is wrong with a payment against what was approved, field -> message."""
     errors: dict[str, str] = {}
-    ref = (data.bank_reference or "").strip()
-    if not ref:
-        errors["bank_reference"] = _("请填写银行流水号。")
-    elif len(ref) > 64:
-        errors["bank_reference"] = _("银行流水号最多 64 位。")
-    elif db.session.execute(select(Payment.id).where(Payment.bank_reference == ref)).first():
+    if message := reference_error(data.bank_reference):
+        errors["bank_reference"] = message
+    elif reference_used(data.bank_reference):
         errors["bank_reference"] = _("该银行流水号已被使用过，请核对。")
     if data.value_date is None:
         errors["value_date"] = _("请填写支付日期。")
@@ -75,6 +73,12 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     return errors
 
 
+def reference_used(reference: str) -> bool:
+    """Has a payment been recorded with this reference, in any of its spellings?"""
+    key = normalise_reference(reference)
+    return db.session.execute(select(Payment.id).where(Payment.reference_key == key)).first() is not None
+
+
 def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_key: str | None = None,
                    version: int | None = None) -> RequestAction | None:
     """Record the transfer and move the request to paid. Paid amount, payee and account must equal
@@ -95,7 +99,8 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
                                   record=False)
         extra["attachment"] = requests.attachment_summary(receipt)
         assert data.value_date is not None and data.amount is not None
-        payment = Payment(request=req, bank_reference=data.bank_reference.strip(), value_date=data.value_date,
+        reference = normalise_reference(data.bank_reference)
+        payment = Payment(request=req, bank_reference=reference, reference_key=reference, value_date=data.value_date,
                           amount=data.amount, payee_name=req.payee_name, payee_account=req.payee_account,
                           payer_account=_norm_account(data.payer_account), cashier_id=user.id,
                           receipt=receipt, created_at=utcnow())
@@ -111,10 +116,7 @@ def record_payment(user: User, req: PaymentRequest, data: PaymentInput, client_k
     except requests.AlreadyHandled:
         # Lost a race. If the request is still waiting for payment, what was taken is the bank
         # reference (another request paid with it at the same moment): that is the user's to correct.
-        ref = (data.bank_reference or "").strip()
-        if (req.state, Action.PAY) in TABLE and db.session.execute(
-            select(Payment.id).where(Payment.bank_reference == ref)
-        ).first():
+        if (req.state, Action.PAY) in TABLE and reference_used(data.bank_reference):
             message = _("该银行流水号已被使用过，请核对。")
             raise requests.RequestError(message, {"bank_reference": message}) from None
         raise

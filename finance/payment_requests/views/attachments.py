@@ -3,16 +3,10 @@ themselves (original, display size, thumbnail)."""
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
-from pathlib import Path
-
-from flask import abort, request, send_file, url_for
+from flask import abort, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from PIL import Image
 from werkzeug.wrappers import Response
 
 from finance import storage
@@ -24,9 +18,8 @@ from finance.payment_requests.pages import conflict_page, load_visible
 from finance.payment_requests.queries import get_visible
 from finance.payment_requests.views.blueprint import bp
 from finance.payment_requests.views.form import read_uploads, uploaded_files
+from finance.security import send_user_file
 from finance.web import see_other, write
-
-THUMB_EDGE = 360
 
 
 def _back(request_id: int) -> str:
@@ -64,21 +57,6 @@ def delete_attachment(request_id: int, attachment_id: int) -> ResponseReturnValu
         back, _("附件已删除。")), back=back, conflict=conflict_page(req))
 
 
-def thumbnail_path(att: Attachment) -> Path:
-    """A small JPEG for the detail page's thumbnails, made once next to the stored file."""
-    original = storage.path_for(att.sha256)
-    thumb = original.with_name(original.name + ".thumb.jpg")
-    if not thumb.exists():
-        with Image.open(original) as img:
-            img.draft("RGB", (THUMB_EDGE * 2, THUMB_EDGE * 2))  # JPEG: decode at a reduced scale, fast
-            img.thumbnail((THUMB_EDGE, THUMB_EDGE))
-            fd, tmp = tempfile.mkstemp(dir=original.parent)
-            with os.fdopen(fd, "wb") as fh:
-                img.convert("RGB").save(fh, "JPEG", quality=75)
-            os.replace(tmp, thumb)
-    return thumb
-
-
 @bp.route("/attachments/<int:attachment_id>")
 def attachment(attachment_id: int) -> Response:
     att = db.session.get(Attachment, attachment_id)
@@ -88,24 +66,14 @@ def attachment(attachment_id: int) -> Response:
     if request.args.get("original") == "1":
         path, mimetype = storage.path_for(att.sha256), att.content_type
     elif request.args.get("size") == "thumb" and is_image:
-        path, mimetype = thumbnail_path(att), "image/jpeg"
+        path = storage.thumbnail_path(att.sha256, att.content_type)
+        mimetype = "image/jpeg" if path.name.endswith(".thumb.jpg") else att.content_type
     else:
         path = storage.display_path(att.sha256, att.content_type)
         mimetype = "image/jpeg" if path.name.endswith(".display.jpg") else att.content_type
     if not path.exists():
         abort(404)
-    name = att.filename or "file"
     # Read into memory (at most the upload limit): no file handle outlives the request.
-    response = send_file(
-        io.BytesIO(path.read_bytes()),
-        mimetype=mimetype,
-        as_attachment=False,
-        download_name=name,
-        conditional=True,
-        etag=att.sha256 + request.args.get("size", "") + request.args.get("original", ""),
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    response.headers.pop("Expires", None)
-    return response
+    return send_user_file(path.read_bytes(), content_type=mimetype, filename=att.filename or "file",
+                          fallback_stem=f"sanzi-attachment-{att.id}",
+                          etag=att.sha256 + request.args.get("size", "") + request.args.get("original", ""))

@@ -1,0 +1,217 @@
+"""Issue 15 item 12: every route of the URL map, walked with hostile values in each of its parameters
+(path parts, the query-string keys and form fields the view reads), as each role that gets past its
+permission check and as an anonymous visitor. No answer may be a 5xx (nor an exception).
+
+The keys a view reads are learnt by recording them: the app's request class is swapped for one whose
+argument and form dictionaries note every key looked up, and each route is first opened with plain
+values (the ones a page of the app would send) so that the view walks past its early returns."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+from flask import Flask, Request
+from werkzeug.datastructures import ImmutableMultiDict
+
+from finance.oversight import services as oversight
+from finance.workflow import State
+from tests import factories as f
+
+HOSTILE = [
+    "2026-01-01T00:00:00",  # a naive time
+    "2026-01-01T00:00:00_99999999999999999999",
+    "99999999999999999999",
+    "99999999999999999999-1",
+    "1e30",
+    "-1e30",
+    "9999-12-31",
+    "0001-01-01",
+    "NaN",
+    "-1",
+    "0",
+    "",
+    "中文ä\u202e\u0000",
+    "x" * 5000,
+]
+# What a page of the app would put in each parameter: the walk starts from these.
+PLAIN_QUERY = {
+    "after": "", "per_page": "20", "page": "1", "state": "pending", "from": "2026-01-01", "to": "2026-12-31",
+    "min": "100", "max": "100000", "payee": "兴农", "q": "dy", "start": "2026-01-01", "end": "2026-01-31",
+    "month": "2026-01", "original": "1", "size": "thumb", "date_from": "2026-01-01", "date_to": "2026-12-31",
+    "amount_min": "100", "amount_max": "100000", "next": "/requests",
+}
+ROLES = ["dy_baozhang", "dy_shuji", "yc_shenhe", "yc_chuna", "yc_lianqing", "hl_admin", None]
+SKIP_KEYS = {"lang", "csrf_token"}  # compared with literals only; the CSRF token is the client's own
+_seen = threading.local()
+
+
+class RecordingDict(ImmutableMultiDict):  # type: ignore[type-arg]
+    """Notes every key a view looks up."""
+
+    def _note(self, key: Any) -> None:
+        keys = getattr(_seen, "keys", None)
+        if keys is not None and isinstance(key, str):
+            keys.add(key)
+
+    def __getitem__(self, key: Any) -> Any:
+        self._note(key)
+        return super().__getitem__(key)
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # noqa: A002
+        self._note(key)
+        return super().get(key, default, type)
+
+    def getlist(self, key: Any, type: Any = None) -> Any:  # noqa: A002
+        self._note(key)
+        return super().getlist(key, type)
+
+    def __contains__(self, key: Any) -> bool:
+        self._note(key)
+        return super().__contains__(key)
+
+
+class RecordingRequest(Request):
+    parameter_storage_class = RecordingDict
+
+
+@pytest.fixture
+def recording(app: Flask) -> Iterator[None]:
+    original = app.request_class
+    app.request_class = RecordingRequest
+    try:
+        yield
+    finally:
+        app.request_class = original
+
+
+def path_values() -> dict[str, str]:
+    """A real, in-scope value for every path parameter of the URL map."""
+    from finance.documents import services as documents
+
+    pending = f.in_state(State.PENDING)
+    approved = f.in_state(State.APPROVED)
+    question = oversight.ask_question(f.user("yc_lianqing"), pending, "为何分两笔？", date.today() + timedelta(days=5))
+    from finance.extensions import db
+
+    db.session.commit()
+    user = f.user("dy_jianwei")
+    return {
+        "request_id": str(pending.id),
+        "attachment_id": str(pending.attachments[0].id),
+        "question_id": str(question.id),
+        "user_id": str(user.id),
+        "assignment_id": str(user.assignments[0].id),
+        "unit_id": str(f.unit("HL-YC").id),
+        "parent_id": str(f.unit("HL-YC").id),
+        "village_id": str(f.unit("HL-YC-01").id),
+        "year": str(date.today().year),
+        "month": str(date.today().month),
+        "chain_id": "village:HL-YC-01",
+        "token": documents.make_token(pending, documents.newest_change(pending)),
+        "code": "HL-YC-01",
+        "period": f"{date.today():%Y-%m}",
+        "_approved": str(approved.id),
+    }
+
+
+def build(rule: Any, values: dict[str, str]) -> str:
+    """The rule's path with `values` in its parts (quoted as a browser would), without url_for, so that a
+    value no converter accepts can still be sent."""
+    path = rule.rule
+    for arg in rule.arguments:
+        start = path.index("<")
+        end = path.index(">", start)
+        path = path[:start] + quote(values[arg], safe="") + path[end + 1:]
+    return path
+
+
+def clients(make_client: Any) -> dict[str | None, Any]:
+    out: dict[str | None, Any] = {}
+    for who in ROLES:
+        c = make_client()
+        if who is not None:
+            assert c.login(who).status_code == 302
+        out[who] = c
+    return out
+
+
+ERRORS: list[str] = []
+
+
+def send(client: Any, method: str, path: str, params: dict[str, str]) -> tuple[int, set[str]]:
+    """The status (599 for an exception, which TESTING lets through where a user would see a 500) and
+    the keys the view read."""
+    _seen.keys = set()
+    try:
+        if method == "GET":
+            url = path + ("?" + urlencode(params) if params else "")
+            response = client.get(url)
+        else:
+            response = client.post(path, data={**params, "client_key": uuid.uuid4().hex})
+        status = response.status_code
+        response.close()
+    except Exception as exc:
+        ERRORS.append(f"{method} {path[:80]} {list(params)[-1:]}: {exc!r}"[:300])
+        status = 599
+    finally:
+        keys, _seen.keys = _seen.keys, None
+    return status, keys
+
+
+@pytest.mark.slow  # every route, as every role, with every hostile value: minutes
+def test_every_route_answers_hostile_parameters_without_a_5xx(app: Flask, db: Any, make_client: Any,
+                                                              recording: None, monkeypatch: Any) -> None:
+    from finance.documents import views as documents_views
+
+    # Parameters are the subject here, not WeasyPrint: a PDF is a placeholder (tests/test_documents.py renders).
+    monkeypatch.setattr(documents_views, "render_pdf", lambda _html: b"%PDF-1.4 placeholder")
+    monkeypatch.setattr(documents_views, "render_one_page", lambda _pages: b"%PDF-1.4 placeholder")
+    ERRORS.clear()
+    values = path_values()
+    by_role = clients(make_client)
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+    unknown = {arg for r in rules for arg in r.arguments} - set(values)
+    assert not unknown, f"give the walk a value for these path parameters: {unknown}"
+    failures: list[str] = []
+    walked = 0
+    for rule in sorted(rules, key=lambda r: r.rule):
+        for method in sorted({"GET", "POST"} & set(rule.methods or ())):
+            base = dict(values)
+            if rule.endpoint == "payments.pay":
+                base["request_id"] = values["_approved"]
+            path = build(rule, base)
+            # Path parameters: each hostile value in each part, as anyone (routing answers first).
+            for arg in rule.arguments:
+                for hostile in HOSTILE:
+                    status, _keys = send(by_role["dy_baozhang"], method, build(rule, {**base, arg: hostile}), {})
+                    walked += 1
+                    if status >= 500:
+                        failures.append(f"{method} {rule.rule} {arg}={hostile[:40]!r}: {status}")
+            # Query strings and forms: learn what the view reads, as each role, then attack each key (once
+            # per key and answer to plain values: roles the view treats alike need not repeat it).
+            attacked: set[tuple[str, int]] = set()
+            for who, client in by_role.items():
+                if rule.endpoint == "auth.logout" and who is not None:
+                    continue  # it would end the walk's own sessions
+                plain_status, keys = send(client, method, path, {})
+                _s, more = send(client, method, path, dict(PLAIN_QUERY))
+                if plain_status >= 500:
+                    failures.append(f"{method} {rule.rule} as {who}: {plain_status} on plain values")
+                for key in sorted((keys | more) - SKIP_KEYS):
+                    if (key, plain_status) in attacked:
+                        continue
+                    attacked.add((key, plain_status))
+                    for hostile in HOSTILE:
+                        status, _keys = send(client, method, path, {**PLAIN_QUERY, key: hostile})
+                        walked += 1
+                        if status >= 500:
+                            failures.append(f"{method} {rule.rule} as {who} {key}={hostile[:40]!r}: {status}")
+    print(f"walked {len(rules)} routes with {walked} hostile requests")
+    assert walked > 1000
+    assert not failures and not ERRORS, "\n".join((failures + ERRORS)[:60])
