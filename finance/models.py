@@ -14,6 +14,7 @@ from finance.controls.models import (
     Resolution,
 )
 from finance.db import Base
+from finance.delegations.models import Delegation
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.oversight.models import Question
@@ -25,6 +26,7 @@ metadata = [Base.metadata, AuditBase.metadata]
 
 __all__ = [
     "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
+    "Delegation",
     "Event", "ImageFingerprint", "InvoiceFact", "LoginSession", "NegativeItem", "Notice", "NoticeDelivery",
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",

@@ -71,6 +71,9 @@ class AuditAction(StrEnum):
     NEGATIVE_LIST_UPDATE = "negative_list_update"
     NEGATIVE_LIST_REMOVE = "negative_list_remove"
     CONTROL_POLICY_PUBLISH = "control_policy_publish"
+    # finance.delegations (on the system chain)
+    DELEGATION_CREATE = "delegation_create"
+    DELEGATION_END = "delegation_end"
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -120,6 +123,8 @@ _ACTION_LABELS = {
     AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
     AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
     AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
+    AuditAction.DELEGATION_CREATE: _l("委托代理审批"),
+    AuditAction.DELEGATION_END: _l("结束代理审批"),
 }
 
 
@@ -142,6 +147,7 @@ class AuditSubject(StrEnum):
     CONTRACT = "contract"
     NEGATIVE_ITEM = "negative_item"
     CONTROL_POLICY = "control_policy"
+    DELEGATION = "delegation"
 
     @property
     def label(self) -> str:
@@ -165,6 +171,7 @@ _SUBJECT_LABELS = {
     AuditSubject.CONTRACT: _l("合同"),
     AuditSubject.NEGATIVE_ITEM: _l("负面清单"),
     AuditSubject.CONTROL_POLICY: _l("控制设置"),
+    AuditSubject.DELEGATION: _l("代理审批"),
 }
 
 

@@ -40,7 +40,7 @@ from finance.payment_requests.models import (
     RequestAction,
 )
 from finance.payment_requests.route import policy_for, rules_for, steps_of, waiting_role
-from finance.permissions import Permission, acting_role, can
+from finance.permissions import Permission, acting_for, acting_role, can
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -337,9 +337,14 @@ def transition(
     _check_version(req, version)
     known = facts(req)
     rule, target = decide(known, action)  # NotAllowed: not open in this state
-    role = acting_role(user, req, action)
-    if role is None:
+    acting = acting_for(user, req, action)
+    if acting is None:
         raise Forbidden(action)
+    role = acting.role
+    if acting.on_behalf_of is not None:  # a delegate: the event's actor is them, for whom is in the payload
+        extra_after = {**(extra_after or {}), "on_behalf_of": {
+            "user_id": acting.on_behalf_of.id, "name": acting.on_behalf_of.display_name,
+            "delegation_id": acting.delegation_id}}
     comment = (comment or "").strip() or None
     if rule.reason_required and not comment:
         raise RequestError(_("请填写理由。"), {"reason": _("请填写理由。")})
@@ -351,7 +356,7 @@ def transition(
     try:
         with db.session.begin_nested():
             return _apply(user, req, action, rule, role, target, comment, client_key, mutate, extra_after,
-                          attachments, record_if_unchanged)
+                          attachments, record_if_unchanged, acting.on_behalf_of)
     except (StaleDataError, IntegrityError):
         if client_key and (done := _replayed(client_key, req, user)) is not None:
             return done  # the same form, sent twice at once: the other send did it
@@ -361,7 +366,7 @@ def transition(
 def _apply(user: User, req: PaymentRequest, action: Action, rule: Transition, role: Role, target: State,
            comment: str | None, client_key: str | None, mutate: Callable[[], None] | None,
            extra_after: dict[str, Any] | None, attachments: Iterable[str],
-           record_if_unchanged: bool) -> RequestAction | None:
+           record_if_unchanged: bool, on_behalf_of: User | None = None) -> RequestAction | None:
     before_state, step = req.state, req.step
     before = snapshot(req)
     if mutate is not None:
@@ -383,6 +388,7 @@ def _apply(user: User, req: PaymentRequest, action: Action, rule: Transition, ro
             request=req, round=req.round, step=step if rule.actor is Actor.STEP_APPROVER else None,
             action=action, from_state=before_state, to_state=req.state, actor_id=user.id, actor_role=role,
             comment=comment, client_key=client_key, created_at=now,
+            on_behalf_of_id=on_behalf_of.id if on_behalf_of is not None else None,
         )
         db.session.add(row)
     db.session.flush()  # the conditional UPDATE ... WHERE version = ?: StaleDataError if someone won
