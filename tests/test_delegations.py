@@ -300,3 +300,61 @@ def test_a_delegate_cannot_hand_on_what_was_handed_to_them(db: Any) -> None:
     with pytest.raises(DelegationError):
         delegate("yc_baocun", "yc_zhenzhang", Role.VILLAGE_LEAD)
     fdb.session.rollback()
+
+
+# ---- the pages ------------------------------------------------------------------------------------
+
+def test_naming_a_delegate_on_the_page_then_the_delegate_s_to_do_says_for_whom(make_client: Any) -> None:
+    req = f.in_state(State.PENDING)
+    a = make_client()
+    a.login("dy_shuji")
+    page = a.get("/delegations").get_data(as_text=True)
+    assert "委托他人代我审批" in page and "陈志强" in page and "马德明" not in page  # no liaison to choose
+    today = today_local()
+    answer = a.post("/delegations", data={
+        "role": "village_lead", "delegate": str(f.user("xy_shuji").id), "villages": [str(f.unit("HL-YC-01").id)],
+        "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=3)).isoformat()})
+    assert answer.status_code == 303
+    assert "已委托陈志强代您审批" in a.get(answer.headers["Location"]).get_data(as_text=True)
+    b = make_client()
+    b.login("xy_shuji")
+    home = b.get("/").get_data(as_text=True)
+    assert req.number in home and "代 王建国 审批" in home
+    assert "王建国 代" not in b.get("/delegations").get_data(as_text=True)
+    assert "陈志强 代 王建国" in b.get("/delegations").get_data(as_text=True)
+    detail = b.get(f"/requests/{req.id}")
+    assert detail.status_code == 200
+    approve(f.user("xy_shuji"), req)
+    assert "代 王建国" in b.get(f"/requests/{req.id}").get_data(as_text=True)  # the history names both
+
+
+def test_the_page_refuses_bad_input_in_chinese_naming_the_field(client: Any) -> None:
+    client.login("dy_shuji")
+    before = events()
+    answer = client.post("/delegations", data={"role": "village_lead", "delegate": "", "villages": [],
+                                               "starts_on": "2020-01-01", "ends_on": "不是日期"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    for text in ("请从列表中选择代理人", "请至少选择一个您担任该角色的村", "开始日期不能早于今天", "请填写结束日期"):
+        assert text in page
+    assert events() == before
+
+
+def test_ending_early_on_the_page_and_the_admin_list(make_client: Any) -> None:
+    d = delegate("dy_shuji", "xy_shuji", Role.VILLAGE_LEAD)
+    admin = make_client()
+    admin.login("hl_admin")
+    listing = admin.get("/delegations/admin").get_data(as_text=True)
+    assert "陈志强 代 王建国" in listing and "生效中" in listing and "东岳村" in listing
+    assert "代理审批" in admin.get("/").get_data(as_text=True)  # on the admin's desk
+    other = make_client()
+    other.login("xy_shuji")
+    assert other.get("/delegations/admin").status_code == 404
+    assert other.post(f"/delegations/{d.id}/end").status_code == 404  # the delegate cannot end it
+    a = make_client()
+    a.login("dy_shuji")
+    answer = a.post(f"/delegations/{d.id}/end")
+    assert answer.status_code == 303
+    fdb.session.refresh(d)
+    assert d.ended_at is not None
+    assert "已结束" in admin.get("/delegations/admin").get_data(as_text=True)

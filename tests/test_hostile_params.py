@@ -117,7 +117,25 @@ def path_values() -> dict[str, str]:
         "code": "HL-YC-01",
         "period": f"{date.today():%Y-%m}",
         "_approved": str(approved.id),
+        # finance.notices and finance.delegations
+        "township_id": str(f.unit("HL-YC").id),
+        "delivery_id": "1",
+        "delegation_id": str(_delegation().id),
     }
+
+
+def _delegation() -> Any:
+    from finance.delegations import services as delegations
+    from finance.extensions import db
+    from finance.roles import Role
+    from finance.timefmt import today_local
+
+    today = today_local()
+    d = delegations.create(f.user("dy_shuji"), delegations.DelegationInput(
+        role=Role.VILLAGE_LEAD.value, delegate_id=f.user("xy_shuji").id, village_ids=[f.unit("HL-YC-01").id],
+        starts_on=today, ends_on=today + timedelta(days=3)))
+    db.session.commit()
+    return d
 
 
 def build(rule: Any, values: dict[str, str]) -> str:
