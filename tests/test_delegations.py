@@ -358,3 +358,24 @@ def test_ending_early_on_the_page_and_the_admin_list(make_client: Any) -> None:
     fdb.session.refresh(d)
     assert d.ended_at is not None
     assert "已结束" in admin.get("/delegations/admin").get_data(as_text=True)
+
+
+def test_the_delegate_is_told_at_a_hand_off_while_the_delegation_is_in_force(db: Any) -> None:
+    from finance.notices import services as notices
+    from finance.notices.models import Notice, NoticeDelivery, NoticeKind
+
+    notices.save_settings(f.user("xy_shuji"), notices.SettingsInput(sms_on=True, mobile="13900000099"))
+    fdb.session.commit()
+
+    def told(req: PaymentRequest) -> list[int]:
+        return list(fdb.session.execute(
+            select(NoticeDelivery.user_id).join(Notice, Notice.id == NoticeDelivery.notice_id)
+            .where(Notice.request_id == req.id, Notice.kind == NoticeKind.TURN)).scalars())
+
+    d = delegate("dy_shuji", "xy_shuji", Role.VILLAGE_LEAD)
+    during = f.in_state(State.PENDING)
+    assert f.user("xy_shuji").id in told(during)
+    services.end(f.user("dy_shuji"), d)
+    fdb.session.commit()
+    after = f.in_state(State.PENDING)
+    assert f.user("xy_shuji").id not in told(after)
