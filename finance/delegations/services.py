@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from finance import trail
 from finance.auth.models import RoleAssignment, User
@@ -129,7 +129,10 @@ def summary(d: Delegation) -> dict[str, object]:
 
 def create(principal: User, data: DelegationInput) -> Delegation:
     """`principal` names a delegate to act for them in one role over some of their villages between two
-    dates (both included, China dates). One `delegation_create` event."""
+    dates (both included, China dates). One `delegation_create` event. Two at once for one principal
+    are serialised (their user row is locked; SQLite takes its write lock at BEGIN), so the overlap
+    check sees the other's row."""
+    db.session.execute(select(User.id).where(User.id == principal.id).with_for_update())
     errors, role, delegate, villages = delegation_errors(principal, data)
     if errors:
         first = next(iter(errors.values()))
@@ -158,8 +161,17 @@ def end(user: User, d: Delegation | None) -> Delegation:
         return d
     if not (user.id == d.principal_id or can(user, Permission.USER_MANAGE)):
         raise Forbidden(Permission.USER_MANAGE)
-    d.ended_at, d.ended_by_id = utcnow(), user.id
-    db.session.flush()
+    # One end even when the principal and the admin press at the same moment: the conditional UPDATE
+    # changes the row for one of them; the other finds it ended and records nothing.
+    now = utcnow()
+    ended = db.session.execute(
+        update(Delegation).where(Delegation.id == d.id, Delegation.ended_at.is_(None))
+        .values(ended_at=now, ended_by_id=user.id).execution_options(synchronize_session=False)
+    )
+    if getattr(ended, "rowcount", 0) != 1:
+        db.session.refresh(d)
+        return d
+    db.session.refresh(d)
     trail.record(village=None, user=user, role=d.role if user.id == d.principal_id else Role.ADMIN,
                  action=AuditAction.DELEGATION_END, subject_type=AuditSubject.DELEGATION, subject_id=d.id,
                  before={"ends_on": d.ends_on.isoformat()},
