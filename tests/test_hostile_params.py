@@ -142,10 +142,7 @@ def path_values() -> dict[str, str]:
         "township_id": str(f.unit("HL-YC").id),
         "delivery_id": str(db.session.execute(select(NoticeDelivery.id)).scalars().first()),
         "_approved": str(approved.id),
-        # finance.notices and finance.delegations
-        "township_id": str(f.unit("HL-YC").id),
-        "delivery_id": "1",
-        "delegation_id": str(_delegation().id),
+        "delegation_id": str(_delegation().id),  # finance.delegations
     }
 
 
