@@ -77,6 +77,9 @@ def test_the_delegate_approves_for_the_principal_and_both_are_recorded(db: Any) 
     assert json.loads(event.after)["on_behalf_of"] == {"user_id": a.id, "name": a.display_name,
                                                         "delegation_id": d.id}
     assert req.step == 2 and req not in todo(b)
+    from finance.documents.services import _rounds  # what the printed 支付审批单 lists
+
+    assert _rounds(req)[-1].steps[0].name == "陈志强（代 王建国）"
 
 
 def test_the_principal_may_still_act_in_their_own_right(db: Any) -> None:
