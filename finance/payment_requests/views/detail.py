@@ -13,6 +13,7 @@ from flask_login import current_user
 from finance.attachment_kinds import AttachmentKind
 from finance.errors import InputError
 from finance.payment_requests import route, services
+from finance.payment_requests.changes import changes_since_last_round
 from finance.payment_requests.forms import kind_choices, new_key
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.pages import act, conflict_page, load_visible
@@ -56,6 +57,7 @@ def render_detail(
         route=route.route_of(req),
         rounds=rounds_of(req),
         missing=services.missing_for_submit(req) if req.state.editable else {},
+        changes=changes_since_last_round(req),
         payment=payment_of(req),
         status=route.status_line(req),
         waited_since=route.waited_since(req),
@@ -105,7 +107,8 @@ def approve(request_id: int) -> ResponseReturnValue:
         return write(lambda: services.approval_summary(current_user, req, int(version) if version.isdigit()
                                                        else None),
                      done=lambda summary: render_template("payment_requests/confirm_approve.html", req=req,
-                                                          summary=summary, new_key=new_key),
+                                                          summary=summary, new_key=new_key,
+                                                          changes=changes_since_last_round(req)),
                      conflict=conflict_page(req))
     return _action(request_id, Action.APPROVE, lambda req, key, version: services.approve(
         current_user, req, request.form.get("comment"), client_key=key, version=version))
