@@ -108,6 +108,10 @@ def in_state(state: State, amount: str = "1200.00", **kwargs: Any) -> PaymentReq
     accountant = user(kwargs.get("accountant", "dy_baozhang"))
     if state == State.DRAFT:
         return req
+    if state == State.DISCARDED:
+        requests.discard(accountant, req)
+        db.session.commit()
+        return req
     requests.submit(accountant, req, client_key=uuid.uuid4().hex)
     db.session.commit()
     if state == State.PENDING:

@@ -343,6 +343,13 @@ def withdraw(user: User, req: PaymentRequest, client_key: str | None = None, ver
     return transition(user, req, Action.WITHDRAW, client_key=client_key, version=version)
 
 
+def discard(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
+            ) -> RequestAction | None:
+    """Throw a draft away (issue 16 item 7): it leaves the to-do list, stays in the trail and keeps its
+    number (numbers come from the row's id, which is never freed)."""
+    return transition(user, req, Action.DISCARD, client_key=client_key, version=version)
+
+
 def transition(
     user: User,
     req: PaymentRequest,

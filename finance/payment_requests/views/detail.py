@@ -130,3 +130,9 @@ def reject(request_id: int) -> ResponseReturnValue:
 def withdraw(request_id: int) -> ResponseReturnValue:
     return _action(request_id, Action.WITHDRAW, lambda req, key, version: services.withdraw(
         current_user, req, client_key=key, version=version))
+
+
+@bp.route("/<int:request_id>/discard", methods=["POST"])
+def discard(request_id: int) -> ResponseReturnValue:
+    return _action(request_id, Action.DISCARD, lambda req, key, version: services.discard(
+        current_user, req, client_key=key, version=version))
