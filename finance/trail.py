@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     WITHDRAW = "withdraw"
     PAY = "pay"
     RECONCILE = "reconcile"
+    DISCARD = "discard"
     ATTACHMENT_ADD = "attachment_add"
     ATTACHMENT_REMOVE = "attachment_remove"
     # a liaison's reads and questions

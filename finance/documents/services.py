@@ -26,6 +26,7 @@ from finance.orgs.models import AccountSubject, OrgUnit
 from finance.oversight.labels import failure_text
 from finance.oversight.verification import run_verify
 from finance.params import parse_id
+from finance.payment_requests.changes import changes_since_last_round
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.route import route_of
 from finance.payments.models import Payment
@@ -329,6 +330,7 @@ def approval_form(req: PaymentRequest, printed_by: User) -> dict[str, Any]:
         "attachments": [{"label": a.kind.label, "filename": a.filename,
                          "sha": short_hash(a.sha256, 16), "size": a.size} for a in req.attachments],
         "current_round": rounds[-1] if rounds else None,
+        "changes": changes_since_last_round(req),
         "earlier_rounds": rounds[:-1],
         "payment": pay,
         "paid_at": pay_action.created_at if pay_action else None,

@@ -29,7 +29,7 @@ from finance.auth.models import User
 from finance.db import utcnow
 from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
-from finance.money import format_amount
+from finance.money import format_amount, to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests.churn import count_change
 from finance.payment_requests.models import (
@@ -116,6 +116,37 @@ def check(user: User, req: PaymentRequest, action: Action) -> Role:
     if role is None:
         raise Forbidden(action)
     return role
+
+
+@dataclass(frozen=True)
+class ApprovalSummary:
+    """What an approver is about to approve (issue 16 item 3): shown before 同意 takes effect."""
+
+    amount: Decimal
+    capital: str  # 大写, as printed on the approval form
+    payee_name: str
+    payee_bank: str
+    payee_account: str
+    purpose: str
+    step: int
+    steps_total: int
+    role: Role
+
+    @property
+    def last_step(self) -> bool:
+        """Approving this step sends the request to the cashier."""
+        return self.step >= self.steps_total
+
+
+def approval_summary(user: User, req: PaymentRequest, version: int | None = None) -> ApprovalSummary:
+    """What `user` would approve on `req` now, for the confirmation step; changes nothing. Refuses like
+    `approve` would: AlreadyHandled for a page out of date, NotAllowed, Forbidden."""
+    _check_version(req, version)
+    role = check(user, req, Action.APPROVE)
+    assert req.amount is not None  # a submitted request has its amount
+    return ApprovalSummary(amount=req.amount, capital=to_capital(req.amount, True), payee_name=req.payee_name,
+                           payee_bank=req.payee_bank, payee_account=req.payee_account, purpose=req.purpose,
+                           step=req.step, steps_total=len(steps_of(req)), role=role)
 
 
 def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: User | None = None
@@ -310,6 +341,13 @@ def reject(user: User, req: PaymentRequest, reason: str, client_key: str | None 
 def withdraw(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
              ) -> RequestAction | None:
     return transition(user, req, Action.WITHDRAW, client_key=client_key, version=version)
+
+
+def discard(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
+            ) -> RequestAction | None:
+    """Throw a draft away (issue 16 item 7): it leaves the to-do list, stays in the trail and keeps its
+    number (numbers come from the row's id, which is never freed)."""
+    return transition(user, req, Action.DISCARD, client_key=client_key, version=version)
 
 
 def transition(
