@@ -14,9 +14,10 @@ from finance.controls.models import (
     Resolution,
 )
 from finance.db import Base
+from finance.flags.models import FlagPayeeKey, FlagPolicy, FlagScanState, RiskFlag, RiskFlagRequest
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.oversight.models import Question
+from finance.oversight.models import PaymentHold, Question
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
 from finance.payments.models import Payment
 from finance.ratelimit import RateLimit
@@ -29,4 +30,5 @@ __all__ = [
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
+    "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
 ]

@@ -1,5 +1,5 @@
 """The liaison's pages (廉情监督): read-only and scoped. The only writes are the records of a liaison's
-reads (attachment views, exports) and questions (质询) with their answers."""
+reads (attachment views, exports) and questions (问询) with their answers."""
 
 from __future__ import annotations
 
@@ -248,7 +248,7 @@ def ask(request_id: int) -> ResponseReturnValue:
     return write(
         lambda: services.ask_question(current_user, req, request.form.get("text", ""), deadline),
         done=lambda _q: see_other(url_for("oversight.request_detail", request_id=req.id) + "#questions",
-                                  _("质询已提出，已进入乡镇待办。")),
+                                  _("问询已提出，已进入乡镇待办。")),
         invalid=invalid,
     )
 
