@@ -8,7 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from finance import trail
-    from finance.flags import queries, scan
+    from finance.flags import district, queries, scan
     from finance.flags.cli import flags_cli
     from finance.flags.views import bp
 
@@ -16,4 +16,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(flags_cli)
     app.jinja_env.globals.update(open_flags_of=queries.open_flags_of, hold_of=queries.hold_of,
-                                 open_questions_of=queries.open_questions_of)
+                                 open_questions_of=queries.open_questions_of,
+                                 flags_district_of=district.district_of_user)

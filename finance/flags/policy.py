@@ -21,6 +21,11 @@ class FlagRules:
     # split payments: a sliding window per normalised account, then name, then similar purpose
     split_window_days: int = 30
     split_min_parts: int = 2
+    # a split is either parts each at least this share of the band (9,800 + 9,700 + 9,800 under 10,000;
+    # 2 x 6,000) anywhere in the window, or any parts within `split_close_days` of each other (one bill cut in
+    # four on one day); small purchases from one shop over a month are neither
+    split_min_share: Decimal = Decimal("0.5")
+    split_close_days: int = 3
     split_purpose_window_days: int = 7  # different payees, one purpose: only within a short window
     split_purpose_similarity: float = 0.8  # character-bigram Dice of two normalised purposes
     # a single amount this close under a band (share of the band) is "just under"
@@ -40,6 +45,7 @@ class FlagRules:
     # payee concentration of works in one village and year
     concentration_share: Decimal = Decimal("0.8")
     concentration_min_payments: int = 6
+    concentration_min_matters: int = 3  # separate matters (a contract's instalments are one) won by the payee
     concentration_min_total: Decimal = Decimal("100000")
     works_subjects: tuple[str, ...] = ("154", "1504")
     works_words: tuple[str, ...] = ("工程", "施工", "修建", "硬化", "维修", "改造", "铺设", "建设")

@@ -63,6 +63,15 @@ def workbench(user: Any, filters: Filters, page: int = 1) -> tuple[list[tuple[Ri
     return [(f, villages[f.village_id]) for f in rows], int(count)
 
 
+def open_count(user: Any) -> int:
+    """Open flags in the liaison's villages (the badge on the 廉情监督 page)."""
+    ids = [v.id for v in liaison_villages(user)]
+    if not ids:
+        return 0
+    return int(db.session.execute(select(func.count(RiskFlag.id)).where(
+        RiskFlag.village_id.in_(ids), RiskFlag.status == FlagStatus.OPEN)).scalar_one())
+
+
 def visible_flag(user: Any, flag_id: int) -> RiskFlag | None:
     flag = db.session.get(RiskFlag, flag_id)
     if flag is None or flag.village_id not in {v.id for v in liaison_villages(user)}:

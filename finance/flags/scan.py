@@ -17,11 +17,14 @@ fingerprints (a cache of the controls), never a business row. The caller commits
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -111,18 +114,36 @@ def _index_payees(request_ids: Sequence[int] | None) -> None:
 
 
 def _fingerprint(request_ids: Sequence[int] | None) -> None:
-    """Hash the voucher photos that have no perceptual hash yet (imported history, requests from before)."""
+    """Hash the voucher photos that have no perceptual hash yet (imported history, requests from before),
+    through the controls' own service; only where the file is on this server."""
     voucher = [k.value for k in AttachmentKind if k.voucher]
-    stmt = (select(Attachment.request_id).distinct()
+    stmt = (select(Attachment.request_id, Attachment.sha256)
             .outerjoin(ImageFingerprint, ImageFingerprint.attachment_id == Attachment.id)
             .where(ImageFingerprint.id.is_(None), Attachment.kind.in_(voucher),
                    Attachment.content_type.like("image/%")))
-    if request_ids is not None:
-        stmt = stmt.where(Attachment.request_id.in_(request_ids))
-    for rid in list(db.session.execute(stmt).scalars()):
+    rows: list[Any] = []
+    if request_ids is None:
+        rows = list(db.session.execute(stmt))
+    else:
+        for chunk in flag_data._chunks(list(request_ids)):
+            rows.extend(db.session.execute(stmt.where(Attachment.request_id.in_(chunk))))
+    stored = _stored_names() if rows else set()
+    wanted = sorted({rid for rid, sha in rows if sha in stored})
+    for rid in wanted:
         req = db.session.get(PaymentRequest, rid)
         if req is not None:
             fingerprint_attachments(req)
+
+
+def _stored_names() -> set[str]:
+    """The digests of the files on this server (one listing of the upload folder, not a stat per file)."""
+    root = Path(current_app.config["UPLOAD_DIR"])
+    names: set[str] = set()
+    if root.is_dir():
+        for sub in root.iterdir():
+            if sub.is_dir() and len(sub.name) == 2:
+                names.update(os.listdir(sub))
+    return names
 
 
 def _village(village_id: int) -> OrgUnit:

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from finance import trail
 from finance.errors import InputError
 from finance.extensions import db
 from finance.flags import district, queries, services
@@ -159,3 +160,8 @@ def district_page() -> str:
         abort(404)
     return render_template("flags/district.html", district=unit, report=district.report(unit),
                            labels={t.value: t.label for t in FlagType}, zero=Decimal("0"))
+
+
+@bp.context_processor
+def _labels() -> dict[str, object]:
+    return {"action_label": trail.action_label}

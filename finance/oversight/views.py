@@ -20,6 +20,7 @@ import audit
 from finance import audit_keys, keyset, storage, trail
 from finance.errors import InputError
 from finance.extensions import db, login_manager
+from finance.flags import queries as flag_queries
 from finance.oversight import labels, queries, services
 from finance.oversight.models import Question
 from finance.oversight.verification import verify_chains
@@ -69,6 +70,7 @@ def index() -> str:
         rows=rows,
         questions=queries.open_questions_for(current_user),
         page_of_seq=queries.page_of_seq,
+        open_flag_count=flag_queries.open_count(current_user),
     )
 
 

@@ -44,7 +44,7 @@ def test_incremental_scan_reads_only_the_new_request_and_extends_the_open_split(
     scan()
     split = flags_of(FlagType.SPLIT_PAYMENT)
     assert [numbers(x) for x in split] == [{r.number for r in parts}]
-    third = plant("4000.00", days_ago=1)
+    third = plant("5500.00", days_ago=1)
     result = scan()
     assert result.looked_at == 1 and not [x for x in result.raised if x.kind == FlagType.SPLIT_PAYMENT]
     assert numbers(flags_of(FlagType.SPLIT_PAYMENT)[0]) == {r.number for r in [*parts, third]}

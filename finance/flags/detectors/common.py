@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from finance.controls.normalise import name_key, normalise_name
 from finance.flags.data import Req
 from finance.flags.policy import FlagRules
@@ -14,10 +16,21 @@ def is_salary(r: Req, rules: FlagRules) -> bool:
         bool(r.subject_name and "应付工资" in r.subject_name)
 
 
+@lru_cache(maxsize=1024)
+def clean_words(words: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(word, normalised word) for each word that has something left once normalised."""
+    return tuple((w, normalise_name(w)) for w in words if normalise_name(w))
+
+
+@lru_cache(maxsize=65536)
+def clean_text(text: str) -> str:
+    return normalise_name(text)
+
+
 def has_word(text: str, words: tuple[str, ...]) -> str | None:
     """The first of `words` found in `text`, both normalised (finance.controls.normalise.normalise_name)."""
-    clean = normalise_name(text)
-    return next((w for w in words if normalise_name(w) and normalise_name(w) in clean), None)
+    clean = clean_text(text)
+    return next((w for w, key in clean_words(words) if key in clean), None)
 
 
 def is_payout(r: Req, rules: FlagRules) -> bool:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from finance.controls.models import ListAction
 from finance.controls.normalise import normalise_name
 from finance.flags.data import Data
+from finance.flags.detectors.common import clean_words
 from finance.flags.engine import Detector, Finding, request_evidence
 from finance.flags.models import Colour, FlagType
 
@@ -26,8 +27,8 @@ def detect(data: Data) -> Iterable[Finding]:
             word = next((k for k in item.keyword_list if normalise_name(k) and normalise_name(k) in text), None)
             if word:
                 hits.append((item.item, word, Colour.RED if item.action == ListAction.REFUSE else Colour.YELLOW))
-        for word in data.rules(r.village_id).negative_words:
-            if normalise_name(word) and normalise_name(word) in text and all(h[1] != word for h in hits):
+        for word, key in clean_words(data.rules(r.village_id).negative_words):
+            if key in text and all(h[1] != word for h in hits):
                 hits.append((word, word, Colour.RED))
         if not hits:
             continue

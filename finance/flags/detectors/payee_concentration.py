@@ -2,7 +2,9 @@
 
 Signal: a village's works payments of a calendar year (subject 154 在建工程, or a works word in the
 purpose: 工程, 施工, 维修 …), at least `concentration_min_payments` of them and `concentration_min_total`
-yuan; one payee (account, else name) takes at least `concentration_share` of the amount. Ranked by that
+yuan; one payee (account, else name) takes at least `concentration_share` of the amount, over at least
+`concentration_min_matters` separate matters (a contract's instalments are one matter: a village with one
+works contract a year is not flagged). Ranked by that
 share. Yellow (a supplier may simply be the only one near)."""
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ def detect(data: Data) -> Iterable[Finding]:
                 by_payee[r.account_key or r.name_key].append(r)
             payee, mine = max(by_payee.items(), key=lambda kv: total(kv[1]))
             share = total(mine) / whole
-            if share < rules.concentration_share or len(by_payee) < 1:
+            matters = {r.contract_id or r.resolution_id or -r.id for r in mine}
+            if share < rules.concentration_share or len(matters) < rules.concentration_min_matters:
                 continue
             percent = (share * 100).quantize(Decimal("1"))
             yield Finding(FlagType.PAYEE_CONCENTRATION, Colour.YELLOW, village_id,

@@ -3,9 +3,11 @@
 Signal: within one village, a sliding window (30 days by default) over the counted requests to one
 payee, grouped first by normalised account, then by normalised name (different accounts), then by similar
 purpose (different payees, 7 days); a window of at least two requests each under a band whose sum reaches
-the band. Not splitting: requests that are all instalments of one contract or resolution (approved as a
-whole), wages and member payouts, and periodic payments (every gap between two of them at least
-`split_periodic_gap_days`, like a cleaner or a bill paid monthly). Red."""
+the band, where either every part is at least `split_min_share` of the band (parts "just under") or the
+parts lie within `split_close_days` of each other (one bill cut up on one day). Not splitting: requests
+that are all instalments of one contract or resolution (approved as a whole), wages and member payouts,
+and periodic payments (every gap between two of them at least PERIODIC_GAP_DAYS, like a cleaner or a bill
+paid monthly). Red."""
 
 from __future__ import annotations
 
@@ -26,10 +28,11 @@ from finance.flags.policy import FlagRules
 PERIODIC_GAP_DAYS = 20
 
 
-def windows(rows: list[Req], days: int, band: Decimal, min_parts: int) -> list[list[Req]]:
-    """Clusters (merged overlapping windows) of requests under `band`, each window spanning at most `days`,
-    whose sum reaches `band`. `rows` sorted by time."""
-    under = [r for r in rows if r.amount < band]
+def windows(rows: list[Req], days: int, band: Decimal, min_parts: int, floor: Decimal = Decimal("0")
+            ) -> list[list[Req]]:
+    """Clusters (merged overlapping windows) of requests under `band` (and at least `floor`), each window
+    spanning at most `days`, whose sum reaches `band`. `rows` sorted by time."""
+    under = [r for r in rows if floor <= r.amount < band]
     span = timedelta(days=days)
     clusters: list[list[Req]] = []
     current: dict[int, Req] = {}
@@ -145,7 +148,9 @@ def detect(data: Data) -> Iterable[Finding]:
         for basis, days, group in _groups(rows, rules):
             group.sort(key=lambda r: (r.at, r.id))
             for band in bands:
-                for cluster in windows(group, days, band, rules.split_min_parts):
+                near = windows(group, days, band, rules.split_min_parts, band * rules.split_min_share)
+                close = windows(group, min(days, rules.split_close_days), band, rules.split_min_parts)
+                for cluster in near + close:
                     ids = {r.id for r in cluster}
                     if ids <= covered or _one_matter(cluster) or _periodic(cluster):
                         continue
