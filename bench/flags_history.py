@@ -299,7 +299,8 @@ def generate(*, townships: int = 2, villages_per: int = 10, months: int = 12, pe
     officials = [r["user_id"] for r in rows[RoleAssignment]]
     for _ in range(extra):
         register(rng.choice(officials), _name(rng), rng.choice(("spouse", "child", "parent", "sibling")), _account(rng))
-    for table, values in rows.items():
+    for model, values in rows.items():
+        table = model.__table__
         for i in range(0, len(values), CHUNK):
             db.session.execute(insert(table), values[i:i + CHUNK])
     db.session.flush()

@@ -290,7 +290,8 @@ class Data:
             for pid, official, name, relation, id_number in db.session.execute(
                     select(RelatedPerson.id, RelatedPerson.official_id, RelatedPerson.name, RelatedPerson.relation,
                            RelatedPerson.id_number).where(RelatedPerson.active.is_(True))):
-                line = RegisterLine(pid, official, name, Relation(relation))
+                line = RegisterLine(pid, official, name,
+                                    relation if isinstance(relation, Relation) else Relation(relation))
                 lines[pid] = line
                 if id_number:
                     by_id[normalise_id_number(id_number)].append(line)
