@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 
 from finance.auth.models import User
+from finance.controls.queries import recusal_matches
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest, RequestAction
@@ -109,6 +110,8 @@ def role_for(user: User, request: PaymentRequest, transition: Transition) -> Rol
         role = next((r for r in ACTOR_ROLES[transition.actor] if r in roles), None)
     if role is None or any(barred(user, request, bar) for bar in transition.barred):
         return None
+    if transition.actor is Actor.STEP_APPROVER and recusal_matches(user.id, request):
+        return None  # 须回避: the payee is the approver or in his register (finance.controls)
     return role
 
 

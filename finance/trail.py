@@ -71,6 +71,8 @@ class AuditAction(StrEnum):
     NEGATIVE_LIST_UPDATE = "negative_list_update"
     NEGATIVE_LIST_REMOVE = "negative_list_remove"
     CONTROL_POLICY_PUBLISH = "control_policy_publish"
+    COMMITTEE_VOTE = "committee_vote"  # a member's agreement at a k-of-n step, before the k-th
+    ORIGINALS_RECEIVED = "originals_received"  # the agency has the paper vouchers (原件已收)
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -120,6 +122,8 @@ _ACTION_LABELS = {
     AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
     AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
     AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
+    AuditAction.COMMITTEE_VOTE: _l("集体审议同意"),
+    AuditAction.ORIGINALS_RECEIVED: _l("原件已收"),
 }
 
 

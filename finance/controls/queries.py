@@ -16,11 +16,13 @@ import audit
 from audit.models import Event
 from finance.auth.models import RoleAssignment, User
 from finance.controls.models import (
+    CommitteeVote,
     Contract,
     ControlPolicy,
     ImageFingerprint,
     InvoiceFact,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     RequestControl,
@@ -167,6 +169,33 @@ def register_matches(accounts: Iterable[str], id_numbers: Iterable[str], officia
             hit = next(a.account for a in person.accounts if a.account in accounts)
             out.append(RegisterMatch(person, "account", hit))
     return out
+
+
+def payee_identifiers(req: PaymentRequest) -> tuple[list[str], list[str]]:
+    """The payee's normalised account and 身份证号 (from the request's link), the keys of the register."""
+    account = normalise_account(req.payee_account)
+    link = link_of(req) if req.id is not None else None
+    ids = [link.payee_id_number] if link is not None and link.payee_id_number else []
+    return ([account] if account else []), ids
+
+
+def recusal_matches(official_id: int, req: PaymentRequest) -> list[RegisterMatch]:
+    """The register lines by which this official must recuse on `req` (须回避): the payee's account or
+    身份证号 is his own (本人) or a registered relative's. Never by name."""
+    accounts, ids = payee_identifiers(req)
+    return register_matches(accounts, ids, [official_id])
+
+
+def committee_votes(req: PaymentRequest) -> list[CommitteeVote]:
+    """The votes cast at the request's current step in its current round (a committee step)."""
+    return list(db.session.execute(select(CommitteeVote).where(
+        CommitteeVote.request_id == req.id, CommitteeVote.round == req.round, CommitteeVote.step == req.step)
+        .order_by(CommitteeVote.id)).scalars())
+
+
+def originals_receipt(req: PaymentRequest) -> OriginalsReceipt | None:
+    return db.session.execute(select(OriginalsReceipt).where(OriginalsReceipt.request_id == req.id)
+                              ).scalar_one_or_none()
 
 
 def register_of(officials: Iterable[User], include_inactive: bool = False) -> list[RelatedPerson]:

@@ -301,7 +301,7 @@ def _rounds(req: PaymentRequest) -> list[Round]:
         done = {s.step for s in current.steps}
         for step in route:
             if step["n"] not in done:
-                current.steps.append(StepRow(step["n"], role_label(step["role"]), action=_("待审批")))
+                current.steps.append(StepRow(step["n"], step["label"], action=_("待审批")))
         current.steps.sort(key=lambda s: s.step)
     return list(rounds.values())
 

@@ -136,7 +136,8 @@ def test_an_approver_sees_the_warnings_and_both_photos_before_the_buttons(client
     attach_invoice(first, "25412000000012345678", image=jpeg(photo))
     submit(first)
     second = draft("980.00")
-    attach(second, jpeg(photo.rotate(90, expand=True), quality=60))
+    # The rotated copy carries a number typed differently (the typed number alone would not catch it).
+    attach_invoice(second, "25412000000012340000", image=jpeg(photo.rotate(90, expand=True), quality=60))
     attach_invoice(second, "25412000000099999999", image=jpeg(invoice_image("x", seller="别的店")))
     submit(second)
     fdb.session.commit()
