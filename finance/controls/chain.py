@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from finance.auth.models import User
 from finance.controls import queries as q
-from finance.controls.models import CommitteeVote, OriginalsReceipt
+from finance.controls.models import CommitteeVote
 from finance.db import utcnow
 from finance.extensions import db
 from finance.notices.recipients import ESCALATE_TO, holders
@@ -109,7 +109,6 @@ def originals_required(req: PaymentRequest) -> bool:
     return q.control_rules(req.village.township).originals_before_payment
 
 
-def receive_originals(user: User, req: PaymentRequest) -> OriginalsReceipt:
-    row = OriginalsReceipt(request_id=req.id, received_by_id=user.id, received_at=utcnow())
-    db.session.add(row)
-    return row
+def originals_missing(req: PaymentRequest) -> bool:
+    """The township asks for the agency's 原件已收 before payment, and it has not been given."""
+    return originals_required(req) and q.originals_receipt(req) is None

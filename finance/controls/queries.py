@@ -4,6 +4,7 @@ drafts do not count until submitted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -372,3 +373,38 @@ def unit(unit_id: int) -> OrgUnit | None:
 
 def person(person_id: int) -> RelatedPerson | None:
     return db.session.get(RelatedPerson, person_id)
+
+
+@dataclass(frozen=True)
+class TrailControls:
+    """What the controls said on a request's current round, as its events recorded it: the findings shown
+    at submission and to each approver (warnings and refusals, each once), and the steps moved by recusal."""
+
+    findings: list[dict[str, Any]]
+    recusals: list[dict[str, Any]]
+    committee: list[dict[str, Any]]
+
+
+def trail_controls(req: PaymentRequest) -> TrailControls:
+    rows = list(db.session.execute(select(Event.action, Event.after).where(
+        Event.subject_type == "payment_request", Event.subject_id == str(req.id),
+        Event.action.in_(("submit", "approve", "committee_vote"))).order_by(Event.id)).all())
+    starts = [i for i, (action, _after) in enumerate(rows) if action == "submit"]
+    rows = rows[starts[-1]:] if starts else []
+    findings: dict[str, dict[str, Any]] = {}
+    recusals: list[dict[str, Any]] = []
+    committee: list[dict[str, Any]] = []
+    for _action, after in rows:
+        data = json.loads(after) if after else {}
+        for finding in (data.get("controls") or {}).get("findings", []):
+            if finding.get("severity") in ("warn", "refuse") and finding.get("code") != "recusal":
+                findings.setdefault(finding.get("message", ""), finding)
+        recusals.extend(data.get("recusals") or [])
+        if data.get("committee"):
+            committee.append(data["committee"])
+    return TrailControls(list(findings.values()), recusals, committee)
+
+
+def control_policy_versions(township: OrgUnit) -> list[ControlPolicy]:
+    return list(db.session.execute(select(ControlPolicy).where(ControlPolicy.township_id == township.id)
+                                   .order_by(ControlPolicy.version.desc())).scalars())

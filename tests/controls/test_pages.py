@@ -161,6 +161,7 @@ def test_the_controls_pages_in_english_leave_no_chinese(make_client, db):
     pages = [("hl_admin", f"/controls/townships/{town.id}/register"),
              ("hl_admin", f"/controls/officials/{wang.id}/register"),
              ("hl_admin", f"/controls/townships/{town.id}/negative-list"),
+             ("hl_admin", f"/controls/townships/{town.id}/policy"),
              ("dy_baozhang", "/controls/"), ("dy_baozhang", "/controls/resolutions/new"),
              ("dy_baozhang", "/controls/contracts/new"), ("dy_baozhang", f"/controls/attachments/{att.id}/invoice"),
              ("dy_baozhang", f"/controls/requests/{req.id}/link"), ("dy_baozhang", f"/requests/{req.id}")]
