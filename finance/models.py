@@ -3,11 +3,13 @@
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from finance.auth.models import LoginSession, RoleAssignment, User
 from finance.controls.models import (
+    CommitteeVote,
     Contract,
     ControlPolicy,
     ImageFingerprint,
     InvoiceFact,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     RequestControl,
@@ -33,4 +35,5 @@ __all__ = [
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
     "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
+    "CommitteeVote", "OriginalsReceipt",
 ]

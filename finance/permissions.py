@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 from sqlalchemy.orm import selectinload
 
 from finance.auth.models import User
+from finance.controls.queries import recusal_matches
 from finance.delegations.models import Delegation
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
@@ -181,13 +182,17 @@ def acting_as(user: User, request: PaymentRequest, transition: Transition) -> Ac
         wanted = ACTOR_ROLES[transition.actor]
     if any(barred(user, request, bar) for bar in transition.barred):
         return None
+    recusing = transition.actor is Actor.STEP_APPROVER
+    if recusing and recusal_matches(user.id, request):
+        return None  # 须回避: the payee is the approver or in his register (finance.controls)
     roles = user.roles_at(request.village)
     own = next((r for r in wanted if r in roles), None)
     if own is not None:
         return Acting(own)
     for grant in grants_of(user):
         if (grant.role in wanted and request.village_id in grant.villages
-                and not any(barred(grant.principal, request, bar) for bar in transition.barred)):
+                and not any(barred(grant.principal, request, bar) for bar in transition.barred)
+                and not (recusing and recusal_matches(grant.principal.id, request))):
             return Acting(grant.role, grant.principal, grant.delegation_id)
     return None
 

@@ -83,6 +83,8 @@ class AuditAction(StrEnum):
     PAYMENT_HOLD = "payment_hold"
     PAYMENT_HOLD_LIFT = "payment_hold_lift"
     FLAG_POLICY_PUBLISH = "flag_policy_publish"
+    COMMITTEE_VOTE = "committee_vote"  # a member's agreement at a k-of-n step, before the k-th
+    ORIGINALS_RECEIVED = "originals_received"  # the agency has the paper vouchers (原件已收)
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -141,6 +143,8 @@ _ACTION_LABELS = {
     AuditAction.PAYMENT_HOLD: _l("暂缓支付"),
     AuditAction.PAYMENT_HOLD_LIFT: _l("解除暂缓支付"),
     AuditAction.FLAG_POLICY_PUBLISH: _l("发布风险提示阈值"),
+    AuditAction.COMMITTEE_VOTE: _l("集体审议同意"),
+    AuditAction.ORIGINALS_RECEIVED: _l("原件已收"),
 }
 
 
