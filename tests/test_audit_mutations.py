@@ -190,10 +190,9 @@ def test_untouched_chain_passes(attack, trail):
     assert report.ok, report.all_failures()
     chain = report.chains[CHAIN]
     # The requests' own events: 60,000 paid = create, 3 attachments, the invoice's facts, submit, 5 approvals,
-    # pay (its receipt is part of the pay event); 1,500 returned = create, invoice, facts, submit, a risk flag
-    # (the factories' invoice photos are one image: a duplicate invoice), return; 20,000 pending = create,
-    # 2 attachments, facts, submit, the same flag extended to it.
-    assert chain.size == trail["size"] == NOTES + 12 + 6 + 6
+    # pay (its receipt is part of the pay event); 1,500 returned = create, invoice, facts, submit, return;
+    # 20,000 pending = create, 2 attachments, facts, submit.
+    assert chain.size == trail["size"] == NOTES + 12 + 5 + 5
     assert chain.checkpoints_checked >= 6  # 3 in the database, 3 kept, plus the one after the payment
 
 
