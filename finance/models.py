@@ -3,11 +3,13 @@
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from finance.auth.models import LoginSession, RoleAssignment, User
 from finance.controls.models import (
+    CommitteeVote,
     Contract,
     ControlPolicy,
     ImageFingerprint,
     InvoiceFact,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     RequestControl,
@@ -15,9 +17,10 @@ from finance.controls.models import (
 )
 from finance.db import Base
 from finance.delegations.models import Delegation
+from finance.flags.models import FlagPayeeKey, FlagPolicy, FlagScanState, RiskFlag, RiskFlagRequest
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.oversight.models import Question
+from finance.oversight.models import PaymentHold, Question
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
 from finance.payments.models import Payment
 from finance.ratelimit import RateLimit
@@ -31,4 +34,6 @@ __all__ = [
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
+    "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
+    "CommitteeVote", "OriginalsReceipt",
 ]

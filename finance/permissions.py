@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, event, exists, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from finance.auth.models import User
+from finance.controls.queries import recusal_matches
 from finance.delegations.models import Delegation
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
@@ -41,10 +42,15 @@ class Permission(StrEnum):
     ORG_MANAGE = "district:org:manage"
     USER_MANAGE = "district:user:manage"
     POLICY_MANAGE = "district:policy:manage"
+    FLAG_DECIDE = "township:flag:decide"  # a liaison's 已核实无异常 / 需问询 on a risk flag
+    PAYMENT_HOLD = "township:payment:hold"  # a liaison's 暂缓支付 and its lifting
+    DISTRICT_READ = "district:oversight:read"  # the district page (提级监督): read every township
 
 
 READ_ROLES = frozenset(Role) - {Role.ADMIN}
 TOWNSHIP_STAFF = frozenset({Role.AGENCY_REVIEWER, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_HEAD, Role.CASHIER})
+# Who answers a liaison's question (问询): township staff, and the village's 书记 and 报账员 (issue 12 item 4).
+ANSWER_ROLES = TOWNSHIP_STAFF | {Role.VILLAGE_LEAD, Role.ACCOUNTANT}
 # The roles each actor of the workflow table stands for, and the permission that names their moves.
 ACTOR_ROLES: dict[Actor, frozenset[Role]] = {
     Actor.REQUESTER: frozenset({Role.ACCOUNTANT}),
@@ -63,7 +69,10 @@ PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     **{permission: ACTOR_ROLES[actor] for actor, permission in ACTOR_PERMISSION.items()},
     Permission.AUDIT_READ: frozenset({Role.LIAISON}),
     Permission.QUESTION_ASK: frozenset({Role.LIAISON}),
-    Permission.QUESTION_ANSWER: TOWNSHIP_STAFF,
+    Permission.QUESTION_ANSWER: ANSWER_ROLES,
+    Permission.FLAG_DECIDE: frozenset({Role.LIAISON}),
+    Permission.PAYMENT_HOLD: frozenset({Role.LIAISON}),
+    Permission.DISTRICT_READ: frozenset({Role.LIAISON, Role.ADMIN}),
     Permission.ORG_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.POLICY_MANAGE: frozenset({Role.ADMIN}),
@@ -179,13 +188,17 @@ def acting_as(user: User, request: PaymentRequest, transition: Transition) -> Ac
         wanted = ACTOR_ROLES[transition.actor]
     if any(barred(user, request, bar) for bar in transition.barred):
         return None
+    recusing = transition.actor is Actor.STEP_APPROVER
+    if recusing and recusal_matches(user.id, request):
+        return None  # 须回避: the payee is the approver or in his register (finance.controls)
     roles = user.roles_at(request.village)
     own = next((r for r in wanted if r in roles), None)
     if own is not None:
         return Acting(own)
     for grant in grants_of(user):
         if (grant.role in wanted and request.village_id in grant.villages
-                and not any(barred(grant.principal, request, bar) for bar in transition.barred)):
+                and not any(barred(grant.principal, request, bar) for bar in transition.barred)
+                and not (recusing and recusal_matches(grant.principal.id, request))):
             return Acting(grant.role, grant.principal, grant.delegation_id)
     return None
 
@@ -217,10 +230,11 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
         roles = user.roles_at(obj.village)
         if permission is Permission.REQUEST_READ:  # in their own right, or as a delegate for the village
             return bool(roles & READ_ROLES) or any(obj.village_id in grant.villages for grant in grants_of(user))
-        if permission is Permission.AUDIT_READ or permission is Permission.QUESTION_ASK:
+        if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK, Permission.FLAG_DECIDE,
+                          Permission.PAYMENT_HOLD):
             return Role.LIAISON in roles
         if permission is Permission.QUESTION_ANSWER:
-            return bool(roles & TOWNSHIP_STAFF)
+            return bool(roles & ANSWER_ROLES)
         # a workflow permission: a move of its actor that the request's state opens and the user may take
         return any(role_for(user, obj, t) is not None for (state, _a), t in TABLE.items()
                    if state is obj.state and ACTOR_PERMISSION[t.actor] is permission)
@@ -230,8 +244,11 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
             return obj.kind == OrgKind.VILLAGE and Role.ACCOUNTANT in roles
         if permission in (Permission.ORG_MANAGE, Permission.USER_MANAGE, Permission.POLICY_MANAGE):
             return Role.ADMIN in roles
-        if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK):
+        if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK, Permission.FLAG_DECIDE):
             return Role.LIAISON in roles
+        if permission is Permission.DISTRICT_READ:
+            return obj.kind == OrgKind.DISTRICT and bool({a.role for a in user.assignments
+                                                         if a.org_unit_id == obj.id} & {Role.LIAISON, Role.ADMIN})
         if permission is Permission.REQUEST_READ:
             return bool(roles & READ_ROLES)
         return False

@@ -116,6 +116,12 @@ def path_values() -> dict[str, str]:
         file=controls.Upload("c.pdf", f.pdf_bytes())))
     question = oversight.ask_question(f.user("yc_lianqing"), pending, "为何分两笔？", date.today() + timedelta(days=5))
     from finance.extensions import db
+    from finance.flags.models import RiskFlag
+
+    flagged = f.in_state(State.PENDING, "9880.00")  # just under the 10,000 band: a flag at submit
+    flag_id = db.session.execute(select(RiskFlag.id)
+                                 .where(RiskFlag.key == f"just_under_band:{flagged.id}")).scalar_one()
+    hold = oversight.hold_payment(f.user("yc_lianqing"), f.in_state(State.APPROVED), "待核实")
 
     db.session.commit()
     user = f.user("dy_jianwei")
@@ -143,6 +149,8 @@ def path_values() -> dict[str, str]:
         "delivery_id": str(db.session.execute(select(NoticeDelivery.id)).scalars().first()),
         "_approved": str(approved.id),
         "delegation_id": str(_delegation().id),  # finance.delegations
+        "flag_id": str(flag_id),
+        "hold_id": str(hold.id),
     }
 
 

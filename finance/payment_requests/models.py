@@ -49,6 +49,11 @@ class PaymentRequest(Base):
     meeting_attendance: Mapped[int | None] = mapped_column(Integer)
     meeting_amount: Mapped[Decimal | None] = mapped_column(Money())
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("routing_policy.id"))
+    # The route fixed at submission (issue 11): the step roles, comma-separated, after the controls added
+    # theirs (a cumulative band, a related payee) and recusals moved a step up; and the amount it was
+    # chosen by when a cumulative band made it more than the request's own. NULL before submission.
+    route_roles: Mapped[str | None] = mapped_column(String(200))
+    route_amount: Mapped[Decimal | None] = mapped_column(Money())
     step: Mapped[int] = mapped_column(Integer, default=0)  # 1-based index into the policy's steps
     round: Mapped[int] = mapped_column(Integer, default=0)  # 1 on first submit, +1 per resubmission
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
