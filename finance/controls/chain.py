@@ -44,10 +44,14 @@ def move_recused_steps(req: PaymentRequest) -> list[dict[str, Any]]:
     of the role left: the step stays, and only they may act. Returns what moved, for the event."""
     roles = route_roles(req)
     moved: list[dict[str, Any]] = []
+    accounts, ids = q.payee_identifiers(req)
+    if not accounts and not ids:
+        return moved
     while 1 <= req.step <= len(roles):
         role = roles[req.step - 1]
         people = holders([role], req.village)
-        recusing = [u for u in people if q.recusal_matches(u.id, req)]
+        bound = {m.person.official_id for m in q.register_matches(accounts, ids, [u.id for u in people])}
+        recusing = [u for u in people if u.id in bound]
         if not people or len(recusing) < len(people):
             break
         up = ESCALATE_TO.get(role)
