@@ -34,6 +34,8 @@ def scene(live):
         admin, li, wang = f.user("hl_admin"), f.user("ws_baozhang"), f.user("ws_shuji")
         village, town = f.unit("HL-MK-02"), f.unit("HL-MK")
         tag = uuid.uuid4().hex[:6]
+        accounts.create_user(username="ws_fushuji", display_name="赵德胜", password=PASSWORD, role=Role.VILLAGE_LEAD,
+                             org_unit=village)  # a second village lead: ws_shuji's recusal leaves the step to him
         controls.add_related_person(admin, wang, controls.PersonInput(
             name="王小军", relation="sibling", accounts="6228 4800 7777 0000 111", note="弟弟，开建材店"))
         controls.add_negative_item(admin, town, controls.NegativeItemInput(item="礼品", keywords="礼品 购物卡",
@@ -63,8 +65,6 @@ def scene(live):
             requests.submit(li, req, client_key=uuid.uuid4().hex)
             numbers.append(req.id)
         # 高淑珍 (ws_jianwei, the village's only supervisor) paid for her own work: her step goes up.
-        accounts.create_user(username="ws_fushuji", display_name="赵德胜", password=PASSWORD, role=Role.VILLAGE_LEAD,
-                             org_unit=village)  # a second village lead: ws_shuji's recusal leaves the step to him
         zhang = f.user("ws_jianwei")
         controls.set_own_identity(admin, zhang, controls.PersonInput(accounts="6217 0000 3333 4444 555"))
         own = requests.create_draft(li, village, f.request_input(
@@ -139,6 +139,11 @@ def test_the_admin_pages_pass_the_phone_checks(phone, scene):
     check_page(me, "register-bad-id")
     me.goto(f"/controls/townships/{scene['township']}/negative-list")
     check_page(me, "negative-list")
+    me.goto(f"/controls/townships/{scene['township']}/policy")
+    me.page.fill("#f-window_days", "0")
+    me.click("发布新版本")
+    assert "累计期间（天）不正确" in me.page.inner_text("main")
+    check_page(me, "control-policy-bad")
 
 
 def test_the_accountant_pages_pass_the_phone_checks(phone, scene):
