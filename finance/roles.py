@@ -78,7 +78,7 @@ ROLE_LEVELS: dict[Role, tuple[OrgKind, ...]] = {
     Role.TOWNSHIP_LEADER: (OrgKind.TOWNSHIP, OrgKind.VILLAGE),  # at a village: the 包村领导 of the villages he covers
     Role.TOWNSHIP_HEAD: (OrgKind.TOWNSHIP,),
     Role.CASHIER: (OrgKind.TOWNSHIP,),
-    Role.LIAISON: (OrgKind.TOWNSHIP, OrgKind.VILLAGE),
+    Role.LIAISON: (OrgKind.DISTRICT, OrgKind.TOWNSHIP, OrgKind.VILLAGE),  # district: 提级监督
     Role.ADMIN: (OrgKind.DISTRICT,),
 }
 

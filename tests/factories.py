@@ -48,6 +48,12 @@ def jpeg_bytes(size: tuple[int, int] = (64, 48), color: str = "white") -> bytes:
     return buf.getvalue()
 
 
+def storage_digest(data: bytes) -> str:
+    from finance.storage import digest
+
+    return digest(data)
+
+
 def pdf_bytes() -> bytes:
     return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>"
             b"endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
@@ -106,6 +112,10 @@ def in_state(state: State, amount: str = "1200.00", **kwargs: Any) -> PaymentReq
     req = draft(amount, **kwargs)
     accountant = user(kwargs.get("accountant", "dy_baozhang"))
     if state == State.DRAFT:
+        return req
+    if state == State.DISCARDED:
+        requests.discard(accountant, req)
+        db.session.commit()
         return req
     requests.submit(accountant, req, client_key=uuid.uuid4().hex)
     db.session.commit()

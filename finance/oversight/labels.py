@@ -36,7 +36,7 @@ FIELD_LABELS: dict[str, Any] = {
     "policy_id": _l("审批规则版本"),
     "payment": _l("支付"),
     "attachment": _l("附件"),
-    "text": _l("质询内容"),
+    "text": _l("问询内容"),
     "deadline": _l("答复期限"),
     "answer": _l("答复"),
     "request_id": _l("申请"),

@@ -104,9 +104,14 @@ class RequestAction(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Taken by a delegate (actor) for this person (finance.delegations): the separation of duties
+    # counts the action as both people's.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     request: Mapped[PaymentRequest] = relationship(back_populates="actions")
-    actor: Mapped[User] = relationship()  # a history shown in full loads it (selectinload), a check does not
+    # a history shown in full loads it (selectinload), a check does not
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
 
 
 class Attachment(Base):

@@ -37,7 +37,7 @@ from finance.controls.queries import committee_votes as q_committee_votes
 from finance.db import utcnow
 from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
-from finance.money import format_amount
+from finance.money import format_amount, to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests.churn import count_change
 from finance.payment_requests.models import (
@@ -55,7 +55,7 @@ from finance.payment_requests.route import (
     steps_of,
     waiting_role,
 )
-from finance.permissions import Permission, acting_role, can
+from finance.permissions import Acting, Permission, acting_for, acting_role, can
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -133,6 +133,37 @@ def check(user: User, req: PaymentRequest, action: Action) -> Role:
     if role is None:
         raise Forbidden(action)
     return role
+
+
+@dataclass(frozen=True)
+class ApprovalSummary:
+    """What an approver is about to approve (issue 16 item 3): shown before 同意 takes effect."""
+
+    amount: Decimal
+    capital: str  # 大写, as printed on the approval form
+    payee_name: str
+    payee_bank: str
+    payee_account: str
+    purpose: str
+    step: int
+    steps_total: int
+    role: Role
+
+    @property
+    def last_step(self) -> bool:
+        """Approving this step sends the request to the cashier."""
+        return self.step >= self.steps_total
+
+
+def approval_summary(user: User, req: PaymentRequest, version: int | None = None) -> ApprovalSummary:
+    """What `user` would approve on `req` now, for the confirmation step; changes nothing. Refuses like
+    `approve` would: AlreadyHandled for a page out of date, NotAllowed, Forbidden."""
+    _check_version(req, version)
+    role = check(user, req, Action.APPROVE)
+    assert req.amount is not None  # a submitted request has its amount
+    return ApprovalSummary(amount=req.amount, capital=to_capital(req.amount, True), payee_name=req.payee_name,
+                           payee_bank=req.payee_bank, payee_account=req.payee_account, purpose=req.purpose,
+                           step=req.step, steps_total=len(steps_of(req)), role=role)
 
 
 def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: User | None = None
@@ -405,13 +436,14 @@ def _committee_vote(user: User, req: PaymentRequest, comment: str | None, client
     return True
 
 
-def _require_role(user: User, req: PaymentRequest, action: Action) -> Role:
-    role = acting_role(user, req, action)
-    if role is None:
+def _require_role(user: User, req: PaymentRequest, action: Action) -> Acting:
+    """In which role (and for whom, for a delegate) `user` takes `action`; a recusal says why."""
+    acting = acting_for(user, req, action)
+    if acting is None:
         if must_recuse_here(user, req) and (why := recusal_message(user, req)):
             raise RequestError(why, {"form": why})
         raise Forbidden(action)
-    return role
+    return acting
 
 
 def return_for_revision(user: User, req: PaymentRequest, reason: str, client_key: str | None = None,
@@ -427,6 +459,13 @@ def reject(user: User, req: PaymentRequest, reason: str, client_key: str | None 
 def withdraw(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
              ) -> RequestAction | None:
     return transition(user, req, Action.WITHDRAW, client_key=client_key, version=version)
+
+
+def discard(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
+            ) -> RequestAction | None:
+    """Throw a draft away (issue 16 item 7): it leaves the to-do list, stays in the trail and keeps its
+    number (numbers come from the row's id, which is never freed)."""
+    return transition(user, req, Action.DISCARD, client_key=client_key, version=version)
 
 
 def transition(
@@ -454,7 +493,12 @@ def transition(
     _check_version(req, version)
     known = facts(req)
     rule, target = decide(known, action)  # NotAllowed: not open in this state
-    role = _require_role(user, req, action)
+    acting = _require_role(user, req, action)
+    role = acting.role
+    if acting.on_behalf_of is not None:  # a delegate: the event's actor is them, for whom is in the payload
+        extra_after = {**(extra_after or {}), "on_behalf_of": {
+            "user_id": acting.on_behalf_of.id, "name": acting.on_behalf_of.display_name,
+            "delegation_id": acting.delegation_id}}
     comment = (comment or "").strip() or None
     if rule.reason_required and not comment:
         raise RequestError(_("请填写理由。"), {"reason": _("请填写理由。")})
@@ -466,7 +510,7 @@ def transition(
     try:
         with db.session.begin_nested():
             return _apply(user, req, action, rule, role, target, comment, client_key, mutate, extra_after,
-                          attachments, record_if_unchanged)
+                          attachments, record_if_unchanged, acting.on_behalf_of)
     except (StaleDataError, IntegrityError):
         if client_key and (done := _replayed(client_key, req, user)) is not None:
             return done  # the same form, sent twice at once: the other send did it
@@ -476,7 +520,7 @@ def transition(
 def _apply(user: User, req: PaymentRequest, action: Action, rule: Transition, role: Role, target: State,
            comment: str | None, client_key: str | None, mutate: Callable[[], None] | None,
            extra_after: dict[str, Any] | None, attachments: Iterable[str],
-           record_if_unchanged: bool) -> RequestAction | None:
+           record_if_unchanged: bool, on_behalf_of: User | None = None) -> RequestAction | None:
     before_state, step = req.state, req.step
     before = snapshot(req)
     if mutate is not None:
@@ -498,6 +542,7 @@ def _apply(user: User, req: PaymentRequest, action: Action, rule: Transition, ro
             request=req, round=req.round, step=step if rule.actor is Actor.STEP_APPROVER else None,
             action=action, from_state=before_state, to_state=req.state, actor_id=user.id, actor_role=role,
             comment=comment, client_key=client_key, created_at=now,
+            on_behalf_of_id=on_behalf_of.id if on_behalf_of is not None else None,
         )
         db.session.add(row)
     db.session.flush()  # the conditional UPDATE ... WHERE version = ?: StaleDataError if someone won

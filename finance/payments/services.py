@@ -17,6 +17,7 @@ from finance.auth.models import User
 from finance.controls.chain import originals_missing
 from finance.db import utcnow
 from finance.extensions import db
+from finance.oversight.services import active_hold
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payments.models import Payment
@@ -46,6 +47,8 @@ def _norm_account(value: str) -> str:
 def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     """What is wrong with a payment against what was approved, field -> message."""
     errors: dict[str, str] = {}
+    if (hold := active_hold(req)) is not None:
+        errors["hold"] = _("廉情联络员已暂缓支付：%(reason)s。问询答复或解除暂缓后才能支付。", reason=hold.reason)
     if message := reference_error(data.bank_reference):
         errors["bank_reference"] = message
     elif reference_used(data.bank_reference):

@@ -2,7 +2,7 @@
 the amount a cumulative band routed it by), committee votes (k of n), the agency's 原件已收
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0014
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import finance.db
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
