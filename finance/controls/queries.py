@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 import audit
 from audit.models import Event
@@ -189,6 +189,20 @@ def recusal_matches(official_id: int, req: PaymentRequest) -> list[RegisterMatch
         return []
     accounts, ids = payee_identifiers(req)
     return register_matches(accounts, ids, [official_id])
+
+
+def recusal_sql(official_id: int) -> ColumnElement[bool]:
+    """`recusal_matches` as a condition on PaymentRequest rows (the to-do count asks it in SQL): the
+    payee's account (digits; the column keeps only digits and spaces) or linked 身份证号 is in this
+    official's register."""
+    by_account = exists(select(RelatedAccount.id).join(RelatedPerson, RelatedPerson.id == RelatedAccount.person_id)
+                        .where(RelatedPerson.official_id == official_id, RelatedPerson.active.is_(True),
+                               RelatedAccount.account == func.replace(PaymentRequest.payee_account, " ", "")))
+    by_id = exists(select(RequestControl.id).join(RelatedPerson, RelatedPerson.id_number ==
+                                                  RequestControl.payee_id_number)
+                   .where(RequestControl.request_id == PaymentRequest.id, RelatedPerson.official_id == official_id,
+                          RelatedPerson.active.is_(True)))
+    return or_(by_account, by_id)
 
 
 def committee_votes(req: PaymentRequest) -> list[CommitteeVote]:
