@@ -186,7 +186,8 @@ def main() -> int:
             admin = login(base, "hl_admin")
             township = env["SANZI_BENCH_TOWNSHIP"]
             pages += [("register", f"/controls/townships/{township}/register", admin),
-                      ("negative-list", f"/controls/townships/{township}/negative-list", admin)]
+                      ("negative-list", f"/controls/townships/{township}/negative-list", admin),
+                      ("control-policy", f"/controls/townships/{township}/policy", admin)]
             # delegation (代理审批): a village lead's page with its form, and the admin's list
             pages += [("delegations", "/delegations", login(base, "dy_shuji")),
                       ("delegations-admin", "/delegations/admin", admin)]
