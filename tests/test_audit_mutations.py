@@ -89,7 +89,8 @@ def trail(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
             if i % 40 == 39:
                 session.commit()
         # other payees: with the 60,000 paid above, one payee would cross a cumulative band (finance.controls)
-        returned = f.in_state(State.RETURNED, "1500.00", payee_name="华龙区绿源苗木场", payee_account="6228480099990001")
+        returned = f.in_state(State.RETURNED, "1500.00", payee_name="华龙区绿源苗木场",
+                              payee_account="6228480099990001")
         pending = f.in_state(State.PENDING, "20000.00", payee_name="濮阳市宏达建材有限公司",
                              payee_account="6228480099990002")
         session.commit()
