@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,3 +149,61 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a `record_many` batch: what `record` takes beside the chain, the context and the time."""
+
+    action: str
+    subject_type: str
+    subject_id: str | int
+    actor: Actor | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    reason: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+_EVENT_COLUMNS = [c.key for c in Event.__table__.columns if c.key != "id"]
+
+
+def record_many(
+    session: Session,
+    *,
+    chain_id: str,
+    entries: Iterable[Entry],
+    context: Context | None = None,
+    at: datetime | None = None,
+) -> list[Event]:
+    """Append several events to `chain_id` inside the caller's transaction, as `record` would one by one
+    (same payloads, same hashes, seq gapless), but under one lock of the chain's head and in one
+    multi-row INSERT: a bulk import writes a hundred thousand events in seconds, not minutes. Returns the
+    events (not attached to the session). Never commits."""
+    context = context or Context()
+    head = _lock_head(session, chain_id)
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    seq, prev = head.seq, head.head_hash
+    events: list[Event] = []
+    for item in entries:
+        seq += 1
+        actor = item.actor or Actor(None, None, None, None)
+        event = Event(
+            chain_id=chain_id, seq=seq, event_id=str(uuid.uuid4()), occurred_at=at, actor_id=actor.id,
+            actor_name=actor.name, actor_role=actor.role, actor_org=actor.org, action=str(item.action),
+            subject_type=item.subject_type, subject_id=str(item.subject_id),
+            before=_json(dict(item.before)) if item.before is not None else None,
+            after=_json(dict(item.after)) if item.after is not None else None, reason=item.reason,
+            attachments=_json(sorted(item.attachments)) or "[]", http_request_id=context.request_id,
+            client_addr=context.client_addr, schema_version=SCHEMA_VERSION, prev_hash=prev,
+        )
+        event.canonical = canonical_bytes(event_payload(event))
+        event.entry_hash = entry_hash(chain_id, seq, prev, event.canonical)
+        prev = event.entry_hash
+        events.append(event)
+    if not events:
+        return events
+    session.execute(insert(Event), [{k: getattr(e, k) for k in _EVENT_COLUMNS} for e in events])
+    head.seq, head.head_hash = seq, prev
+    session.flush()
+    return events

@@ -1,7 +1,7 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
-from finance.auth.models import LoginSession, RoleAssignment, User
+from finance.auth.models import Activation, LoginSession, RoleAssignment, User
 from finance.controls.models import (
     Contract,
     ControlPolicy,
@@ -14,10 +14,18 @@ from finance.controls.models import (
     Resolution,
 )
 from finance.db import Base
+from finance.imports.models import ImportBatch
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
-from finance.orgs.models import AccountSubject, OrgUnit
+from finance.orgs.models import AccountSubject, Member, OrgUnit
 from finance.oversight.models import Question
-from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
+from finance.payment_requests.models import (
+    Attachment,
+    HistoryReceipt,
+    HistoryRecord,
+    PaymentRequest,
+    RequestAction,
+    RoutingPolicy,
+)
 from finance.payments.models import Payment
 from finance.ratelimit import RateLimit
 
@@ -29,4 +37,5 @@ __all__ = [
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
+    "Activation", "HistoryReceipt", "HistoryRecord", "ImportBatch", "Member",
 ]

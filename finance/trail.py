@@ -71,6 +71,17 @@ class AuditAction(StrEnum):
     NEGATIVE_LIST_UPDATE = "negative_list_update"
     NEGATIVE_LIST_REMOVE = "negative_list_remove"
     CONTROL_POLICY_PUBLISH = "control_policy_publish"
+    # bulk imports (EXCHANGE.md): one event per import, one per record it adds or changes
+    IMPORT = "import"
+    SUBJECT_CREATE = "subject_create"
+    SUBJECT_UPDATE = "subject_update"
+    ORG_UPDATE = "org_update"
+    USER_UPDATE = "user_update"
+    ACTIVATION_ISSUE = "activation_issue"
+    ACCOUNT_ACTIVATE = "account_activate"
+    HISTORY_IMPORT = "history_import"
+    MEMBER_ADD = "member_add"
+    MEMBER_UPDATE = "member_update"
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -120,6 +131,16 @@ _ACTION_LABELS = {
     AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
     AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
     AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
+    AuditAction.IMPORT: _l("批量导入"),
+    AuditAction.SUBJECT_CREATE: _l("新建会计科目"),
+    AuditAction.SUBJECT_UPDATE: _l("修改会计科目"),
+    AuditAction.ORG_UPDATE: _l("修改组织单位"),
+    AuditAction.USER_UPDATE: _l("修改用户信息"),
+    AuditAction.ACTIVATION_ISSUE: _l("发放激活码"),
+    AuditAction.ACCOUNT_ACTIVATE: _l("激活账号"),
+    AuditAction.HISTORY_IMPORT: _l("历史导入"),
+    AuditAction.MEMBER_ADD: _l("登记集体成员"),
+    AuditAction.MEMBER_UPDATE: _l("修改集体成员"),
 }
 
 
@@ -142,6 +163,10 @@ class AuditSubject(StrEnum):
     CONTRACT = "contract"
     NEGATIVE_ITEM = "negative_item"
     CONTROL_POLICY = "control_policy"
+    IMPORT_BATCH = "import_batch"
+    ACCOUNT_SUBJECT = "account_subject"
+    HISTORY_RECEIPT = "history_receipt"
+    MEMBER = "member"
 
     @property
     def label(self) -> str:
@@ -165,6 +190,10 @@ _SUBJECT_LABELS = {
     AuditSubject.CONTRACT: _l("合同"),
     AuditSubject.NEGATIVE_ITEM: _l("负面清单"),
     AuditSubject.CONTROL_POLICY: _l("控制设置"),
+    AuditSubject.IMPORT_BATCH: _l("批量导入"),
+    AuditSubject.ACCOUNT_SUBJECT: _l("会计科目"),
+    AuditSubject.HISTORY_RECEIPT: _l("历史收款"),
+    AuditSubject.MEMBER: _l("集体成员"),
 }
 
 
@@ -219,6 +248,27 @@ def record(*, village: OrgUnit | None, user: Any, role: Role | None, action: Aud
     for listener in _LISTENERS:
         listener(event, village)
     return event
+
+
+def record_many(*, village: OrgUnit | None, user: Any, role: Role | None,
+                entries: list[tuple[AuditAction, AuditSubject, int | str, dict[str, Any]]]) -> list[audit.Event]:
+    """`record` for many events of one chain at once (a bulk import): one lock of the chain's head, one
+    multi-row INSERT; the same events, hashes and listeners as one `record` each. Each entry is (action,
+    subject type, subject id, keyword arguments of `record`: before, after, reason, attachments)."""
+    who = actor(user, role)
+    events = audit.record_many(
+        db.session,
+        chain_id=chain_for(village),
+        entries=[audit.Entry(action=AuditAction(action).value, subject_type=AuditSubject(subject).value,
+                             subject_id=subject_id, actor=who, before=kw.get("before"), after=kw.get("after"),
+                             reason=kw.get("reason"), attachments=tuple(kw.get("attachments", ())))
+                 for action, subject, subject_id, kw in entries],
+        context=context(),
+    )
+    for event in events:
+        for listener in _LISTENERS:
+            listener(event, village)
+    return events
 
 
 Listener = Callable[[audit.Event, OrgUnit | None], None]

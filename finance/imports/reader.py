@@ -193,6 +193,18 @@ class Table:
             raise self.error(row, column, _("“%(value)s”不是有效时间，格式应为 HH:MM:SS。", value=raw[:40]))
         return parsed
 
+    def collect(self, parse: Callable[[Row], T]) -> tuple[list[T], list[Problem]]:
+        """`parse` applied to every row: what it gave for the good rows, and the problems of the others (so
+        checks across rows can add theirs before everything is raised together)."""
+        out: list[T] = []
+        problems: list[Problem] = []
+        for row in self.rows:
+            try:
+                out.append(parse(row))
+            except ImportFileError as exc:
+                problems.extend(exc.problems)
+        return out, problems
+
     def each(self, parse: Callable[[Row], T], rows: Iterable[Row] | None = None) -> list[T]:
         """`parse` applied to every row; the problems of all rows (up to MAX_PROBLEMS) raised together."""
         out: list[T] = []

@@ -12,7 +12,7 @@ from finance import trail
 from finance.auth.models import User
 from finance.errors import InputError
 from finance.extensions import db
-from finance.orgs.models import OrgUnit
+from finance.orgs.models import AccountSubject, OrgUnit, SubjectCategory
 from finance.roles import OrgKind, Role
 from finance.trail import AuditAction, AuditSubject
 
@@ -26,7 +26,7 @@ class OrgError(InputError):
 
 def create_unit(*, code: str, name: str, kind: OrgKind, parent: OrgUnit | None, by: User | None = None,
                 bank_name: str | None = None, bank_account: str | None = None,
-                bank_account_name: str | None = None) -> OrgUnit:
+                bank_account_name: str | None = None, level_name: str | None = None) -> OrgUnit:
     code = code.strip().upper()
     if not CODE_RE.match(code):
         raise OrgError(_("代码只能由 2 到 32 位字母、数字和连字符组成。"))
@@ -42,13 +42,89 @@ def create_unit(*, code: str, name: str, kind: OrgKind, parent: OrgUnit | None, 
         raise OrgError(_("银行账号只能是数字。"))
     unit = OrgUnit(code=code, name=name.strip(), kind=kind, parent=parent, bank_name=bank_name or None,
                    bank_account=(bank_account or "").replace(" ", "") or None,
-                   bank_account_name=bank_account_name or None)
+                   bank_account_name=bank_account_name or None, level_name=level_name or None)
     db.session.add(unit)
     db.session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.ORG_CREATE,
                  subject_type=AuditSubject.ORG_UNIT, subject_id=unit.id,
                  after={"code": unit.code, "name": unit.name, "kind": kind.value,
-                        "parent": parent.code if parent else None, "bank_account": unit.bank_account})
+                        "parent": parent.code if parent else None, "bank_account": unit.bank_account,
+                        **({"level_name": unit.level_name} if unit.level_name else {})})
     db.session.flush()
     return unit
+
+
+def unit_fields(unit: OrgUnit) -> dict[str, str | None]:
+    return {"name": unit.name, "bank_name": unit.bank_name, "bank_account": unit.bank_account,
+            "bank_account_name": unit.bank_account_name, "level_name": unit.level_name}
+
+
+def update_unit(unit: OrgUnit, *, name: str, bank_name: str | None, bank_account: str | None,
+                bank_account_name: str | None, level_name: str | None, by: User | None = None) -> bool:
+    """Change a unit's name, bank account or level name (its code, level and parent stay); one event with
+    what changed. Returns False when nothing changed (no event)."""
+    if not name.strip():
+        raise OrgError(_("请填写名称。"))
+    if bank_account and not bank_account.replace(" ", "").isdigit():
+        raise OrgError(_("银行账号只能是数字。"))
+    if unit.kind == OrgKind.VILLAGE and not (bank_name and bank_account and bank_account_name):
+        raise OrgError(_("村需要填写开户银行、银行账号和账户名称。"))
+    before = unit_fields(unit)
+    after = {"name": name.strip(), "bank_name": bank_name or None,
+             "bank_account": (bank_account or "").replace(" ", "") or None,
+             "bank_account_name": bank_account_name or None, "level_name": level_name or unit.level_name}
+    changed = [k for k in after if after[k] != before[k]]
+    if not changed:
+        return False
+    for key in changed:
+        setattr(unit, key, after[key])
+    db.session.flush()
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.ORG_UPDATE,
+                 subject_type=AuditSubject.ORG_UNIT, subject_id=unit.id, before={k: before[k] for k in changed},
+                 after={"code": unit.code, **{k: after[k] for k in changed}})
+    return True
+
+
+# --- the chart of accounts (EXCHANGE.md §0) ----------------------------------------------------------------
+
+SUBJECT_CODE_RE = re.compile(r"^[0-9]{3,16}$")
+
+
+def subject_fields(subject: AccountSubject) -> dict[str, str | None]:
+    return {"code": subject.code, "name": subject.name,
+            "category": subject.category.value if subject.category else None,
+            "parent": subject.parent.code if subject.parent else None}
+
+
+def save_subject(*, code: str, name: str, category: SubjectCategory, parent: AccountSubject | None,
+                 by: User | None = None) -> str:
+    """Add a subject of the chart or correct the name, class or parent of the one with this code; one event.
+    Returns "added", "updated" or "unchanged" (no event). A 明细科目's code extends its parent's."""
+    code = code.strip()
+    if not SUBJECT_CODE_RE.match(code):
+        raise OrgError(_("科目编码只能是 3 到 16 位数字。"))
+    name = name.strip()
+    if not name or len(name) > 50:
+        raise OrgError(_("科目名称不能为空，最多 50 个字。"))
+    if parent is not None and (not code.startswith(parent.code) or len(code) <= len(parent.code)):
+        raise OrgError(_("明细科目的编码应以上级科目的编码 %(parent)s 开头并更长。", parent=parent.code))
+    subject = db.session.execute(select(AccountSubject).where(AccountSubject.code == code)).scalar_one_or_none()
+    after = {"code": code, "name": name, "category": category.value, "parent": parent.code if parent else None}
+    if subject is None:
+        subject = AccountSubject(code=code, name=name, category=category, parent=parent, active=True)
+        db.session.add(subject)
+        db.session.flush()
+        trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.SUBJECT_CREATE,
+                     subject_type=AuditSubject.ACCOUNT_SUBJECT, subject_id=subject.id, after=after)
+        return "added"
+    before = subject_fields(subject)
+    changed = [k for k in after if after[k] != before[k]]
+    if not changed:
+        return "unchanged"
+    subject.name, subject.category, subject.parent = name, category, parent
+    db.session.flush()
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.SUBJECT_UPDATE,
+                 subject_type=AuditSubject.ACCOUNT_SUBJECT, subject_id=subject.id,
+                 before={k: before[k] for k in changed}, after={"code": code, **{k: after[k] for k in changed}})
+    return "updated"

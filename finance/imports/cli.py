@@ -1,0 +1,62 @@
+"""`flask --app finance import <kind> FILE`: one command group for every EXCHANGE.md format. Each
+command reads the file, runs its format module (which calls the feature's services) as one unit of work,
+commits it, and prints what was added and changed; a file with any bad line imports nothing, prints every
+problem with its file, line and column, and exits 1.
+
+Other formats join the group here: `@import_cli.command("statement")` (the bank's, EXCHANGE.md §5)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from finance.extensions import db
+from finance.imports.reader import ImportFileError
+from finance.imports.services import Outcome
+
+import_cli = AppGroup("import", help="Bulk imports (docs/imports.md, EXCHANGE.md): subjects, org-units, people, "
+                                     "register, history, members.")
+
+FILE = click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+def run_file(path: Path, runner: Callable[[bytes, str], Outcome]) -> Outcome:
+    """Run one import from a file as one unit of work: commit what it did, or roll everything back, print
+    the problems (in Chinese, with file, line and column) and exit 1."""
+    data = path.read_bytes()
+    try:
+        outcome = runner(data, path.name)
+    except ImportFileError as exc:
+        db.session.rollback()
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo("没有导入任何内容。", err=True)
+        sys.exit(1)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(outcome.message())
+    return outcome
+
+
+@import_cli.command("subjects")
+@FILE
+def import_subjects(path: Path) -> None:
+    """The chart of accounts (EXCHANGE.md §0): 科目编码, 科目名称, 类别, 上级编码."""
+    from finance.imports import subjects
+
+    run_file(path, lambda data, name: subjects.run(data, name))
+
+
+@import_cli.command("org-units")
+@FILE
+def import_org_units(path: Path) -> None:
+    """Org units with the collective's bank account (EXCHANGE.md §1)."""
+    from finance.imports import org_units
+
+    run_file(path, lambda data, name: org_units.run(data, name))
