@@ -77,3 +77,25 @@ ROLE_LEVELS: dict[Role, tuple[OrgKind, ...]] = {
 }
 
 ORG_KIND_LABELS = {OrgKind.DISTRICT: _l("区/县"), OrgKind.TOWNSHIP: _l("乡镇/街道"), OrgKind.VILLAGE: _l("村/社区")}
+
+# Other names a file may give a role by (EXCHANGE.md §2 角色: the key, its Chinese label, or one of these).
+ROLE_ALIASES = {
+    "报账员": Role.ACCOUNTANT, "村书记": Role.VILLAGE_LEAD, "书记": Role.VILLAGE_LEAD, "村主任": Role.VILLAGE_LEAD,
+    "村监委会主任": Role.VILLAGE_SUPERVISOR, "监委会主任": Role.VILLAGE_SUPERVISOR, "审核会计": Role.AGENCY_REVIEWER,
+    "分管领导": Role.TOWNSHIP_LEADER, "乡长": Role.TOWNSHIP_HEAD, "街道办事处主任": Role.TOWNSHIP_HEAD,
+    "主要领导": Role.TOWNSHIP_HEAD, "出纳": Role.CASHIER, "联络员": Role.LIAISON, "管理员": Role.ADMIN,
+}
+
+
+def role_from_text(text: str) -> Role | None:
+    """The role a file names: its key (accountant), its Chinese label (村报账员) or an alias (村书记)."""
+    from flask_babel import force_locale
+
+    key = "".join((text or "").split())
+    try:
+        return Role(key.lower())
+    except ValueError:
+        pass
+    with force_locale("zh_Hans_CN"):
+        names = {str(label): role for role, label in ROLE_LABELS.items()}
+    return names.get(key) or ROLE_ALIASES.get(key)

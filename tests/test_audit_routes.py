@@ -192,8 +192,24 @@ def _policy_form(v: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _activation() -> dict[str, Any]:
+    from finance.auth import activation
+
+    person = accounts.create_invited_user(username=f"imp_{uuid.uuid4().hex[:8]}", display_name="导入者")
+    accounts.assign_role(person, Role.LIAISON, f.unit("HL-YC-01"))
+    code = activation.issue(person)
+    ext_db.session.commit()
+    return {"code": code}
+
+
 ROUTES: dict[str, Case] = {
     # auth
+    "auth.activate": Case(
+        None,
+        setup=_activation,
+        form=lambda v: {"code": v["code"], "new": "huanghe-dike-7391", "confirm": "huanghe-dike-7391"},
+        actions=("account_activate",),
+    ),
     "auth.login": Case(
         None,
         form=lambda v: {"username": "dy_baozhang", "password": PASSWORD},

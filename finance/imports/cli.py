@@ -60,3 +60,28 @@ def import_org_units(path: Path) -> None:
     from finance.imports import org_units
 
     run_file(path, lambda data, name: org_units.run(data, name))
+
+
+@import_cli.command("people")
+@FILE
+@click.option("--links-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write the activation links to this CSV file (keep it safe; hand each link to its person)")
+def import_people(path: Path, links_out: Path | None) -> None:
+    """People with their roles (EXCHANGE.md §2). New people get a one-time activation link, printed once."""
+    from finance.imports import people
+
+    outcome = run_file(path, lambda data, name: people.run(data, name))
+    if not outcome.secrets:
+        return
+    click.echo("激活链接（只显示这一次；请分别交给本人，本人打开后设置自己的密码）：")
+    for item in outcome.secrets:
+        click.echo(f"  {item['username']:<16} {item['name']:<6} {item['code']}  {item['link']}")
+    if links_out is not None:
+        import csv
+
+        with links_out.open("w", newline="", encoding="utf-8-sig") as out:
+            writer = csv.writer(out)
+            writer.writerow(["用户名", "姓名", "激活码", "激活链接"])
+            for item in outcome.secrets:
+                writer.writerow([item["username"], item["name"], item["code"], item["link"]])
+        click.echo(f"已写入 {links_out}")
