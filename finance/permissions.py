@@ -100,7 +100,10 @@ def barred_sql(user: Any, bar: Bar) -> ColumnElement[bool]:
 
 def role_for(user: User, request: PaymentRequest, transition: Transition) -> Role | None:
     """The role in which `user` may take `transition` on `request`, or None: a role of its actor held
-    over the request's village (the current step's role, for a step approver), and none of its bars."""
+    over the request's village (the current step's role, for a step approver), and none of its bars. Nobody
+    acts on imported history (EXCHANGE.md §4): it was decided and paid in an earlier system."""
+    if request.imported:
+        return None
     roles = user.roles_at(request.village)
     if transition.actor is Actor.STEP_APPROVER:
         step_role = current_step_role(request)

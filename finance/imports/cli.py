@@ -85,3 +85,16 @@ def import_people(path: Path, links_out: Path | None) -> None:
             for item in outcome.secrets:
                 writer.writerow([item["username"], item["name"], item["code"], item["link"]])
         click.echo(f"已写入 {links_out}")
+
+
+HISTORY_MAX_BYTES = 2 * 1024 * 1024 * 1024  # a district's years of payments; the page and the API keep the lower limit
+
+
+@import_cli.command("history")
+@FILE
+def import_history(path: Path) -> None:
+    """Payment history from an earlier system (EXCHANGE.md §4), JSON Lines; attachment files are read
+    relative to the file's folder."""
+    from finance.imports import history
+
+    run_file(path, lambda data, name: history.run(data, name, base=path.parent, max_bytes=HISTORY_MAX_BYTES))
