@@ -98,3 +98,21 @@ def import_history(path: Path) -> None:
     from finance.imports import history
 
     run_file(path, lambda data, name: history.run(data, name, base=path.parent, max_bytes=HISTORY_MAX_BYTES))
+
+
+@import_cli.command("register")
+@FILE
+def import_register(path: Path) -> None:
+    """The related-persons register, 村干部及近亲属 (EXCHANGE.md §3)."""
+    from finance.imports import register
+
+    run_file(path, lambda data, name: register.run(data, name))
+
+
+@import_cli.command("members")
+@FILE
+def import_members(path: Path) -> None:
+    """The member roll of villages, 成员名册 (EXCHANGE.md §5b)."""
+    from finance.imports import members
+
+    run_file(path, lambda data, name: members.run(data, name))

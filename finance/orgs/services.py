@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from finance import trail
 from finance.auth.models import User
+from finance.controls.normalise import name_key
+from finance.db import utcnow
 from finance.errors import InputError
 from finance.extensions import db
-from finance.orgs.models import AccountSubject, OrgUnit, SubjectCategory
+from finance.orgs.models import AccountSubject, Member, MemberStatus, OrgUnit, SubjectCategory
 from finance.roles import OrgKind, Role
 from finance.trail import AuditAction, AuditSubject
 
@@ -128,3 +133,72 @@ def save_subject(*, code: str, name: str, category: SubjectCategory, parent: Acc
                  subject_type=AuditSubject.ACCOUNT_SUBJECT, subject_id=subject.id,
                  before={k: before[k] for k in changed}, after={"code": code, **{k: after[k] for k in changed}})
     return "updated"
+
+
+# --- the member roll (成员名册, EXCHANGE.md §5b) -------------------------------------------------------------
+
+@dataclass
+class MemberInput:
+    village: OrgUnit
+    name: str
+    id_number: str  # checked (GB 11643) by the caller
+    status: MemberStatus
+    status_date: date | None
+
+
+def member_fields(member: Member) -> dict[str, object]:
+    return {"name": member.name, "id_number": member.id_number, "status": member.status.value,
+            "status_date": member.status_date}
+
+
+def save_members(rows: list[MemberInput], by: User | None = None) -> dict[str, int]:
+    """Add members to their villages' rolls or correct them (name, status and its date), keyed by village and
+    身份证号; one event per member added or changed, on the village's chain (written together, per village).
+    Returns the counts of "added", "updated" and "unchanged"."""
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    if not rows:
+        return counts
+    village_ids = {r.village.id for r in rows}
+    existing = {(m.village_id, m.id_number): m for m in db.session.execute(
+        select(Member).where(Member.village_id.in_(village_ids))).scalars()}
+    now = utcnow()
+    changes: dict[int, list[tuple[OrgUnit, Member, dict[str, object] | None]]] = {}
+    for row in rows:
+        if row.status != MemberStatus.ON_ROLL and row.status_date is None:
+            raise OrgError(_("迁出或死亡须填写日期。"))
+        if row.status == MemberStatus.ON_ROLL and row.status_date is not None:
+            row.status_date = None  # 在册 has no date of its own
+        member = existing.get((row.village.id, row.id_number))
+        if member is None:
+            member = Member(village_id=row.village.id, name=row.name, name_key=name_key(row.name)[:64],
+                            id_number=row.id_number, status=row.status, status_date=row.status_date,
+                            created_at=now, updated_at=now)
+            db.session.add(member)
+            existing[(row.village.id, row.id_number)] = member
+            changes.setdefault(row.village.id, []).append((row.village, member, None))
+            counts["added"] += 1
+            continue
+        before = member_fields(member)
+        member.name, member.name_key = row.name, name_key(row.name)[:64]
+        member.status, member.status_date = row.status, row.status_date
+        if member_fields(member) == before:
+            counts["unchanged"] += 1
+            continue
+        member.updated_at = now
+        changes.setdefault(row.village.id, []).append((row.village, member, before))
+        counts["updated"] += 1
+    db.session.flush()
+    for items in changes.values():
+        village = items[0][0]
+        entries: list[tuple[AuditAction, AuditSubject, int | str, dict[str, Any]]] = []
+        for _village, member, previous in items:
+            after = member_fields(member)
+            if previous is None:
+                entries.append((AuditAction.MEMBER_ADD, AuditSubject.MEMBER, member.id, {"after": after}))
+            else:
+                changed = [k for k in after if after[k] != previous[k]]
+                entries.append((AuditAction.MEMBER_UPDATE, AuditSubject.MEMBER, member.id, {
+                    "before": {k: previous[k] for k in changed},
+                    "after": {"id_number": member.id_number, **{k: after[k] for k in changed}}}))
+        trail.record_many(village=village, user=by, role=Role.ADMIN if by else None, entries=entries)
+    return counts
