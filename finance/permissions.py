@@ -35,6 +35,7 @@ class Permission(StrEnum):
     ORG_MANAGE = "district:org:manage"
     USER_MANAGE = "district:user:manage"
     POLICY_MANAGE = "district:policy:manage"
+    IMPORT_RUN = "district:import:run"  # bulk imports (EXCHANGE.md); which kinds: finance.imports.services.KIND_ROLES
 
 
 READ_ROLES = frozenset(Role) - {Role.ADMIN}
@@ -61,6 +62,7 @@ PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     Permission.ORG_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.POLICY_MANAGE: frozenset({Role.ADMIN}),
+    Permission.IMPORT_RUN: frozenset({Role.ADMIN, Role.AGENCY_REVIEWER}),
 }
 
 def raised_by(user: User, request: PaymentRequest) -> bool:
@@ -145,6 +147,8 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
             return Role.ADMIN in roles
         if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK):
             return Role.LIAISON in roles
+        if permission is Permission.IMPORT_RUN:
+            return bool(roles & PERMISSION_ROLES[Permission.IMPORT_RUN])
         if permission is Permission.REQUEST_READ:
             return bool(roles & READ_ROLES)
         return False

@@ -192,6 +192,13 @@ def _policy_form(v: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _invited() -> int:
+    person = accounts.create_invited_user(username=f"imp_{uuid.uuid4().hex[:8]}", display_name="待激活")
+    accounts.assign_role(person, Role.LIAISON, f.unit("HL-YC-01"))
+    ext_db.session.commit()
+    return person.id
+
+
 def _activation() -> dict[str, Any]:
     from finance.auth import activation
 
@@ -217,6 +224,18 @@ ROUTES: dict[str, Case] = {
         why="a login changes no governed record (failures are kept only for throttling)",
     ),
     "auth.logout": Case("dy_baozhang", events=0, why="ends a session; changes no record"),
+    "imports.index": Case(
+        "hl_admin",
+        form=lambda v: {"kind": "subjects",
+                        "file": (io.BytesIO("科目编码,科目名称,类别\n551,其他支出,损益\n".encode()), "chart.csv")},
+        actions=("subject_create", "import"),
+        why="an import writes one event per record it adds, then the import's own event",
+    ),
+    "orgs.new_activation": Case(
+        "hl_admin",
+        setup=lambda: {"user_id": _invited()},
+        actions=("activation_issue",),
+    ),
     "auth.change_password": Case(
         "dy_baozhang",
         form=lambda v: {"current": PASSWORD, "new": "huanghe-dike-7391", "confirm": "huanghe-dike-7391"},

@@ -29,7 +29,7 @@ from finance.auth.models import User
 from finance.controls.normalise import normalise_account, normalise_id_number
 from finance.extensions import db
 from finance.imports.reader import DEFAULT_MAX_BYTES, MAX_PROBLEMS, ImportFileError, JsonLines, Line, read_jsonl
-from finance.imports.services import Outcome, finish, start_batch
+from finance.imports.services import Outcome, finish, may_import, start_batch
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests import history
 from finance.payment_requests.models import MAX_LENGTH
@@ -83,17 +83,19 @@ def _must(value: T | None) -> T:
     return value
 
 
-def _village(lines: JsonLines, line: Line, villages: dict[str, OrgUnit]) -> OrgUnit:
+def _village(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], by: User | None) -> OrgUnit:
     code = lines.text(line, "village", required=True).upper()
     village = villages.get(code)
     if village is None:
         raise lines.error(line, "village", _("村 %(code)s 不存在（请先导入组织单位）。", code=code))
+    if not may_import(by, KIND, village):
+        raise lines.error(line, "village", _("单位 %(code)s 不在您的管辖范围内。", code=code))
     return village
 
 
 def _payment(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], subjects: dict[str, AccountSubject],
-             opener: Opener | None, load_files: bool) -> history.HistoryPayment:
-    village = _village(lines, line, villages)
+             opener: Opener | None, load_files: bool, by: User | None) -> history.HistoryPayment:
+    village = _village(lines, line, villages, by)
     number = lines.text(line, "number", required=True, max_length=32)
     subject = None
     if code := lines.text(line, "subject"):
@@ -167,8 +169,9 @@ def _payment(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], subject
         approvals=approvals, invoices=invoices, files=files)
 
 
-def _receipt(lines: JsonLines, line: Line, villages: dict[str, OrgUnit]) -> history.HistoryIncome:
-    village = _village(lines, line, villages)
+def _receipt(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], by: User | None
+             ) -> history.HistoryIncome:
+    village = _village(lines, line, villages, by)
     payer = lines.text(line, "payer_account", max_length=60)
     account = lines.text(line, "account", max_length=60)
     return history.HistoryIncome(
@@ -251,9 +254,9 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli",
         for kind, line in new:
             try:
                 if kind == "payment":
-                    payments.append(_payment(lines, line, villages, subjects, opener, load_files))
+                    payments.append(_payment(lines, line, villages, subjects, opener, load_files, by))
                 else:
-                    receipts.append(_receipt(lines, line, villages))
+                    receipts.append(_receipt(lines, line, villages, by))
             except ImportFileError as exc:
                 problems.extend(exc.problems)
             if len(problems) >= MAX_PROBLEMS:

@@ -10,12 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from finance.auth.models import User
-from finance.auth.services import admin_covers
 from finance.controls.normalise import NormaliseError, parse_id_number
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Row, Table, read_table
-from finance.imports.services import Outcome, finish
+from finance.imports.services import Outcome, finish, may_import
 from finance.orgs import services as orgs
 from finance.orgs.models import MemberStatus, OrgUnit
 from finance.roles import OrgKind
@@ -36,7 +35,7 @@ def parse(table: Table, by: User | None) -> list[tuple[Row, orgs.MemberInput]]:
         village = villages.get(code)
         if village is None:
             raise table.error(row, "单位编码", _("村 %(code)s 不存在（请先导入组织单位）。", code=code))
-        if by is not None and not admin_covers(by, village):
+        if not may_import(by, KIND, village):
             raise table.error(row, "单位编码", _("单位 %(code)s 不在您的管辖范围内。", code=code))
         name = table.text(row, "姓名", required=True, max_length=64)
         try:

@@ -12,12 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from finance.auth.models import User
-from finance.auth.services import admin_covers
 from finance.controls.normalise import account_error, normalise_account
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Row, Table, read_table
-from finance.imports.services import Outcome, finish
+from finance.imports.services import Outcome, finish, may_import
 from finance.orgs import services as orgs
 from finance.orgs.models import OrgUnit
 from finance.roles import OrgKind
@@ -128,7 +127,7 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
         try:
             if existing is None:
                 parent = units[line.parent_code] if line.parent_code else None
-                if by is not None and (parent is None or not admin_covers(by, parent)):
+                if by is not None and (parent is None or not may_import(by, KIND, parent)):
                     raise table.error(line.row, "上级编码", _("上级单位不在您的管辖范围内。"))
                 units[line.code] = orgs.create_unit(
                     code=line.code, name=line.name, kind=line.kind, parent=parent, by=by, bank_name=line.bank_name,
@@ -136,7 +135,7 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
                     level_name=line.level_name)
                 outcome.added += 1
             else:
-                if by is not None and not admin_covers(by, existing):
+                if not may_import(by, KIND, existing):
                     raise table.error(line.row, "编码", _("单位 %(code)s 不在您的管辖范围内。", code=line.code))
                 changed = orgs.update_unit(existing, name=line.name, bank_name=line.bank_name,
                                            bank_account=line.bank_account, bank_account_name=line.bank_account_name,

@@ -21,7 +21,7 @@ from finance.controls.normalise import NormaliseError, parse_accounts, parse_id_
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Problem, Row, Table, read_table
-from finance.imports.services import Outcome, finish
+from finance.imports.services import Outcome, finish, may_import
 from finance.orgs.models import OrgUnit
 from finance.roles import Role, role_from_text
 
@@ -133,7 +133,7 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
         select(User).where(User.username.in_([p.username for p in people]))).scalars()}
     for person in people:
         if by is not None:
-            outside = next((r for r in person.roles if not accounts.admin_covers(by, r.unit)), None)
+            outside = next((r for r in person.roles if not may_import(by, KIND, r.unit)), None)
             if outside is not None:
                 problems.append(table.problem(outside.row, "单位编码", _("单位 %(code)s 不在您的管辖范围内。",
                                                                         code=outside.unit.code)))

@@ -15,14 +15,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from finance.auth.models import User
-from finance.auth.services import admin_covers
 from finance.controls import services as controls
 from finance.controls.models import RELATION_LABELS, RelatedPerson, Relation
 from finance.controls.normalise import NormaliseError, parse_accounts, parse_id_number
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Problem, Row, Table, read_table
-from finance.imports.services import Outcome, finish
+from finance.imports.services import Outcome, finish, may_import
 
 KIND = "register"
 COLUMNS = ["干部用户名", "姓名", "关系"]
@@ -100,7 +99,7 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
     outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
     problems: list[Problem] = []
     for line in lines:
-        if by is not None and not any(admin_covers(by, a.org_unit) for a in line.official.assignments):
+        if by is not None and not any(may_import(by, KIND, a.org_unit) for a in line.official.assignments):
             problems.append(table.problem(line.row, "干部用户名", _("此干部不在您的管辖范围内。")))
             continue
         try:

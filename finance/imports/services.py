@@ -16,10 +16,38 @@ from finance import trail
 from finance.auth.models import User
 from finance.extensions import db
 from finance.imports.models import ImportBatch
+from finance.orgs.models import OrgUnit
+from finance.permissions import Permission, can
 from finance.roles import Role
 from finance.trail import AuditAction, AuditSubject
 
 KINDS = ("subjects", "org-units", "people", "register", "history", "members")
+# Who may import what, over the units their role covers: the district admin everything; the township's
+# agency reviewer (三资代理中心) the history and member rolls of its villages.
+KIND_ROLES: dict[str, frozenset[Role]] = {
+    "subjects": frozenset({Role.ADMIN}), "org-units": frozenset({Role.ADMIN}), "people": frozenset({Role.ADMIN}),
+    "register": frozenset({Role.ADMIN}), "history": frozenset({Role.ADMIN, Role.AGENCY_REVIEWER}),
+    "members": frozenset({Role.ADMIN, Role.AGENCY_REVIEWER}),
+}
+
+
+def kinds_for(user: Any) -> list[str]:
+    """The kinds `user` may import somewhere (the page's choices)."""
+    if not can(user, Permission.IMPORT_RUN):
+        return []
+    held = {a.role for a in user.assignments}
+    return [kind for kind in KINDS if held & KIND_ROLES[kind]]
+
+
+def may_import(user: User | None, kind: str, unit: OrgUnit | None) -> bool:
+    """May `user` import records of `kind` for `unit` (None: the district-wide chart)? None as the user is
+    the command line, which may do anything."""
+    if user is None:
+        return True
+    allowed = can(user, Permission.IMPORT_RUN, unit) if unit is not None else can(user, Permission.IMPORT_RUN)
+    if not allowed:
+        return False
+    return any(a.role in KIND_ROLES[kind] and (unit is None or a.org_unit.covers(unit)) for a in user.assignments)
 
 
 @dataclass
