@@ -36,20 +36,26 @@ from finance.payment_requests.models import MAX_LENGTH
 from finance.roles import OrgKind, role_from_text
 
 KIND = "history"
-Opener = Callable[[str], bytes | None]  # a file named in `attachments` -> its bytes, or None when missing
+class Opener:
+    """The files named in `attachments`: whether one is there, and its bytes."""
+
+    def __init__(self, read: Callable[[str], bytes | None], exists: Callable[[str], bool]) -> None:
+        self.read, self.exists = read, exists
 
 
 def folder_opener(base: Path) -> Opener:
     """Files relative to the JSONL file's folder; nothing outside it."""
     root = base.resolve()
 
-    def open_file(name: str) -> bytes | None:
+    def resolve(name: str) -> Path | None:
         path = (root / name).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            return None
-        return path.read_bytes()
+        return path if path.is_relative_to(root) and path.is_file() else None
 
-    return open_file
+    def read(name: str) -> bytes | None:
+        path = resolve(name)
+        return path.read_bytes() if path is not None else None
+
+    return Opener(read, lambda name: resolve(name) is not None)
 
 
 def _zip_contents(data: bytes, filename: str) -> tuple[bytes, str, Opener]:
@@ -65,13 +71,15 @@ def _zip_contents(data: bytes, filename: str) -> tuple[bytes, str, Opener]:
     folder = posixpath.dirname(names[0])
     members = set(archive.namelist())
 
-    def open_file(name: str) -> bytes | None:
+    def member(name: str) -> str | None:
         path = posixpath.normpath(posixpath.join(folder, name))
-        if path.startswith("../") or path not in members:
-            return None
-        return archive.read(path)
+        return None if path.startswith("../") or path not in members else path
 
-    return archive.read(names[0]), posixpath.basename(names[0]), open_file
+    def read(name: str) -> bytes | None:
+        path = member(name)
+        return archive.read(path) if path is not None else None
+
+    return archive.read(names[0]), posixpath.basename(names[0]), Opener(read, lambda name: member(name) is not None)
 
 
 T = TypeVar("T")
@@ -94,7 +102,8 @@ def _village(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], by: Use
 
 
 def _payment(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], subjects: dict[str, AccountSubject],
-             opener: Opener | None, load_files: bool, by: User | None) -> history.HistoryPayment:
+             opener: Opener | None, by: User | None
+             ) -> tuple[history.HistoryPayment, list[tuple[int, AttachmentKind, str]]]:
     village = _village(lines, line, villages, by)
     number = lines.text(line, "number", required=True, max_length=32)
     subject = None
@@ -129,7 +138,7 @@ def _payment(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], subject
         except ImportFileError as exc:
             raise lines.error(line, f"{where}.{exc.column}", exc.message) from None
         invoices.append(invoice)
-    files = []
+    wanted: list[tuple[int, AttachmentKind, str]] = []
     for i, item in enumerate(lines.items(line, "attachments")):
         sub = Line(line.number, item, line.sha256)
         where = f"attachments[{i}]"
@@ -140,16 +149,9 @@ def _payment(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], subject
         if opener is None:
             message = _("无法读取附件文件：请把 .jsonl 和附件一起打包成 zip 上传，或用命令导入。")
             raise lines.error(line, f"{where}.file", message)
-        data = opener(name)
-        if data is None:
+        if not opener.exists(name):
             raise lines.error(line, f"{where}.file", _("找不到文件 %(name)s（路径相对于 .jsonl 文件）。", name=name))
-        if not load_files:
-            continue
-        try:
-            stored = storage.save(data)
-        except storage.StorageError as exc:
-            raise lines.error(line, f"{where}.file", f"{name}：{exc}") from None
-        files.append(history.File(kind, posixpath.basename(name), stored))
+        wanted.append((i, kind, name))
     id_number = normalise_id_number(lines.text(line, "payee_id_number")) or None
     if id_number and len(id_number) > 32:
         raise lines.error(line, "payee_id_number", _("最多 %(n)d 个字。", n=32))
@@ -166,7 +168,25 @@ def _payment(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], subject
         paid_at=lines.time(line, "paid_at", required=False),
         bank_reference=lines.text(line, "bank_reference", max_length=64),
         payer_account=(normalise_account(payer) or payer)[:40], line_sha256=line.sha256,
-        approvals=approvals, invoices=invoices, files=files)
+        approvals=approvals, invoices=invoices), wanted
+
+
+def _store_files(lines: JsonLines, line: Line, opener: Opener, wanted: list[tuple[int, AttachmentKind, str]]
+                 ) -> list[history.File]:
+    """The attachment files of a line, stored (by SHA-256); an ImportFileError names a missing or refused one.
+    Called once the whole file has read without a problem."""
+    files = []
+    for i, kind, name in wanted:
+        where = f"attachments[{i}]"
+        data = opener.read(name)
+        if data is None:
+            raise lines.error(line, f"{where}.file", _("找不到文件 %(name)s（路径相对于 .jsonl 文件）。", name=name))
+        try:
+            stored = storage.save(data)
+        except storage.StorageError as exc:
+            raise lines.error(line, f"{where}.file", f"{name}：{exc}") from None
+        files.append(history.File(kind, posixpath.basename(name), stored))
+    return files
 
 
 def _receipt(lines: JsonLines, line: Line, villages: dict[str, OrgUnit], by: User | None
@@ -244,23 +264,30 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli",
                 outcome.unchanged += 1
             continue
         new.append((kind, line))
-    # second pass: read every new line (files are read only once the whole file is known to be good)
+    # second pass: read every new line; then the attachment files, once every line has read
     payments: list[history.HistoryPayment] = []
     receipts: list[history.HistoryIncome] = []
-    for load_files in (False, True):
-        if load_files and (problems or not any(k == "payment" for k, _l in new)):
+    pending: list[tuple[history.HistoryPayment, Line, list[tuple[int, AttachmentKind, str]]]] = []
+    for kind, line in new:
+        try:
+            if kind == "payment":
+                payment, wanted = _payment(lines, line, villages, subjects, opener, by)
+                payments.append(payment)
+                if wanted:
+                    pending.append((payment, line, wanted))
+            else:
+                receipts.append(_receipt(lines, line, villages, by))
+        except ImportFileError as exc:
+            problems.extend(exc.problems)
+        if len(problems) >= MAX_PROBLEMS:
             break
-        payments, receipts = [], []
-        for kind, line in new:
-            try:
-                if kind == "payment":
-                    payments.append(_payment(lines, line, villages, subjects, opener, load_files, by))
-                else:
-                    receipts.append(_receipt(lines, line, villages, by))
-            except ImportFileError as exc:
-                problems.extend(exc.problems)
-            if len(problems) >= MAX_PROBLEMS:
-                break
+    for payment, line, wanted in pending:
+        if problems or opener is None:
+            break
+        try:
+            payment.files = _store_files(lines, line, opener, wanted)
+        except ImportFileError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ImportFileError(problems[:MAX_PROBLEMS])
     batch = start_batch(KIND, lines.file, lines.sha256, lines.line_count, by, via) if new else None

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from audit import bulk
 from finance import storage, trail
 from finance.attachment_kinds import AttachmentKind
 from finance.auth import services as accounts
@@ -162,17 +163,23 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
         yield rows[start:start + CHUNK]
 
 
-def _insert_returning(table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    ids: list[int] = []
+def _insert(table: Any, rows: list[dict[str, Any]], *, ids: bool = False) -> list[int]:
+    """Write `rows` (COPY on PostgreSQL, with ids drawn from the table's sequence when asked; a multi-row
+    INSERT ... RETURNING elsewhere). Returns the new ids, in the order of `rows`, when `ids`."""
+    if not rows:
+        return []
+    drawn = bulk.next_ids(db.session, table, len(rows)) if ids else None
+    if drawn is not None:
+        for row, new_id in zip(rows, drawn, strict=True):
+            row["id"] = new_id
+    if drawn is not None or not ids:
+        bulk.insert_rows(db.session, table, rows, chunk=CHUNK)
+        return drawn or []
+    out: list[int] = []
     for part in _chunks(rows):
         result = db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), part)
-        ids.extend(r[0] for r in result)
-    return ids
-
-
-def _insert(table: Any, rows: list[dict[str, Any]]) -> None:
-    for part in _chunks(rows):
-        db.session.execute(insert(table), part)
+        out.extend(r[0] for r in result)
+    return out
 
 
 def import_payments(records: list[HistoryPayment], *, batch_id: int | None, by: User | None) -> int:
@@ -201,7 +208,7 @@ def import_payments(records: list[HistoryPayment], *, batch_id: int | None, by: 
             "version": 1, "imported": True,
         })
     table = PaymentRequest.__table__
-    ids = _insert_returning(table, requests)
+    ids = _insert(table, requests, ids=True)
 
     actions: list[dict[str, Any]] = []
     payments: list[dict[str, Any]] = []
@@ -279,7 +286,7 @@ def import_payments(records: list[HistoryPayment], *, batch_id: int | None, by: 
     _insert(Payment.__table__, payments)
     _insert(HistoryRecord.__table__, history)
     _insert(RequestControl.__table__, controls)
-    attachment_ids = _insert_returning(Attachment.__table__, [
+    attachment_ids = _insert(Attachment.__table__, ids=True, rows=[
         {"request_id": req_id, "kind": f.kind, "sha256": f.stored.sha256, "filename": f.filename[-200:],
          "content_type": f.stored.content_type, "size": f.stored.size, "uploaded_by_id": stand_in.id,
          "created_at": now} for req_id, f in files])
@@ -310,7 +317,7 @@ def import_receipts(records: list[HistoryIncome], *, batch_id: int | None, by: U
              "payer_account": r.payer_account, "amount": r.amount, "type": r.type, "receipt_number": r.receipt_number,
              "account": r.account, "line_sha256": r.line_sha256, "batch_id": batch_id, "imported_at": now}
             for r in records]
-    ids = _insert_returning(HistoryReceipt.__table__, rows)
+    ids = _insert(HistoryReceipt.__table__, rows, ids=True)
     events: dict[int, list[tuple[AuditAction, AuditSubject, int | str, dict[str, Any]]]] = defaultdict(list)
     villages: dict[int, OrgUnit] = {}
     for receipt_id, r, row in zip(ids, records, rows, strict=True):
