@@ -54,6 +54,7 @@ SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋�
 GIVEN = "建国秀英桂兰志强玉梅丽华振华国栋晓燕德明丽娟永强素芳小红海军淑珍文静建军志刚雪梅建华春燕红梅"
 
 
+PAYEES = ["宏达建材商店", "兴农农资经营部", "平安劳务队", "绿源苗木场", "顺通运输公司"]
 PROFILE = False
 
 
@@ -139,7 +140,7 @@ def generate(folder: Path, villages: int, people_count: int, payments: int, seed
             code = village_codes[n % len(village_codes)]
             submitted = start + timedelta(minutes=17 * n)
             amount = Decimal(rng.randrange(5000, 8_000_000)) / 100
-            payee = "北郊区" + rng.choice(["宏达建材商店", "兴农农资经营部", "平安劳务队", "绿源苗木场", "顺通运输公司"])
+            payee = "北郊区" + rng.choice(PAYEES)
             record = {
                 "kind": "payment", "village": code, "number": f"LS{submitted:%Y}-{n + 1:06d}",
                 "requester": accountants.get(code, "某报账员"),
