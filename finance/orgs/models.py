@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finance.db import Base, UTCDateTime, str_enum, utcnow
-from finance.roles import OrgKind
+from finance.roles import OrgKind, head_title
 
 
 class OrgUnit(Base):
@@ -34,8 +34,8 @@ class OrgUnit(Base):
 
     @property
     def head_title(self) -> str:
-        """The title of the unit's head (乡长, 镇长, 街道办事处主任)."""
-        return str(HEAD_TITLES.get(self.level_name or "镇", HEAD_TITLES["镇"]))
+        """The title of the unit's head (乡长, 镇长, 街道主任): finance.roles.head_title."""
+        return head_title(self.name, self.level_name)
 
     def covers(self, other: OrgUnit) -> bool:
         return other.path.startswith(self.path)
@@ -49,9 +49,6 @@ class OrgUnit(Base):
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code} {self.name}>"
-
-
-HEAD_TITLES = {"乡": _l("乡长"), "镇": _l("镇长"), "街道": _l("街道办事处主任")}
 
 
 class SubjectCategory(StrEnum):

@@ -3,7 +3,7 @@ township's level name, payment history (the imported flag, history records and r
 member roll; an invoice of imported history may have no photo
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0013 (reserved id 0012; follows main's head after merging main)
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -12,7 +12,7 @@ import finance.db
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
