@@ -13,13 +13,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import FileField, SelectField
 
 from finance.errors import InputError
-from finance.extensions import db
 from finance.imports import history, members, org_units, people, register, subjects
 from finance.imports.models import ImportBatch
+from finance.imports.queries import recent_imports
 from finance.imports.reader import DEFAULT_MAX_BYTES, ImportFileError, Problem
 from finance.imports.services import Outcome, kinds_for
 from finance.web import write
@@ -72,10 +71,8 @@ def run_upload(kind: str, data: bytes, filename: str, via: str) -> Outcome:
 
 
 def _recent() -> list[ImportBatch]:
-    mine = select(ImportBatch).order_by(ImportBatch.id.desc()).limit(RECENT)
-    if "subjects" not in kinds_for(current_user):  # not a district admin: only their own imports
-        mine = mine.where(ImportBatch.by_id == current_user.id)
-    return list(db.session.execute(mine).scalars())
+    # the district admin (who may import the chart) sees every import; others their own
+    return recent_imports(current_user, RECENT, all_of_them="subjects" in kinds_for(current_user))
 
 
 @bp.route("", methods=["GET", "POST"])
