@@ -29,7 +29,7 @@ from finance.auth.models import User
 from finance.controls.normalise import normalise_account, normalise_id_number
 from finance.extensions import db
 from finance.imports.reader import DEFAULT_MAX_BYTES, MAX_PROBLEMS, ImportFileError, JsonLines, Line, read_jsonl
-from finance.imports.services import Outcome, finish, may_import, start_batch
+from finance.imports.services import Outcome, finish, may_import, serialise, start_batch
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests import history
 from finance.payment_requests.models import MAX_LENGTH
@@ -209,6 +209,7 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli",
     if data[:4] == b"PK\x03\x04":
         data, filename, opener = _zip_contents(data, filename)
     lines = read_jsonl(data, filename, max_bytes=max_bytes)
+    serialise(KIND)
     villages = {u.code: u for u in db.session.execute(
         select(OrgUnit).where(OrgUnit.kind == OrgKind.VILLAGE)).scalars()}
     subjects = {s.code: s for s in db.session.execute(select(AccountSubject)).scalars()}

@@ -14,7 +14,7 @@ from finance.controls.normalise import NormaliseError, parse_id_number
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Row, Table, read_table
-from finance.imports.services import Outcome, finish, may_import
+from finance.imports.services import Outcome, finish, may_import, serialise
 from finance.orgs import services as orgs
 from finance.orgs.models import MemberStatus, OrgUnit
 from finance.roles import OrgKind
@@ -65,6 +65,7 @@ def parse(table: Table, by: User | None) -> list[tuple[Row, orgs.MemberInput]]:
 
 def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli") -> Outcome:
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
+    serialise(KIND)
     lines = parse(table, by)
     outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
     try:

@@ -16,7 +16,7 @@ from finance.controls.normalise import account_error, normalise_account
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Row, Table, read_table
-from finance.imports.services import Outcome, finish, may_import
+from finance.imports.services import Outcome, finish, may_import, serialise
 from finance.orgs import services as orgs
 from finance.orgs.models import OrgUnit
 from finance.roles import OrgKind
@@ -119,6 +119,7 @@ ORDER = {OrgKind.DISTRICT: 0, OrgKind.TOWNSHIP: 1, OrgKind.VILLAGE: 2}
 
 def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli") -> Outcome:
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
+    serialise(KIND)
     lines = parse(table)
     outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
     units = {u.code: u for u in db.session.execute(select(OrgUnit)).scalars()}

@@ -21,7 +21,7 @@ from finance.controls.normalise import NormaliseError, parse_accounts, parse_id_
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Problem, Row, Table, read_table
-from finance.imports.services import Outcome, finish, may_import
+from finance.imports.services import Outcome, finish, may_import, serialise
 from finance.orgs.models import OrgUnit
 from finance.roles import Role, role_from_text
 
@@ -126,6 +126,7 @@ def _identity(user: User) -> dict[str, object] | None:
 
 def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli") -> Outcome:
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
+    serialise(KIND)
     people = parse(table)
     outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
     problems: list[Problem] = []

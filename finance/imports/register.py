@@ -21,7 +21,7 @@ from finance.controls.normalise import NormaliseError, parse_accounts, parse_id_
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Problem, Row, Table, read_table
-from finance.imports.services import Outcome, finish, may_import
+from finance.imports.services import Outcome, finish, may_import, serialise
 
 KIND = "register"
 COLUMNS = ["干部用户名", "姓名", "关系"]
@@ -95,6 +95,7 @@ def parse(table: Table) -> list[RegisterLine]:
 
 def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli") -> Outcome:
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
+    serialise(KIND)
     lines = parse(table)
     outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
     problems: list[Problem] = []

@@ -5,12 +5,13 @@ twice is idempotent."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from finance import trail
 from finance.auth.models import User
@@ -87,6 +88,15 @@ class Outcome:
                 "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "details": self.details, "batch_id": self.batch_id, "changed": self.changed,
                 "message": self.message()}
+
+
+def serialise(kind: str) -> None:
+    """Let one import of `kind` run at a time (a transaction-scoped advisory lock on PostgreSQL; SQLite's
+    write lock, taken at BEGIN, already does): a second import of the same file, started while the first
+    runs, waits and then finds everything there, so nothing is written twice."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"sanzi-import:{kind}".encode()).digest()[:8], "big", signed=True)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def start_batch(kind: str, file: str, sha256: str, lines: int, by: User | None, via: str = "cli") -> ImportBatch:

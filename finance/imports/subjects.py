@@ -15,7 +15,7 @@ from finance.auth.models import User
 from finance.errors import InputError
 from finance.extensions import db
 from finance.imports.reader import MAX_PROBLEMS, ImportFileError, Row, Table, read_table
-from finance.imports.services import Outcome, finish, may_import
+from finance.imports.services import Outcome, finish, may_import, serialise
 from finance.orgs import services as orgs
 from finance.orgs.models import AccountSubject, SubjectCategory
 
@@ -75,6 +75,7 @@ def parse(table: Table) -> list[SubjectLine]:
 
 def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli") -> Outcome:
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
+    serialise(KIND)
     if not may_import(by, KIND, None):
         raise ImportFileError.one(table.file, None, None, _("只有区三资办管理员可以导入科目表。"))
     lines = parse(table)
