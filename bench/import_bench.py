@@ -55,7 +55,7 @@ GIVEN = "建国秀英桂兰志强玉梅丽华振华国栋晓燕德明丽娟永�
 
 
 PAYEES = ["宏达建材商店", "兴农农资经营部", "平安劳务队", "绿源苗木场", "顺通运输公司"]
-PROFILE = False
+PROFILE = ""
 
 
 def log(message: str) -> None:
@@ -214,7 +214,7 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=100_000)
     parser.add_argument("--baseline-runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the history import")
+    parser.add_argument("--profile", default="", help="print a cProfile of this import (history, people...)")
     args = parser.parse_args()
     global PROFILE
     PROFILE = args.profile
@@ -241,13 +241,13 @@ def main() -> None:
                 log(f"{'import':<10}{'records':>9}{'seconds':>9}{'records/s':>11}")
                 history_seconds = 0.0
                 for label, runner, path, kwargs in steps:
-                    if label == "history" and PROFILE:
+                    if label == PROFILE:
                         import cProfile
                         import pstats
                         prof = cProfile.Profile()
                         prof.enable()
                     outcome, took = run_import(runner, path, **kwargs)
-                    if label == "history" and PROFILE:
+                    if label == PROFILE:
                         prof.disable()
                         pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
                     if label == "history":

@@ -128,3 +128,21 @@ def test_an_unknown_or_replaced_code_opens_nothing(app, db, client, tmp_path):
     assert refused.status_code == 422
     assert client.post("/activate", data={"code": "AAAA-BBBB-CCCC", "new": "Ruo-Bing-1987!",
                                           "confirm": "Ruo-Bing-1987!"}).status_code == 422
+
+
+def test_the_events_written_together_verify_in_order(app, db, tmp_path):
+    import json
+
+    import audit
+    from finance.oversight.verification import run_verify
+
+    before = events(db, chain="system")
+    assert run(app, "import", "people", str(write(tmp_path, "people.csv", PEOPLE))).exit_code == 0
+    new = list(db.execute(select(audit.Event).where(audit.Event.chain_id == "system")
+                          .order_by(audit.Event.seq).offset(before)).scalars())
+    # per person: created, each role, own identity (the one with an ID), activation; then the import
+    assert [e.action for e in new][:5] == ["user_create", "role_assign", "role_assign", "register_add",
+                                           "activation_issue"]
+    assert new[-1].action == "import" and json.loads(new[-1].after)["added"] == 2
+    assert [e.seq for e in new] == list(range(before + 1, before + 1 + len(new)))
+    assert run_verify(chain="system").ok

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from finance import trail
 from finance.auth.models import User
 from finance.controls.normalise import account_error, normalise_account
 from finance.errors import InputError
@@ -121,30 +122,31 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
     serialise(KIND)
     lines = parse(table)
-    outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
-    units = {u.code: u for u in db.session.execute(select(OrgUnit)).scalars()}
-    for line in sorted(lines, key=lambda item: ORDER[item.kind]):
-        existing = units.get(line.code)
-        try:
-            if existing is None:
-                parent = units[line.parent_code] if line.parent_code else None
-                if by is not None and (parent is None or not may_import(by, KIND, parent)):
-                    raise table.error(line.row, "上级编码", _("上级单位不在您的管辖范围内。"))
-                units[line.code] = orgs.create_unit(
-                    code=line.code, name=line.name, kind=line.kind, parent=parent, by=by, bank_name=line.bank_name,
-                    bank_account=line.bank_account, bank_account_name=line.bank_account_name,
-                    level_name=line.level_name)
-                outcome.added += 1
-            else:
-                if not may_import(by, KIND, existing):
-                    raise table.error(line.row, "编码", _("单位 %(code)s 不在您的管辖范围内。", code=line.code))
-                changed = orgs.update_unit(existing, name=line.name, bank_name=line.bank_name,
-                                           bank_account=line.bank_account, bank_account_name=line.bank_account_name,
-                                           level_name=line.level_name, by=by)
-                if changed:
-                    outcome.updated += 1
+    with trail.deferred():  # the events of every record, written together at the end
+        outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
+        units = {u.code: u for u in db.session.execute(select(OrgUnit)).scalars()}
+        for line in sorted(lines, key=lambda item: ORDER[item.kind]):
+            existing = units.get(line.code)
+            try:
+                if existing is None:
+                    parent = units[line.parent_code] if line.parent_code else None
+                    if by is not None and (parent is None or not may_import(by, KIND, parent)):
+                        raise table.error(line.row, "上级编码", _("上级单位不在您的管辖范围内。"))
+                    units[line.code] = orgs.create_unit(
+                        code=line.code, name=line.name, kind=line.kind, parent=parent, by=by, bank_name=line.bank_name,
+                        bank_account=line.bank_account, bank_account_name=line.bank_account_name,
+                        level_name=line.level_name)
+                    outcome.added += 1
                 else:
-                    outcome.unchanged += 1
-        except InputError as exc:
-            raise table.error(line.row, "编码", str(exc)) from None
-    return finish(outcome, by, via=via)
+                    if not may_import(by, KIND, existing):
+                        raise table.error(line.row, "编码", _("单位 %(code)s 不在您的管辖范围内。", code=line.code))
+                    changed = orgs.update_unit(existing, name=line.name, bank_name=line.bank_name,
+                                               bank_account=line.bank_account, bank_account_name=line.bank_account_name,
+                                               level_name=line.level_name, by=by)
+                    if changed:
+                        outcome.updated += 1
+                    else:
+                        outcome.unchanged += 1
+            except InputError as exc:
+                raise table.error(line.row, "编码", str(exc)) from None
+        return finish(outcome, by, via=via)

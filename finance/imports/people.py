@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from finance import trail
 from finance.auth import activation
 from finance.auth import services as accounts
 from finance.auth.models import User
@@ -128,56 +129,57 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
     serialise(KIND)
     people = parse(table)
-    outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
-    problems: list[Problem] = []
-    existing = {u.username: u for u in db.session.execute(
-        select(User).where(User.username.in_([p.username for p in people]))).scalars()}
-    for person in people:
-        if by is not None:
-            outside = next((r for r in person.roles if not may_import(by, KIND, r.unit)), None)
-            if outside is not None:
-                problems.append(table.problem(outside.row, "单位编码", _("单位 %(code)s 不在您的管辖范围内。",
-                                                                        code=outside.unit.code)))
-                continue
-        column = "用户名"
-        row = person.first
-        try:
-            user = existing.get(person.username)
-            if user is None:
-                user = accounts.create_invited_user(username=person.username, display_name=person.name,
-                                                    phone=person.phone, by=by)
-                changed = True
-                new = True
-            else:
-                changed = accounts.update_details(user, display_name=person.name, phone=person.phone or user.phone,
-                                                  by=by)
-                new = False
-            held = {(a.role, a.org_unit_id) for a in user.assignments}
-            for line in person.roles:
-                if (line.role, line.unit.id) not in held:
-                    row, column = line.row, "角色"
-                    accounts.assign_role(user, line.role, line.unit, by=by)
+    with trail.deferred():  # the events of every record, written together at the end
+        outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
+        problems: list[Problem] = []
+        existing = {u.username: u for u in db.session.execute(
+            select(User).where(User.username.in_([p.username for p in people]))).scalars()}
+        for person in people:
+            if by is not None:
+                outside = next((r for r in person.roles if not may_import(by, KIND, r.unit)), None)
+                if outside is not None:
+                    problems.append(table.problem(outside.row, "单位编码", _("单位 %(code)s 不在您的管辖范围内。",
+                                                                            code=outside.unit.code)))
+                    continue
+            column = "用户名"
+            row = person.first
+            try:
+                user = existing.get(person.username)
+                if user is None:
+                    user = accounts.create_invited_user(username=person.username, display_name=person.name,
+                                                        phone=person.phone, by=by)
                     changed = True
-            if person.id_number or person.accounts:
-                row, column = person.first, "身份证号" if person.id_number else "银行账号"
-                before = _identity(user)
-                controls.set_own_identity(by, user, controls.PersonInput(
-                    name=person.name, relation="self", id_number=person.id_number or "",
-                    accounts=";".join(person.accounts)))
-                changed = changed or _identity(user) != before
-            if new:
-                code = activation.issue(user, by)
-                outcome.secrets.append({"username": user.username, "name": user.display_name, "code": code,
-                                        "link": activation.link(code)})
-                outcome.added += 1
-            elif changed:
-                outcome.updated += 1
-            else:
-                outcome.unchanged += 1
-        except InputError as exc:
-            problems.append(table.problem(row, column, str(exc)))
-        if len(problems) >= MAX_PROBLEMS:
-            break
-    if problems:
-        raise ImportFileError(problems[:MAX_PROBLEMS])
-    return finish(outcome, by, via=via)
+                    new = True
+                else:
+                    changed = accounts.update_details(user, display_name=person.name, phone=person.phone or user.phone,
+                                                      by=by)
+                    new = False
+                held = {(a.role, a.org_unit_id) for a in user.assignments}
+                for line in person.roles:
+                    if (line.role, line.unit.id) not in held:
+                        row, column = line.row, "角色"
+                        accounts.assign_role(user, line.role, line.unit, by=by)
+                        changed = True
+                if person.id_number or person.accounts:
+                    row, column = person.first, "身份证号" if person.id_number else "银行账号"
+                    before = _identity(user)
+                    controls.set_own_identity(by, user, controls.PersonInput(
+                        name=person.name, relation="self", id_number=person.id_number or "",
+                        accounts=";".join(person.accounts)))
+                    changed = changed or _identity(user) != before
+                if new:
+                    code = activation.issue(user, by)
+                    outcome.secrets.append({"username": user.username, "name": user.display_name, "code": code,
+                                            "link": activation.link(code)})
+                    outcome.added += 1
+                elif changed:
+                    outcome.updated += 1
+                else:
+                    outcome.unchanged += 1
+            except InputError as exc:
+                problems.append(table.problem(row, column, str(exc)))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        if problems:
+            raise ImportFileError(problems[:MAX_PROBLEMS])
+        return finish(outcome, by, via=via)

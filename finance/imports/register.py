@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from finance import trail
 from finance.auth.models import User
 from finance.controls import services as controls
 from finance.controls.models import RELATION_LABELS, RelatedPerson, Relation
@@ -97,36 +98,37 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
     table = read_table(data, filename, required=COLUMNS, optional=OPTIONAL, aliases=ALIASES)
     serialise(KIND)
     lines = parse(table)
-    outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
-    problems: list[Problem] = []
-    for line in lines:
-        if by is not None and not any(may_import(by, KIND, a.org_unit) for a in line.official.assignments):
-            problems.append(table.problem(line.row, "干部用户名", _("此干部不在您的管辖范围内。")))
-            continue
-        try:
-            if line.relation == Relation.SELF:
-                existing = controls.own_identity(line.official)
-            else:
-                existing = db.session.execute(select(RelatedPerson).where(
-                    RelatedPerson.official_id == line.official.id, RelatedPerson.name == line.name,
-                    RelatedPerson.relation == line.relation, RelatedPerson.active.is_(True))).scalars().first()
-            if existing is None:
+    with trail.deferred():  # the events of every record, written together at the end
+        outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
+        problems: list[Problem] = []
+        for line in lines:
+            if by is not None and not any(may_import(by, KIND, a.org_unit) for a in line.official.assignments):
+                problems.append(table.problem(line.row, "干部用户名", _("此干部不在您的管辖范围内。")))
+                continue
+            try:
                 if line.relation == Relation.SELF:
-                    controls.set_own_identity(by, line.official, line.data)
+                    existing = controls.own_identity(line.official)
                 else:
-                    controls.add_related_person(by, line.official, line.data)
-                outcome.added += 1
-            elif controls.update_related_person(by, existing, line.data) is None:
-                outcome.unchanged += 1
-            else:
-                outcome.updated += 1
-        except InputError as exc:
-            column = next(iter(exc.errors), None)
-            names = {"id_number": "身份证号", "accounts": "银行账号", "name": "姓名", "relation": "关系",
-                     "note": "备注"}
-            problems.append(table.problem(line.row, names.get(column or "", "姓名"), str(exc)))
-        if len(problems) >= MAX_PROBLEMS:
-            break
-    if problems:
-        raise ImportFileError(problems[:MAX_PROBLEMS])
-    return finish(outcome, by, via=via)
+                    existing = db.session.execute(select(RelatedPerson).where(
+                        RelatedPerson.official_id == line.official.id, RelatedPerson.name == line.name,
+                        RelatedPerson.relation == line.relation, RelatedPerson.active.is_(True))).scalars().first()
+                if existing is None:
+                    if line.relation == Relation.SELF:
+                        controls.set_own_identity(by, line.official, line.data)
+                    else:
+                        controls.add_related_person(by, line.official, line.data)
+                    outcome.added += 1
+                elif controls.update_related_person(by, existing, line.data) is None:
+                    outcome.unchanged += 1
+                else:
+                    outcome.updated += 1
+            except InputError as exc:
+                column = next(iter(exc.errors), None)
+                names = {"id_number": "身份证号", "accounts": "银行账号", "name": "姓名", "relation": "关系",
+                         "note": "备注"}
+                problems.append(table.problem(line.row, names.get(column or "", "姓名"), str(exc)))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        if problems:
+            raise ImportFileError(problems[:MAX_PROBLEMS])
+        return finish(outcome, by, via=via)

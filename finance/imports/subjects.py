@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from finance import trail
 from finance.auth.models import User
 from finance.errors import InputError
 from finance.extensions import db
@@ -79,15 +80,16 @@ def run(data: bytes, filename: str, *, by: User | None = None, via: str = "cli")
     if not may_import(by, KIND, None):
         raise ImportFileError.one(table.file, None, None, _("只有区三资办管理员可以导入科目表。"))
     lines = parse(table)
-    outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
-    for line in sorted(lines, key=lambda item: (len(item.code), item.code)):
-        parent = None
-        if line.parent_code:
-            parent = db.session.execute(select(AccountSubject).where(AccountSubject.code == line.parent_code)
-                                        ).scalar_one()
-        try:
-            done = orgs.save_subject(code=line.code, name=line.name, category=line.category, parent=parent, by=by)
-        except InputError as exc:
-            raise table.error(line.row, "科目编码", str(exc)) from None
-        setattr(outcome, done, getattr(outcome, done) + 1)
-    return finish(outcome, by, via=via)
+    with trail.deferred():  # the events of every record, written together at the end
+        outcome = Outcome(KIND, table.file, table.sha256, len(table.rows))
+        for line in sorted(lines, key=lambda item: (len(item.code), item.code)):
+            parent = None
+            if line.parent_code:
+                parent = db.session.execute(select(AccountSubject).where(AccountSubject.code == line.parent_code)
+                                            ).scalar_one()
+            try:
+                done = orgs.save_subject(code=line.code, name=line.name, category=line.category, parent=parent, by=by)
+            except InputError as exc:
+                raise table.error(line.row, "科目编码", str(exc)) from None
+            setattr(outcome, done, getattr(outcome, done) + 1)
+        return finish(outcome, by, via=via)
