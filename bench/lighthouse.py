@@ -187,7 +187,8 @@ def main() -> int:
             township = env["SANZI_BENCH_TOWNSHIP"]
             pages += [("register", f"/controls/townships/{township}/register", admin),
                       ("negative-list", f"/controls/townships/{township}/negative-list", admin),
-                      ("control-policy", f"/controls/townships/{township}/policy", admin)]
+                      ("control-policy", f"/controls/townships/{township}/policy", admin),
+                      ("imports", "/imports", admin), ("activate", "/activate", None)]
             # delegation (代理审批): a village lead's page with its form, and the admin's list
             pages += [("delegations", "/delegations", login(base, "dy_shuji")),
                       ("delegations-admin", "/delegations/admin", admin)]

@@ -68,13 +68,14 @@ def register_blueprints(app: Flask) -> None:
     from finance.controls.views import bp as controls_bp
     from finance.documents.views import bp as documents_bp
     from finance.home import bp as home_bp
+    from finance.imports.views import bp as imports_bp
     from finance.orgs.views import bp as orgs_bp
     from finance.oversight.views import bp as oversight_bp
     from finance.payment_requests.views import bp as requests_bp
     from finance.payments.views import bp as payments_bp
 
     for bp in (home_bp, auth_bp, orgs_bp, requests_bp, payments_bp, oversight_bp, documents_bp,
-               controls_bp):
+               controls_bp, imports_bp):
         app.register_blueprint(bp)
 
 

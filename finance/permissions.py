@@ -42,6 +42,7 @@ class Permission(StrEnum):
     ORG_MANAGE = "district:org:manage"
     USER_MANAGE = "district:user:manage"
     POLICY_MANAGE = "district:policy:manage"
+    IMPORT_RUN = "district:import:run"  # bulk imports (EXCHANGE.md); which kinds: finance.imports.services.KIND_ROLES
     FLAG_DECIDE = "township:flag:decide"  # a liaison's 已核实无异常 / 需问询 on a risk flag
     PAYMENT_HOLD = "township:payment:hold"  # a liaison's 暂缓支付 and its lifting
     DISTRICT_READ = "district:oversight:read"  # the district page (提级监督): read every township
@@ -76,6 +77,7 @@ PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     Permission.ORG_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.POLICY_MANAGE: frozenset({Role.ADMIN}),
+    Permission.IMPORT_RUN: frozenset({Role.ADMIN, Role.AGENCY_REVIEWER}),
 }
 
 def raised_by(user: User, request: PaymentRequest) -> bool:
@@ -180,7 +182,10 @@ def acting_as(user: User, request: PaymentRequest, transition: Transition) -> Ac
     """The role in which `user` may take `transition` on `request`, and for whom, or None: a role of its
     actor held over the request's village (the current step's role, for a step approver) in their own
     right, or else through a delegation in force; and none of its bars, for the user nor (through a
-    delegation) for the person they act for."""
+    delegation) for the person they act for. Nobody acts on imported history (EXCHANGE.md §4): it was
+    decided and paid in an earlier system."""
+    if request.imported:
+        return None
     if transition.actor is Actor.STEP_APPROVER:
         step_role = current_step_role(request)
         wanted = frozenset({step_role}) if step_role is not None else frozenset()
@@ -246,6 +251,8 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
             return Role.ADMIN in roles
         if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK, Permission.FLAG_DECIDE):
             return Role.LIAISON in roles
+        if permission is Permission.IMPORT_RUN:
+            return bool(roles & PERMISSION_ROLES[Permission.IMPORT_RUN])
         if permission is Permission.DISTRICT_READ:
             return obj.kind == OrgKind.DISTRICT and bool({a.role for a in user.assignments
                                                          if a.org_unit_id == obj.id} & {Role.LIAISON, Role.ADMIN})

@@ -202,8 +202,31 @@ def _policy_form(v: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _invited() -> int:
+    person = accounts.create_invited_user(username=f"imp_{uuid.uuid4().hex[:8]}", display_name="待激活")
+    accounts.assign_role(person, Role.LIAISON, f.unit("HL-YC-01"))
+    ext_db.session.commit()
+    return person.id
+
+
+def _activation() -> dict[str, Any]:
+    from finance.auth import activation
+
+    person = accounts.create_invited_user(username=f"imp_{uuid.uuid4().hex[:8]}", display_name="导入者")
+    accounts.assign_role(person, Role.LIAISON, f.unit("HL-YC-01"))
+    code = activation.issue(person)
+    ext_db.session.commit()
+    return {"code": code}
+
+
 ROUTES: dict[str, Case] = {
     # auth
+    "auth.activate": Case(
+        None,
+        setup=_activation,
+        form=lambda v: {"code": v["code"], "new": "huanghe-dike-7391", "confirm": "huanghe-dike-7391"},
+        actions=("account_activate",),
+    ),
     "auth.login": Case(
         None,
         form=lambda v: {"username": "dy_baozhang", "password": PASSWORD},
@@ -211,6 +234,18 @@ ROUTES: dict[str, Case] = {
         why="a login changes no governed record (failures are kept only for throttling)",
     ),
     "auth.logout": Case("dy_baozhang", events=0, why="ends a session; changes no record"),
+    "imports.index": Case(
+        "hl_admin",
+        form=lambda v: {"kind": "subjects",
+                        "file": (io.BytesIO("科目编码,科目名称,类别\n551,其他支出,损益\n".encode()), "chart.csv")},
+        actions=("subject_create", "import"),
+        why="an import writes one event per record it adds, then the import's own event",
+    ),
+    "orgs.new_activation": Case(
+        "hl_admin",
+        setup=lambda: {"user_id": _invited()},
+        actions=("activation_issue",),
+    ),
     "auth.change_password": Case(
         "dy_baozhang",
         form=lambda v: {"current": PASSWORD, "new": "huanghe-dike-7391", "confirm": "huanghe-dike-7391"},
