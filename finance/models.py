@@ -2,6 +2,16 @@
 
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from finance.auth.models import LoginSession, RoleAssignment, User
+from finance.bank.models import (
+    BankAccount,
+    BankException,
+    BankMatch,
+    BankSettings,
+    MonthClose,
+    Receipt,
+    StatementImport,
+    StatementLine,
+)
 from finance.controls.models import (
     Contract,
     ControlPolicy,
@@ -24,7 +34,9 @@ from finance.ratelimit import RateLimit
 metadata = [Base.metadata, AuditBase.metadata]
 
 __all__ = [
-    "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
+    "AccountSubject", "Attachment", "AuditBase", "Base",
+    "BankAccount", "BankException", "BankMatch", "BankSettings", "MonthClose", "Receipt", "StatementImport",
+    "StatementLine", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
     "Event", "ImageFingerprint", "InvoiceFact", "LoginSession", "NegativeItem", "Notice", "NoticeDelivery",
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",

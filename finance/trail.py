@@ -71,6 +71,17 @@ class AuditAction(StrEnum):
     NEGATIVE_LIST_UPDATE = "negative_list_update"
     NEGATIVE_LIST_REMOVE = "negative_list_remove"
     CONTROL_POLICY_PUBLISH = "control_policy_publish"
+    # the bank (issue 10): accounts, statements, matches, receipts, exceptions, month close
+    BANK_ACCOUNT_SET = "bank_account_set"
+    STATEMENT_IMPORT = "statement_import"
+    MATCH_PROPOSE = "match_propose"
+    MATCH_CONFIRM = "match_confirm"
+    MATCH_UNMATCH = "match_unmatch"
+    RECEIPT_RECORD = "receipt_record"
+    BANK_EXCEPTION_RAISE = "bank_exception_raise"
+    BANK_EXCEPTION_CLOSE = "bank_exception_close"
+    BANK_SETTINGS = "bank_settings"
+    MONTH_CLOSE = "month_close"
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -120,6 +131,16 @@ _ACTION_LABELS = {
     AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
     AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
     AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
+    AuditAction.BANK_ACCOUNT_SET: _l("设置银行账户"),
+    AuditAction.STATEMENT_IMPORT: _l("导入银行对账单"),
+    AuditAction.MATCH_PROPOSE: _l("建议对账匹配"),
+    AuditAction.MATCH_CONFIRM: _l("确认对账匹配"),
+    AuditAction.MATCH_UNMATCH: _l("取消对账匹配"),
+    AuditAction.RECEIPT_RECORD: _l("收款登记"),
+    AuditAction.BANK_EXCEPTION_RAISE: _l("发现对账异常"),
+    AuditAction.BANK_EXCEPTION_CLOSE: _l("说明并关闭对账异常"),
+    AuditAction.BANK_SETTINGS: _l("修改对账设置"),
+    AuditAction.MONTH_CLOSE: _l("月末扎账"),
 }
 
 
@@ -142,6 +163,13 @@ class AuditSubject(StrEnum):
     CONTRACT = "contract"
     NEGATIVE_ITEM = "negative_item"
     CONTROL_POLICY = "control_policy"
+    BANK_ACCOUNT = "bank_account"
+    STATEMENT_IMPORT = "statement_import"
+    STATEMENT_LINE = "statement_line"
+    RECEIPT = "receipt"
+    BANK_EXCEPTION = "bank_exception"
+    BANK_SETTINGS = "bank_settings"
+    MONTH_CLOSE = "month_close"
 
     @property
     def label(self) -> str:
@@ -165,6 +193,13 @@ _SUBJECT_LABELS = {
     AuditSubject.CONTRACT: _l("合同"),
     AuditSubject.NEGATIVE_ITEM: _l("负面清单"),
     AuditSubject.CONTROL_POLICY: _l("控制设置"),
+    AuditSubject.BANK_ACCOUNT: _l("银行账户"),
+    AuditSubject.STATEMENT_IMPORT: _l("银行对账单"),
+    AuditSubject.STATEMENT_LINE: _l("银行流水"),
+    AuditSubject.RECEIPT: _l("收款登记"),
+    AuditSubject.BANK_EXCEPTION: _l("对账异常"),
+    AuditSubject.BANK_SETTINGS: _l("对账设置"),
+    AuditSubject.MONTH_CLOSE: _l("月末扎账"),
 }
 
 

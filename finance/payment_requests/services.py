@@ -40,7 +40,7 @@ from finance.payment_requests.models import (
     RequestAction,
 )
 from finance.payment_requests.route import policy_for, rules_for, steps_of, waiting_role
-from finance.permissions import Permission, acting_role, can
+from finance.permissions import Permission, acting_role, barred, can
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -324,6 +324,7 @@ def transition(
     extra_after: dict[str, Any] | None = None,
     attachments: Iterable[str] = (),
     record_if_unchanged: bool = True,
+    statement_role: Role | None = None,
 ) -> RequestAction | None:
     """The one path by which a request changes state: replay key, page version, table, permission,
     change, history, event.
@@ -338,6 +339,8 @@ def transition(
     known = facts(req)
     rule, target = decide(known, action)  # NotAllowed: not open in this state
     role = acting_role(user, req, action)
+    if role is None and statement_role is not None and not any(barred(user, req, bar) for bar in rule.barred):
+        role = statement_role
     if role is None:
         raise Forbidden(action)
     comment = (comment or "").strip() or None
