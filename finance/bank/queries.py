@@ -347,3 +347,90 @@ def exception_counts(village_ids: Iterable[int] | Select[Any]) -> dict[Exception
 def payment_match(payment: Payment) -> BankMatch | None:
     return db.session.execute(select(BankMatch).where(BankMatch.payment_id == payment.id)).scalar_one_or_none()
 
+
+
+# --- disclosure (财务公开) ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SheetLine:
+    """One line of the month's disclosure, read off the statement: who, what for, how much."""
+
+    value_date: date
+    number: str  # the request's or the receipt's number ("" for a charge or interest)
+    name: str  # payee or payer (masked on the public page)
+    purpose: str
+    subject: str  # the account subject (spending) or the type of income
+    amount: Decimal
+
+
+@dataclass
+class MonthSheet:
+    """A closed month as the statement shows it: opening + income − spending = closing, for all the
+    village's accounts together."""
+
+    period: str
+    opening: Decimal
+    income: list[SheetLine]
+    spending: list[SheetLine]
+    closing: Decimal
+    statement_closing: Decimal
+
+    @property
+    def income_total(self) -> Decimal:
+        return sum((line.amount for line in self.income), ZERO)
+
+    @property
+    def spending_total(self) -> Decimal:
+        return sum((line.amount for line in self.spending), ZERO)
+
+    @property
+    def balances(self) -> bool:
+        return self.opening + self.income_total - self.spending_total == self.closing == self.statement_closing
+
+
+def month_sheet(village: OrgUnit, period: str) -> MonthSheet | None:
+    """The month's income and spending lines and balances, from the statement, once the month is closed
+    (None before: a month still open says so instead of printing numbers)."""
+    from finance.bank.models import ReceiptType
+    from finance.orgs.models import AccountSubject
+
+    if month_close(village, period) is None:
+        return None
+    first, following = month_bounds(period)
+    accounts = month_balances(village, period)
+    rows = db.session.execute(
+        select(StatementLine, BankMatch, Receipt, Payment, PaymentRequest, AccountSubject)
+        .outerjoin(BankMatch, BankMatch.line_id == StatementLine.id)
+        .outerjoin(Receipt, Receipt.id == BankMatch.receipt_id)
+        .outerjoin(Payment, Payment.id == BankMatch.payment_id)
+        .outerjoin(PaymentRequest, PaymentRequest.id == Payment.request_id)
+        .outerjoin(AccountSubject, AccountSubject.id == PaymentRequest.subject_id)
+        .where(StatementLine.village_id == village.id, StatementLine.value_date >= first,
+               StatementLine.value_date < following)
+        .order_by(*line_order())
+    ).all()
+    explained = {e.line_id: e.close_reason or "" for e in db.session.execute(
+        select(BankException).where(BankException.village_id == village.id, BankException.line_id.is_not(None),
+                                    BankException.value_date >= first, BankException.value_date < following)
+    ).scalars()}
+    income, spending = [], []
+    for line, _match, receipt, payment, req, subject in rows:
+        if line.credit:
+            if receipt is not None:
+                income.append(SheetLine(line.value_date, receipt.number or "", receipt.payer_name,
+                                        receipt.receipt_number, receipt.type.label, line.credit))
+            else:
+                kind = ReceiptType.INTEREST.label if line.kind is LineKind.INTEREST else line.kind.label
+                income.append(SheetLine(line.value_date, "", line.counterparty_name or line.summary,
+                                        explained.get(line.id, line.summary), kind, line.credit))
+        elif req is not None and payment is not None:
+            spending.append(SheetLine(line.value_date, req.number or "", payment.payee_name, req.purpose,
+                                      f"{subject.code} {subject.name}" if subject else "", line.debit))
+        else:
+            spending.append(SheetLine(line.value_date, "", line.counterparty_name or line.summary,
+                                      explained.get(line.id, line.summary), line.kind.label, line.debit))
+    opening = sum((a.opening for a in accounts), ZERO)
+    closing = sum((a.closing for a in accounts), ZERO)
+    statement = sum((a.statement_closing if a.statement_closing is not None else a.closing for a in accounts), ZERO)
+    return MonthSheet(period, opening, income, spending, closing, statement)
