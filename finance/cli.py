@@ -132,3 +132,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    from finance.bank.cli import register as register_bank
+
+    register_bank(app)  # after any `import` group, which it joins

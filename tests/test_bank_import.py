@@ -176,3 +176,41 @@ def test_charges_and_interest_are_recognised_by_summary_and_limit(db):
                             .where(StatementLine.account_id == acct.id)).all())
     assert kinds == {"FEE1": LineKind.FEE, "FEE2": LineKind.PAYMENT, "INT1": LineKind.INTEREST,
                      "IN1": LineKind.INCOME}
+
+
+def test_cli_imports_a_statement_as_a_user_and_refuses_a_bad_one(app, db, tmp_path):
+    acct = account()
+    good = tmp_path / "流水.csv"
+    st = statement_of(acct, _lines(3))
+    good.write_bytes(st.csv("gb18030").replace(acct.number.encode(), b""))  # no 本方账号: named by --account
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["import", "statement", str(good), "--account", acct.number, "--as", "yc_chuna"])
+    assert r.exit_code == 0, r.output
+    assert "已导入 3 笔新流水" in r.output and _count(acct.id) == 3
+    r = runner.invoke(args=["import", "statement", str(good), "--account", acct.number, "--as", "yc_chuna"])
+    assert r.exit_code == 0 and "没有新增" in r.output
+    lines = _lines(2, start=10)
+    lines[1].balance = Decimal("0.01")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(statement_of(acct, lines).csv())
+    r = runner.invoke(args=["import", "statement", str(bad), "--as", "yc_chuna"])
+    assert r.exit_code == 1 and "bad.csv 第 5 行“余额”列" in r.output and "没有导入任何内容" in r.output
+    r = runner.invoke(args=["import", "statement", str(bad), "--as", "mk_chuna"])
+    assert r.exit_code == 1 and "管辖范围" in r.output
+    assert _count(acct.id) == 3
+
+
+def test_cli_bank_check_raises_paid_without_statement_once(app, db):
+    from finance.bank import queries
+    from finance.bank.models import ExceptionKind
+    from finance.workflow import State
+
+    bank.set_settings(f.user("yc_shenhe"), f.unit("HL-YC"), fee_words="手续费", fee_limit=Decimal("200"),
+                      interest_words="利息", interest_limit=Decimal("5000"), paid_grace_days=0,
+                      mask_public_names=True)
+    req = f.in_state(State.PAID)
+    runner = app.test_cli_runner()
+    assert "raised 1 " in runner.invoke(args=["bank", "check"]).output
+    assert "raised 0 " in runner.invoke(args=["bank", "check"]).output
+    (row,) = queries.exceptions([req.village_id], kinds=[ExceptionKind.PAID_WITHOUT_STATEMENT])
+    assert row.amount == req.amount
