@@ -195,6 +195,9 @@ def main() -> int:
                       ("bank-accounts", "/bank/HL-YC-01/accounts", reviewer),
                       ("bank-receipts", "/bank/HL-YC-01/receipts", reviewer),
                       ("bank-months", "/bank/HL-YC-01/months", reviewer)]
+            # delegation (代理审批): a village lead's page with its form, and the admin's list
+            pages += [("delegations", "/delegations", login(base, "dy_shuji")),
+                      ("delegations-admin", "/delegations/admin", admin)]
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
                 if not routed(base, path, page_cookie or cookie):

@@ -13,20 +13,24 @@ from finance.bank.models import (
     StatementLine,
 )
 from finance.controls.models import (
+    CommitteeVote,
     Contract,
     ControlPolicy,
     ImageFingerprint,
     InvoiceFact,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     RequestControl,
     Resolution,
 )
 from finance.db import Base
+from finance.delegations.models import Delegation
+from finance.flags.models import FlagPayeeKey, FlagPolicy, FlagScanState, RiskFlag, RiskFlagRequest
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.oversight.models import Question
+from finance.oversight.models import PaymentHold, Question
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
 from finance.payments.models import Payment
 from finance.ratelimit import RateLimit
@@ -34,11 +38,14 @@ from finance.ratelimit import RateLimit
 metadata = [Base.metadata, AuditBase.metadata]
 
 __all__ = [
-    "AccountSubject", "Attachment", "AuditBase", "Base",
+    "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
+    "Delegation",
     "BankAccount", "BankException", "BankMatch", "BankSettings", "MonthClose", "Receipt", "StatementImport",
-    "StatementLine", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
+    "StatementLine",
     "Event", "ImageFingerprint", "InvoiceFact", "LoginSession", "NegativeItem", "Notice", "NoticeDelivery",
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
+    "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
+    "CommitteeVote", "OriginalsReceipt",
 ]

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     WITHDRAW = "withdraw"
     PAY = "pay"
     RECONCILE = "reconcile"
+    DISCARD = "discard"
     ATTACHMENT_ADD = "attachment_add"
     ATTACHMENT_REMOVE = "attachment_remove"
     # a liaison's reads and questions
@@ -82,6 +83,19 @@ class AuditAction(StrEnum):
     BANK_EXCEPTION_CLOSE = "bank_exception_close"
     BANK_SETTINGS = "bank_settings"
     MONTH_CLOSE = "month_close"
+    # finance.delegations (on the system chain)
+    DELEGATION_CREATE = "delegation_create"
+    DELEGATION_END = "delegation_end"
+    # risk flags (issue 12): raised by a scan or at submit, extended, cleared or asked about; payment holds
+    FLAG_RAISE = "flag_raise"
+    FLAG_UPDATE = "flag_update"
+    FLAG_CLEAR = "flag_clear"
+    FLAG_ASK = "flag_ask"
+    PAYMENT_HOLD = "payment_hold"
+    PAYMENT_HOLD_LIFT = "payment_hold_lift"
+    FLAG_POLICY_PUBLISH = "flag_policy_publish"
+    COMMITTEE_VOTE = "committee_vote"  # a member's agreement at a k-of-n step, before the k-th
+    ORIGINALS_RECEIVED = "originals_received"  # the agency has the paper vouchers (原件已收)
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -101,8 +115,8 @@ _ACTION_LABELS = {
     AuditAction.ATTACHMENT_REMOVE: _l("删除附件"),
     AuditAction.LIAISON_VIEW_ATTACHMENT: _l("联络员查看附件"),
     AuditAction.LIAISON_EXPORT: _l("联络员导出"),
-    AuditAction.QUESTION_ASK: _l("提出质询"),
-    AuditAction.QUESTION_ANSWER: _l("答复质询"),
+    AuditAction.QUESTION_ASK: _l("提出问询"),
+    AuditAction.QUESTION_ANSWER: _l("答复问询"),
     AuditAction.PRINT_FORM: _l("打印支付审批单"),
     AuditAction.EXPORT_TRAIL_REPORT: _l("导出审计轨迹报告"),
     AuditAction.PRINT_DISCLOSURE: _l("打印财务公开表"),
@@ -141,6 +155,17 @@ _ACTION_LABELS = {
     AuditAction.BANK_EXCEPTION_CLOSE: _l("说明并关闭对账异常"),
     AuditAction.BANK_SETTINGS: _l("修改对账设置"),
     AuditAction.MONTH_CLOSE: _l("月末扎账"),
+    AuditAction.DELEGATION_CREATE: _l("委托代理审批"),
+    AuditAction.DELEGATION_END: _l("结束代理审批"),
+    AuditAction.FLAG_RAISE: _l("发现风险提示"),
+    AuditAction.FLAG_UPDATE: _l("风险提示新增关联申请"),
+    AuditAction.FLAG_CLEAR: _l("核实风险提示无异常"),
+    AuditAction.FLAG_ASK: _l("风险提示转问询"),
+    AuditAction.PAYMENT_HOLD: _l("暂缓支付"),
+    AuditAction.PAYMENT_HOLD_LIFT: _l("解除暂缓支付"),
+    AuditAction.FLAG_POLICY_PUBLISH: _l("发布风险提示阈值"),
+    AuditAction.COMMITTEE_VOTE: _l("集体审议同意"),
+    AuditAction.ORIGINALS_RECEIVED: _l("原件已收"),
 }
 
 
@@ -170,6 +195,10 @@ class AuditSubject(StrEnum):
     BANK_EXCEPTION = "bank_exception"
     BANK_SETTINGS = "bank_settings"
     MONTH_CLOSE = "month_close"
+    DELEGATION = "delegation"
+    RISK_FLAG = "risk_flag"
+    PAYMENT_HOLD = "payment_hold"
+    FLAG_POLICY = "flag_policy"
 
     @property
     def label(self) -> str:
@@ -180,7 +209,7 @@ _SUBJECT_LABELS = {
     AuditSubject.PAYMENT_REQUEST: _l("支出申请"),
     AuditSubject.PAYMENT_REQUEST_LIST: _l("支出申请列表"),
     AuditSubject.ATTACHMENT: _l("附件"),
-    AuditSubject.QUESTION: _l("质询"),
+    AuditSubject.QUESTION: _l("问询"),
     AuditSubject.CHAIN: _l("台账"),
     AuditSubject.TRAIL_REPORT: _l("审计轨迹报告"),
     AuditSubject.DISCLOSURE: _l("财务公开"),
@@ -200,6 +229,10 @@ _SUBJECT_LABELS = {
     AuditSubject.BANK_EXCEPTION: _l("对账异常"),
     AuditSubject.BANK_SETTINGS: _l("对账设置"),
     AuditSubject.MONTH_CLOSE: _l("月末扎账"),
+    AuditSubject.DELEGATION: _l("代理审批"),
+    AuditSubject.RISK_FLAG: _l("风险提示"),
+    AuditSubject.PAYMENT_HOLD: _l("暂缓支付"),
+    AuditSubject.FLAG_POLICY: _l("风险提示阈值"),
 }
 
 

@@ -36,6 +36,14 @@ ZERO = Decimal("0.00")
 DATE_WINDOW = timedelta(days=3)  # the second matching rule: the line's date within ±3 days of the payment's
 
 
+def village_by_code(code: str) -> OrgUnit | None:
+    return db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
+
+
+def exception_by_id(exception_id: int) -> BankException | None:
+    return db.session.get(BankException, exception_id)
+
+
 # --- accounts and settings --------------------------------------------------------------------------------------
 
 

@@ -16,13 +16,12 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from finance.bank import queries as q
 from finance.bank import services as bank
-from finance.bank.models import AccountKind, BankException, ExceptionKind, LineKind, MatchStatus, ReceiptType
+from finance.bank.models import AccountKind, ExceptionKind, LineKind, MatchStatus, ReceiptType
+from finance.controls.normalise import normalise_account
 from finance.errors import InputError
-from finance.extensions import db
 from finance.imports.reader import ImportFileError, parse_date, parse_money
 from finance.money import AmountError
 from finance.orgs.models import OrgUnit
@@ -57,7 +56,7 @@ def _readable_villages() -> list[OrgUnit]:
 
 
 def _village(code: str, *permissions: Permission) -> OrgUnit:
-    village = db.session.execute(select(OrgUnit).where(OrgUnit.code == code)).scalar_one_or_none()
+    village = q.village_by_code(code)
     if village is None or village.kind != OrgKind.VILLAGE:
         abort(404)
     if not any(can(current_user, p, village) for p in permissions or (Permission.BANK_READ,)):
@@ -212,7 +211,7 @@ def exceptions() -> str:
 
 @bp.route("/exceptions/<int:exception_id>/close", methods=["POST"])
 def close_exception(exception_id: int) -> ResponseReturnValue:
-    row = db.session.get(BankException, exception_id)
+    row = q.exception_by_id(exception_id)
     if row is None or not can(current_user, Permission.BANK_READ, row.village):
         abort(404)
     back = url_for(".exceptions", village=row.village.code)
@@ -244,6 +243,7 @@ def accounts(code: str) -> ResponseReturnValue:
     editing = next((a for a in rows if str(a.id) == edit), None)
     if request.method == "POST":
         typed = {k: request.form.get(k, "").strip() for k in ACCOUNT_FIELDS}
+        editing = next((a for a in rows if a.number == normalise_account(typed["number"])), None)
     elif editing is not None:
         typed = {"number": editing.number, "name": editing.name, "bank_name": editing.bank_name,
                  "kind": editing.kind.value, "opening_date": editing.opening_date.isoformat(),
@@ -257,8 +257,7 @@ def accounts(code: str) -> ResponseReturnValue:
 
     def page(errors: dict[str, str]) -> str:
         return render_template("bank/accounts.html", village=village, rows=rows, typed=typed, errors=errors,
-                               may_manage=may_manage, editing=editing or (request.method == "POST"
-                                                                          and typed.get("reason")),
+                               may_manage=may_manage, editing=editing,
                                kind_options=[(k.value, k.label) for k in AccountKind])
 
     if request.method != "POST":
