@@ -352,6 +352,16 @@ def exception_counts(village_ids: Iterable[int] | Select[Any]) -> dict[Exception
     return {kind: int(n) for kind, n in rows}
 
 
+def open_exception_counts_by_village(village_ids: Iterable[int]) -> dict[int, int]:
+    """Open exceptions per village (the district page's column)."""
+    rows = db.session.execute(
+        select(BankException.village_id, func.count(BankException.id))
+        .where(BankException.village_id.in_(list(village_ids)), BankException.closed_at.is_(None))
+        .group_by(BankException.village_id)
+    ).all()
+    return {int(vid): int(n) for vid, n in rows}
+
+
 def payment_match(payment: Payment) -> BankMatch | None:
     return db.session.execute(select(BankMatch).where(BankMatch.payment_id == payment.id)).scalar_one_or_none()
 
