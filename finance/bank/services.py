@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from finance import storage, trail
@@ -584,17 +584,15 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
                     "%(d)s 收到 %(who)s %(a)s 元（%(s)s），没有对应的收款登记。", d=line.value_date.isoformat(),
                     who=line.counterparty_name or line.counterparty_account or "—", a=format_amount(line.credit),
                     s=line.summary or line.serial))
+    matches += [_match_row(line, payment.id, None, village, MatchRule.REFERENCE, user, now)
+                for line, payment, _req in to_confirm]
     if matches:
         db.session.execute(insert(BankMatch), matches)
     if new_exceptions:
         db.session.execute(insert(BankException), new_exceptions)
-    result.proposed = len(matches)
     result.exceptions = len(new_exceptions)
-    for line, payment, req in to_confirm:
-        if _confirm_by_statement(user, role, line, payment, req, now):
-            result.confirmed += 1
-        else:
-            result.proposed += 1
+    result.confirmed = _confirm_by_statement(user, role, to_confirm, now)
+    result.proposed = len(matches) - result.confirmed
     return result
 
 
@@ -611,21 +609,34 @@ def _line_summary(line: StatementLine) -> dict[str, Any]:
             "counterparty_account": line.counterparty_account}
 
 
-def _confirm_by_statement(user: User, role: Role | None, line: StatementLine, payment: Payment,
-                          req: PaymentRequest, now: datetime) -> bool:
-    """The statement confirms an exact match: the request becomes 已对账 (its `reconcile` event names the
-    line). Proposed instead when the importer paid it (who pays never reconciles, even by a file)."""
-    match = BankMatch(line_id=line.id, payment_id=payment.id, village_id=line.village_id,
-                      rule=MatchRule.REFERENCE, status=MatchStatus.PROPOSED, automatic=False,
-                      proposed_by_id=user.id, created_at=now)
-    db.session.add(match)
-    db.session.flush()
-    try:
-        _reconcile(user, req, payment, match, statement_role=role or Role.AGENCY_REVIEWER)
-    except Forbidden:
-        return False
-    match.automatic = True
-    return True
+def _confirm_by_statement(user: User, role: Role | None, exact: list[tuple[StatementLine, Payment, PaymentRequest]],
+                          now: datetime) -> int:
+    """The statement confirms its exact matches (their rows are in, proposed): the requests become 已对账
+    together (`payment_requests.services.transition_many`: the table, the bars in one query, one event
+    each naming its line). A request the importer paid stays proposed (who pays never reconciles, even by
+    a file). Returns how many were confirmed."""
+    if not exact:
+        return 0
+    extra = {req.id: {"match": {"rule": MatchRule.REFERENCE.value, "automatic": True, **_line_summary(line)}}
+             for line, _payment, req in exact}
+    pairs = [(req.id, payment.id) for _l, payment, req in exact]  # ids read before the rows are expired
+    moved_ids = set(requests.transition_many(user, [req for _l, _p, req in exact], Action.RECONCILE,
+                                             statement_role=role or Role.AGENCY_REVIEWER, extra_after=extra))
+    payment_ids = [payment_id for req_id, payment_id in pairs if req_id in moved_ids]
+    if payment_ids:
+        db.session.execute(update(Payment).where(Payment.id.in_(payment_ids)).values(reconciled_at=now)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(update(BankMatch).where(BankMatch.payment_id.in_(payment_ids))
+                           .values(status=MatchStatus.CONFIRMED, automatic=True, confirmed_by_id=user.id,
+                                   confirmed_at=now).execution_options(synchronize_session=False))
+        db.session.execute(update(BankException).where(
+            BankException.payment_id.in_(payment_ids), BankException.closed_at.is_(None),
+            BankException.kind == ExceptionKind.PAID_WITHOUT_STATEMENT)
+            .values(closed_at=now, closed_by_id=user.id, close_reason=SYSTEM_REASON_MATCHED)
+            .execution_options(synchronize_session=False))
+        for _line, payment, _req in exact:
+            db.session.expire(payment)
+    return len(payment_ids)
 
 
 def _reconcile(user: User, req: PaymentRequest, payment: Payment, match: BankMatch,
