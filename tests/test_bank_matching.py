@@ -171,6 +171,10 @@ def test_every_exception_kind(db):
                    Line(TODAY, "IN1", credit=Decimal("5000.00"), name="某承包户", account="6217000011110000")])
     assert len(_open(ExceptionKind.UNMATCHED_OUTFLOW, village.id)) == 1
     assert len(_open(ExceptionKind.UNREGISTERED_INCOME, village.id)) == 1
+    from finance.notices.models import Notice
+
+    alerts = db.execute(select(Notice).where(Notice.key.like("alert:bank-exception:HL-YC-01:%"))).scalars().all()
+    assert len(alerts) == 1 and alerts[0].link == "/bank/exceptions?village=HL-YC-01"  # one per import
     # 已支付未见流水: N days after payment (the township's setting, default 5)
     req = f.in_state(State.PAID)
     pay = payment_of(req)

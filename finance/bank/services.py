@@ -47,6 +47,7 @@ from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
 from finance.imports.reader import ImportFileError, Problem, Table, read_table
 from finance.money import format_amount
+from finance.notices.dispatch import alert_agency
 from finance.orgs.models import OrgUnit
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest
@@ -590,6 +591,8 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
         db.session.execute(insert(BankMatch), matches)
     if new_exceptions:
         db.session.execute(insert(BankException), new_exceptions)
+        first = min(e["line_id"] for e in new_exceptions)
+        _alert(village, f"line:{first}")
     result.exceptions = len(new_exceptions)
     result.confirmed = _confirm_by_statement(user, role, to_confirm, now)
     result.proposed = len(matches) - result.confirmed
@@ -902,11 +905,17 @@ def check_paid_without_statement(village: OrgUnit, user: User | None = None, tod
         new.append(row)
     if new:
         db.session.flush()
+        _alert(village, f"paid:{new[0].id}")
         trail.record(village=village, user=user, role=None, action=AuditAction.BANK_EXCEPTION_RAISE,
                      subject_type=AuditSubject.BANK_EXCEPTION, subject_id=new[0].id,
                      after={"kind": ExceptionKind.PAID_WITHOUT_STATEMENT.value, "exceptions": [r.id for r in new],
                             "payments": [r.payment_id for r in new]})
     return [r.id for r in new]
+
+
+def _alert(village: OrgUnit, key: str) -> None:
+    """Tell the agency that exceptions appeared (one notice per import or check that raised any)."""
+    alert_agency(village, key=f"bank-exception:{village.code}:{key}", link=f"/bank/exceptions?village={village.code}")
 
 
 def close_exception(user: User, exception_id: int, reason: str) -> BankException:
