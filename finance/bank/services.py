@@ -354,24 +354,14 @@ def import_statement(user: User, data: bytes, filename: str, account_number: str
     # overlapping statements imported at once give one set of lines: the second sees the first's.
     db.session.execute(select(BankAccount.id).where(BankAccount.id == account.id).with_for_update())
     village = account.village
-    existing = {
-        row.serial_key: row for row in db.session.execute(
-            select(StatementLine.serial_key, StatementLine.value_date, StatementLine.debit, StatementLine.credit,
-                   StatementLine.balance)
-            .where(StatementLine.account_id == account.id,
-                   StatementLine.value_date >= min(line.value_date for line in lines),
-                   StatementLine.value_date <= max(line.value_date for line in lines))
-        ).all()
-    }
-    keys = [line.serial_key for line in lines]
-    outside = {k for k in keys if k not in existing}
-    if outside:  # a key may have been imported under another date: look it up by key
-        for chunk in _chunks(sorted(outside), 900):
-            for row in db.session.execute(
-                    select(StatementLine.serial_key, StatementLine.value_date, StatementLine.debit,
-                           StatementLine.credit, StatementLine.balance)
-                    .where(StatementLine.account_id == account.id, StatementLine.serial_key.in_(chunk))).all():
-                existing[row.serial_key] = row
+    # What of the file is there already, looked up by key (the unique index), in large chunks.
+    existing: dict[str, Any] = {}
+    for chunk in _chunks(sorted({line.serial_key for line in lines}), 5000):
+        for row in db.session.execute(
+                select(StatementLine.serial_key, StatementLine.value_date, StatementLine.debit,
+                       StatementLine.credit, StatementLine.balance)
+                .where(StatementLine.account_id == account.id, StatementLine.serial_key.in_(chunk))).all():
+            existing[row.serial_key] = row
     closed = queries.closed_periods(village.id)
     problems: list[Problem] = []
     new: list[ParsedLine] = []
@@ -521,24 +511,27 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
         rest = [line for line in outflows if line.id not in done]
         # rule 2: amount + counterparty account + date within ±3 days, one candidate each way
         if rest:
-            low = min(line.value_date for line in rest) - queries.DATE_WINDOW
-            high = max(line.value_date for line in rest) + queries.DATE_WINDOW
+            # candidates by amount, in one join with the open lines (their dates and accounts checked here:
+            # the payee account is stored as typed, with spaces)
+            rest_ids = {line.id for line in rest}
             pool = db.session.execute(
-                select(Payment.id, Payment.amount, Payment.payee_account, Payment.value_date)
+                select(StatementLine.id, Payment.id, Payment.payee_account, Payment.value_date)
+                .join(Payment, Payment.amount == StatementLine.debit)
                 .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
-                .where(PaymentRequest.village_id == village.id, PaymentRequest.state == State.PAID,
-                       Payment.value_date >= low, Payment.value_date <= high,
+                .where(*conditions, StatementLine.kind == LineKind.PAYMENT, PaymentRequest.village_id == village.id,
+                       PaymentRequest.state == State.PAID,
                        Payment.id.not_in(select(BankMatch.payment_id).where(BankMatch.payment_id.is_not(None))))
             ).all()
-            index: dict[tuple[Decimal, str], list[tuple[int, date]]] = defaultdict(list)
-            for pid, amount, payee, day in pool:
-                if pid not in taken:
-                    index[(amount, normalise_account(payee))].append((pid, day))
+            index: dict[int, list[tuple[int, str, date]]] = defaultdict(list)
+            for line_id, pid, payee, day in pool:
+                if line_id in rest_ids and pid not in taken:
+                    index[line_id].append((pid, normalise_account(payee), day))
             fits: dict[int, list[int]] = {}
             lines_for_payment: dict[int, int] = defaultdict(int)
             for line in rest:
-                found = [pid for pid, day in index.get((line.debit, line.counterparty_account), [])
-                         if abs((day - line.value_date).days) <= queries.DATE_WINDOW.days]
+                found = [pid for pid, payee, day in index.get(line.id, [])
+                         if payee == line.counterparty_account
+                         and abs((day - line.value_date).days) <= queries.DATE_WINDOW.days]
                 fits[line.id] = found
                 for pid in found:
                     lines_for_payment[pid] += 1
