@@ -65,6 +65,7 @@ def register_extensions(app: Flask) -> None:
 # (tests/test_import_graph.py counts these imports as top-level ones and finds none).
 def register_blueprints(app: Flask) -> None:
     from finance.auth.views import bp as auth_bp
+    from finance.bank.views import bp as bank_bp
     from finance.controls.views import bp as controls_bp
     from finance.documents.views import bp as documents_bp
     from finance.home import bp as home_bp
@@ -75,7 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from finance.payments.views import bp as payments_bp
 
     for bp in (home_bp, auth_bp, orgs_bp, requests_bp, payments_bp, oversight_bp, documents_bp,
-               controls_bp, imports_bp):
+               controls_bp, imports_bp, bank_bp):
         app.register_blueprint(bp)
 
 

@@ -134,3 +134,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
     app.cli.add_command(import_cli)
+    from finance.bank.cli import register as register_bank
+
+    register_bank(app)  # after the `import` group, which it joins

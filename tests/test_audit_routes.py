@@ -218,6 +218,111 @@ def _activation() -> dict[str, Any]:
     ext_db.session.commit()
     return {"code": code}
 
+# --- the bank (issue 10) -------------------------------------------------------------------------------------
+
+_BANK: dict[str, Any] = {}  # what a bank setup made that the form needs (the chosen payment)
+
+
+def _statement_csv(lines: list[Any]) -> tuple[io.BytesIO, str]:
+    from finance.bank import queries as bank_queries
+    from tests.bank_helpers import statement_of
+
+    acct = bank_queries.accounts_of(f.unit("HL-YC-01"))[0]
+    return io.BytesIO(statement_of(acct, lines).csv()), "statement.csv"
+
+
+def _bank_account() -> dict[str, Any]:
+    from tests.bank_helpers import account
+
+    account()
+    ext_db.session.commit()
+    return {}
+
+
+def _bank_proposal() -> dict[str, Any]:
+    from finance.bank import queries as bank_queries
+    from finance.bank import services as bank
+    from finance.payments.queries import payment_of
+    from tests.bank_helpers import account, line_for, statement_of
+
+    payment = payment_of(f.in_state(State.PAID))
+    bank.import_statement(f.user("yc_chuna"), statement_of(account(), [line_for(payment)]).csv(), "s.csv")
+    ext_db.session.commit()
+    return {"match_id": bank_queries.payment_match(payment).id}
+
+
+def _bank_unmatched_line() -> dict[str, Any]:
+    from finance.bank import services as bank
+    from finance.bank.models import StatementLine
+    from finance.payments.queries import payment_of
+    from tests.bank_helpers import account, line_for, statement_of
+
+    payment = payment_of(f.in_state(State.PAID))
+    line = line_for(payment, serial="MANUAL" + uuid.uuid4().hex[:8].upper(), account_number="6200000000009999")
+    bank.import_statement(f.user("yc_chuna"), statement_of(account(), [line]).csv(), "s.csv")
+    ext_db.session.commit()
+    _BANK["payment_id"] = payment.id
+    row = ext_db.session.execute(select(StatementLine).where(StatementLine.serial == line.serial)).scalar_one()
+    return {"line_id": row.id}
+
+
+def _bank_exception() -> dict[str, Any]:
+    from decimal import Decimal
+
+    from finance.bank import services as bank
+    from finance.bank.models import BankException
+    from tests.bank_helpers import Line, account, statement_of
+
+    stray = Line(today_local(), "STRAY" + uuid.uuid4().hex[:6].upper(), debit=Decimal("360.00"), name="某人",
+                 account="6217000000001111")
+    bank.import_statement(f.user("yc_shenhe"), statement_of(account(), [stray]).csv(), "s.csv")
+    ext_db.session.commit()
+    return {"exception_id": ext_db.session.execute(select(BankException)).scalars().first().id}
+
+
+def _bank_paid_long_ago() -> dict[str, Any]:
+    from decimal import Decimal
+
+    from finance.bank import services as bank
+
+    f.in_state(State.PAID)
+    bank.set_settings(f.user("yc_shenhe"), f.unit("HL-YC"), fee_words="手续费", fee_limit=Decimal("200"),
+                      interest_words="利息", interest_limit=Decimal("5000"), paid_grace_days=0,
+                      mask_public_names=True)
+    ext_db.session.commit()
+    return {"code": "HL-YC-01"}
+
+
+def _bank_month() -> dict[str, Any]:
+    from tests.bank_helpers import account
+
+    last = (today_local().replace(day=1) - timedelta(days=1)).replace(day=1)
+    account(opening_date=last)
+    ext_db.session.commit()
+    return {"code": "HL-YC-01", "period": f"{last:%Y-%m}"}
+
+
+def _bank_receipt_village() -> dict[str, Any]:
+    _bank_account()
+    return {"code": "HL-YC-01"}
+
+
+def _bank_fee_file(v: dict[str, Any]) -> dict[str, Any]:
+    from decimal import Decimal
+
+    from tests.bank_helpers import Line
+
+    return {"file": _statement_csv([Line(today_local(), "FEE" + uuid.uuid4().hex[:6].upper(),
+                                         debit=Decimal("2.00"), summary="手续费")])}
+
+
+def _receipt_form(v: dict[str, Any]) -> dict[str, Any]:
+    from finance.bank import queries as bank_queries
+
+    acct = bank_queries.accounts_of(f.unit("HL-YC-01"))[0]
+    return {"payer_name": "张三", "amount": "1200.00", "type": "rent", "received_on": today_local().isoformat(),
+            "account_id": str(acct.id), "client_key": _key()}
+
 
 ROUTES: dict[str, Case] = {
     # auth
@@ -321,9 +426,26 @@ ROUTES: dict[str, Case] = {
     ),
     # payments (the cashier)
     "payments.pay": Case("yc_chuna", setup=_in(State.APPROVED), form=_pay_form, actions=("pay",)),
-    "payments.reconcile": Case(
-        "yc_chuna", setup=_in(State.PAID), form=lambda v: {"client_key": _key()}, actions=("reconcile",)
-    ),
+    # the bank (issue 10): the agency reviewer reconciles, the accountant registers receipts
+    "bank.import_statement": Case("yc_shenhe", setup=_bank_account, form=_bank_fee_file,
+                                  actions=("statement_import",)),
+    "bank.confirm": Case("yc_shenhe", setup=_bank_proposal, form=lambda v: {"village": "HL-YC-01"},
+                         actions=("reconcile",)),
+    "bank.unmatch": Case("yc_shenhe", setup=_bank_proposal,
+                         form=lambda v: {"village": "HL-YC-01", "reason": "不是这笔"}, actions=("match_unmatch",)),
+    "bank.match_line": Case("yc_shenhe", setup=_bank_unmatched_line,
+                            form=lambda v: {"village": "HL-YC-01", "choice": f"p:{_BANK['payment_id']}"},
+                            actions=("reconcile",)),
+    "bank.close_exception": Case("yc_shenhe", setup=_bank_exception, form=lambda v: {"reason": "补办申请"},
+                                 actions=("bank_exception_close",)),
+    "bank.check": Case("yc_shenhe", setup=_bank_paid_long_ago, actions=("bank_exception_raise",)),
+    "bank.accounts": Case("yc_shenhe", setup=lambda: {"code": "HL-YC-02"}, form=lambda v: {
+        "number": "623059 0011 2233 4402", "name": "西岳村股份经济合作社", "kind": "basic",
+        "opening_date": today_local().replace(day=1).isoformat(), "opening_balance": "1000.00"},
+        actions=("bank_account_set",)),
+    "bank.receipts": Case("dy_baozhang", setup=_bank_receipt_village, form=_receipt_form,
+                          actions=("receipt_record",)),
+    "bank.close_month": Case("yc_shenhe", setup=_bank_month, actions=("month_close",)),
     # district admin (the system chain)
     "orgs.new_unit": Case(
         "hl_admin",
@@ -616,6 +738,18 @@ def test_liaison_cannot_change_a_financial_record(app, db, make_client, endpoint
         assert response.status_code in (302, 400, 403, 404, 405, 409) or endpoint == "auth.change_password"
 
 
+def _confirm_statement_match(user, req):
+    """Reconciling is confirming the match of the request's statement line (finance.bank)."""
+    from finance.bank import queries as bank_queries
+    from finance.bank import services as bank
+    from finance.payments.queries import payment_of
+    from tests.bank_helpers import account, line_for, statement_of
+
+    payment = payment_of(req)
+    bank.import_statement(f.user("yc_chuna"), statement_of(account(), [line_for(payment)]).csv(), "s.csv")
+    return bank.confirm_match(user, bank_queries.payment_match(payment).id)
+
+
 def _service_calls() -> list[tuple[str, State, Callable[[Any, PaymentRequest], Any]]]:
     from finance.attachment_kinds import AttachmentKind
     from finance.payment_requests import services as requests
@@ -636,7 +770,7 @@ def _service_calls() -> list[tuple[str, State, Callable[[Any, PaymentRequest], A
         ("return", State.PENDING, lambda u, r: requests.return_for_revision(u, r, "退回")),
         ("reject", State.PENDING, lambda u, r: requests.reject(u, r, "驳回")),
         ("record_payment", State.APPROVED, lambda u, r: payments.record_payment(u, r, f.payment_input(r))),
-        ("reconcile", State.PAID, lambda u, r: payments.reconcile(u, r)),
+        ("reconcile", State.PAID, _confirm_statement_match),
     ]
 
 

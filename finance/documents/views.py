@@ -207,7 +207,10 @@ def public_disclosure(code: str, period: str) -> ResponseReturnValue:
         return _public_not_found(_("没有这一期财务公开"), text)
     context = services.disclosure(village, year, month)
     # A page anyone can open: private persons' names masked (the paper on the notice board keeps them).
-    context["lines"] = [replace(line, payee=mask_name(line.payee)) for line in context["lines"]]
+    # The township may choose otherwise (BankSettings.mask_public_names).
+    if context["mask_names"]:
+        context["lines"] = [replace(line, payee=mask_name(line.payee)) for line in context["lines"]]
+        context["income"] = [replace(line, payee=mask_name(line.payee)) for line in context["income"]]
     return render_template("documents/disclosure_public.html", **context)
 
 
