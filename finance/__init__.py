@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     register_notices(app)
+    register_api(app)
     return app
 
 
@@ -130,7 +131,12 @@ ERROR_TEXT = {
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(error: Exception) -> tuple[str, int]:
+    def render_error(error: Exception) -> Any:
+        if request.path.startswith("/api/"):  # the API answers every error as problem details
+            from finance.api.problems import from_http_error
+
+            ext.db.scoped.rollback()
+            return from_http_error(error)
         code = error.code if isinstance(error, HTTPException) and error.code else 500
         title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
         description = getattr(error, "description", None)
@@ -176,6 +182,12 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_notices(app: Flask) -> None:
     from finance.notices.app import init_app
+
+    init_app(app)
+
+
+def register_api(app: Flask) -> None:
+    from finance.api.app import init_app
 
     init_app(app)
 

@@ -1,6 +1,7 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
+from finance.api.models import ApiToken, IdempotencyKey
 from finance.auth.models import LoginSession, RoleAssignment, User
 from finance.controls.models import (
     Contract,
@@ -29,4 +30,5 @@ __all__ = [
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
+    "ApiToken", "IdempotencyKey",
 ]

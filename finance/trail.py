@@ -71,6 +71,10 @@ class AuditAction(StrEnum):
     NEGATIVE_LIST_UPDATE = "negative_list_update"
     NEGATIVE_LIST_REMOVE = "negative_list_remove"
     CONTROL_POLICY_PUBLISH = "control_policy_publish"
+    # finance.api: personal API tokens and the accounts of systems (issue 13)
+    API_TOKEN_CREATE = "api_token_create"  # noqa: S105 - an event name, not a secret
+    API_TOKEN_REVOKE = "api_token_revoke"  # noqa: S105 - an event name, not a secret
+    SYSTEM_ACCOUNT = "system_account"
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -120,6 +124,9 @@ _ACTION_LABELS = {
     AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
     AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
     AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
+    AuditAction.API_TOKEN_CREATE: _l("创建 API 令牌"),
+    AuditAction.API_TOKEN_REVOKE: _l("撤销 API 令牌"),
+    AuditAction.SYSTEM_ACCOUNT: _l("设为系统账号"),
 }
 
 
@@ -142,6 +149,7 @@ class AuditSubject(StrEnum):
     CONTRACT = "contract"
     NEGATIVE_ITEM = "negative_item"
     CONTROL_POLICY = "control_policy"
+    API_TOKEN = "api_token"  # noqa: S105 - a subject name, not a secret
 
     @property
     def label(self) -> str:
@@ -165,6 +173,7 @@ _SUBJECT_LABELS = {
     AuditSubject.CONTRACT: _l("合同"),
     AuditSubject.NEGATIVE_ITEM: _l("负面清单"),
     AuditSubject.CONTROL_POLICY: _l("控制设置"),
+    AuditSubject.API_TOKEN: _l("API 令牌"),
 }
 
 

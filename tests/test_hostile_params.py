@@ -97,8 +97,10 @@ def path_values() -> dict[str, str]:
     pending = f.in_state(State.PENDING)
     approved = f.in_state(State.APPROVED)
     question = oversight.ask_question(f.user("yc_lianqing"), pending, "为何分两笔？", date.today() + timedelta(days=5))
+    from finance.api import tokens
     from finance.extensions import db
 
+    token, _secret = tokens.create_token(f.user("dy_baozhang"), "hostile walk", 30, by=f.user("dy_baozhang"))
     db.session.commit()
     user = f.user("dy_jianwei")
     return {
@@ -117,6 +119,7 @@ def path_values() -> dict[str, str]:
         "code": "HL-YC-01",
         "period": f"{date.today():%Y-%m}",
         "_approved": str(approved.id),
+        "token_id": str(token.id),
     }
 
 
