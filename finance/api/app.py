@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask
 
 from finance.api import auth, docs
-from finance.api.framework import api, problem_handler
+from finance.api.framework import ID_CONVERTER, AnyDigits, api, problem_handler
 from finance.api.problems import Problem
 
 
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
         bp.register_error_handler(Problem, problem_handler)
         bp._sanzi_wired = True  # type: ignore[attr-defined]
     csrf.exempt(bp)
+    app.url_map.converters[ID_CONVERTER] = AnyDigits
     app.register_blueprint(bp)
     app.register_blueprint(tokens_bp)
     app.register_error_handler(Problem, problem_handler)

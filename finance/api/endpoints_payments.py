@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flask_login import current_user
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from finance.api.endpoints_requests import RequestOut, Version, load, request_out
 from finance.api.framework import api
@@ -27,7 +28,7 @@ class PayForm(Schema):
     payee_name: str = Field(max_length=100)
     payee_account: str = Field(max_length=40)
     payer_account: str = Field(max_length=40)
-    version: Version | None = None
+    version: SkipJsonSchema[None] | Version = None  # a form field is text: absent, never "null"
 
 
 class ReconcileIn(Schema):

@@ -23,15 +23,31 @@ from flask import Blueprint, Response, g, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from finance.api import idempotency
 from finance.api.problems import Problem, ProblemType
 from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
+from finance.params import MAX_ID
 from finance.web import conflict_text
 from finance.workflow import NotAllowed
 
 PREFIX = "/api/v1"
+ID_CONVERTER = "api_id"
+
+
+class AnyDigits(BaseConverter):
+    """`<int:...>` of an API rule: any run of digits routes, and an id past the database's (or 0) is a 404
+    of the endpoint (werkzeug's bounded `int` left such a path to no rule: a 405 where the path exists)."""
+
+    regex = r"[0-9]{1,30}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
 _RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
@@ -117,15 +133,20 @@ class Api:
             def view(**path_args: Any) -> Response:
                 return handle(op, func, path_args)
 
-            self.bp.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])
+            self.bp.add_url_rule(rule.replace("<int:", f"<{ID_CONVERTER}:"), endpoint=endpoint, view_func=view,
+                                 methods=[method])
             return func
 
         return register
 
 
-def _validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+def _validate(model: type[BaseModel], data: Any, where: str, *, json_text: bytes | None = None) -> BaseModel:
+    """The model from a JSON body (strictly: a number is not a string, a date is a "YYYY-MM-DD" string) or
+    from text fields (a query string, a form: their numbers and dates are parsed from text)."""
     try:
-        return model.model_validate(data)
+        if json_text is not None:
+            return model.model_validate_json(json_text, strict=True)
+        return model.model_validate(data, strict=False)
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors(include_url=False):
@@ -180,7 +201,7 @@ def _parse(op: Operation) -> dict[str, Any]:
         if data is None:
             message = _("请求正文不是有效的 JSON。")
             raise Problem(ProblemType.INVALID_INPUT, message, {"body": message})
-        kwargs["body"] = _validate(op.body, data, "body")
+        kwargs["body"] = _validate(op.body, data, "body", json_text=request.get_data(cache=True))
     if op.form is not None:
         if request.mimetype != "multipart/form-data":
             raise Problem(ProblemType.UNSUPPORTED_MEDIA_TYPE, _("请求正文须为 multipart/form-data。"))
@@ -208,6 +229,9 @@ def _json(model: BaseModel) -> str:
 
 def handle(op: Operation, func: Callable[..., Any], path_args: dict[str, Any]) -> Response:
     """Run one API request through the pipeline (see the module's table)."""
+    for name, converter in op.path_params:
+        if converter == "int" and not 1 <= path_args[name] <= MAX_ID:
+            raise Problem(ProblemType.NOT_FOUND)
     key = print_ = None
     if op.method == "POST":
         key = idempotency.read_key(request)
