@@ -69,5 +69,6 @@ def docs_page() -> str:
                 "answer_name": answer.get("$ref", "").rsplit("/", 1)[-1],
                 "statuses": [(s, r["description"]) for s, r in op["responses"].items()],
             })
-    return render_template("api/docs.html", sections=sections, info=document["info"],
+    labels = {t["name"]: t.get("description", t["name"]) for t in document["tags"]}
+    return render_template("api/docs.html", sections=sections, info=document["info"], labels=labels,
                            problems=list(ProblemType))

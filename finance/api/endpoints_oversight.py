@@ -31,15 +31,15 @@ from finance.security import send_user_file
 from finance.storage import TYPES
 from finance.trail import action_label
 
-TAG_FILES = "attachments"
-TAG_QUESTIONS = "questions"
-TAG_TRAIL = "trail"
+TAG_FILES = api.tag("attachments", "附件")
+TAG_QUESTIONS = api.tag("questions", "质询")
+TAG_TRAIL = api.tag("trail", "审计轨迹")
 MAX_EVENTS = 200
 
 
 # --- attachments -----------------------------------------------------------------------------------------
 @api.operation("GET", "/attachments/<int:attachment_id>", summary="附件原文件", tag=TAG_FILES,
-               produces=tuple(TYPES))
+               produces=tuple(TYPES), description="上传时的原文件。廉情联络员的每次查看都记入该村台账（与网页相同）。")
 def get_attachment(attachment_id: int) -> Any:
     """The file as uploaded. A liaison's download is recorded in the village's trail (as on the pages)."""
     att = db.session.get(Attachment, attachment_id)
@@ -102,7 +102,8 @@ def _question(question_id: int) -> Question:
     return question
 
 
-@api.operation("GET", "/questions", summary="待答复的质询", tag=TAG_QUESTIONS, response=QuestionList)
+@api.operation("GET", "/questions", summary="待答复的质询", tag=TAG_QUESTIONS, response=QuestionList,
+               description="乡镇人员：本乡镇申请上未答复的质询；廉情联络员：自己提出的。期限最早的在前。")
 def open_questions() -> QuestionList:
     """Unanswered questions: for township staff those on their township's requests, for a liaison those
     they asked; earliest deadline first."""
@@ -213,7 +214,8 @@ def _obj(text: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-@api.operation("GET", "/chains", summary="可查看的台账及校验状态", tag=TAG_TRAIL, response=ChainList)
+@api.operation("GET", "/chains", summary="可查看的台账及校验状态", tag=TAG_TRAIL, response=ChainList,
+               description="此联络员可查看的各村台账，每条当场完整校验。")
 def list_chains() -> ChainList:
     """The villages' chains this liaison reads, each verified end to end now."""
     villages = queries.liaison_villages(current_user)
@@ -224,7 +226,7 @@ def list_chains() -> ChainList:
 
 
 @api.operation("GET", "/chains/<chain_id>/events", summary="台账事件", tag=TAG_TRAIL, query=EventsQuery,
-               response=Page[EventOut])
+               response=Page[EventOut], description="按序号排列的事件，每次 limit 条，从 after 之后开始。")
 def chain_events(chain_id: str, query: EventsQuery) -> Page[EventOut]:
     """The chain's events in order, `limit` at a time after seq `after`."""
     _village(chain_id)
@@ -243,7 +245,7 @@ def chain_events(chain_id: str, query: EventsQuery) -> Page[EventOut]:
 
 
 @api.operation("GET", "/chains/<chain_id>/verification", summary="台账校验结果", tag=TAG_TRAIL,
-               response=VerificationOut)
+               response=VerificationOut, description="当场校验每个链接、哈希和签名检查点，并用事件重放业务数据。")
 def chain_verification(chain_id: str) -> VerificationOut:
     """Every link, hash and checkpoint of the chain checked now, and the business rows replayed."""
     _village(chain_id)

@@ -16,7 +16,7 @@ from finance.api.schemas import MoneyIn, Schema
 from finance.payments import services
 from finance.payments.references import MAX_REFERENCE
 
-TAG = "payments"
+TAG = api.tag("payments", "支付")
 
 
 class PayForm(Schema):
@@ -36,7 +36,9 @@ class ReconcileIn(Schema):
 
 
 @api.operation("POST", "/requests/<int:request_id>/pay", summary="登记支付（附银行回单）", tag=TAG, form=PayForm,
-               files=("receipt",), response=RequestOut, errors=(403, 409))
+               files=("receipt",), response=RequestOut, errors=(403, 409),
+               description="multipart/form-data：转账信息与 receipt（银行回单）。"
+                           "金额、收款人和账号须与批准的一致；银行流水号只能使用一次。")
 def pay_request(request_id: int, form: PayForm, files: dict[str, list[tuple[str, bytes]]]) -> RequestOut:
     """multipart/form-data: the transfer's fields and `receipt`, the bank's receipt (回单)."""
     req = load(request_id)

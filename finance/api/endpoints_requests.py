@@ -32,7 +32,7 @@ from finance.permissions import Permission, acting_role, can, villages_in_scope
 from finance.roles import OrgKind, Role
 from finance.workflow import State, actions_open
 
-TAG = "requests"
+TAG = api.tag("requests", "支出申请")
 StateName = Annotated[str, Field(json_schema_extra={"enum": [s.value for s in State]})]
 
 
@@ -290,7 +290,8 @@ def _village_for(body: RequestIn) -> Any:
     return villages[0]
 
 
-@api.operation("GET", "/subjects", summary="会计科目", tag=TAG, response=SubjectList)
+@api.operation("GET", "/subjects", summary="会计科目", tag=TAG, response=SubjectList,
+               description="申请可以选用的会计科目（subject_id）。")
 def list_subjects() -> SubjectList:
     """The active account subjects a request may name (`subject_id`)."""
     rows = db.session.execute(select(AccountSubject).where(AccountSubject.active.is_(True))
@@ -298,7 +299,9 @@ def list_subjects() -> SubjectList:
     return SubjectList(items=[SubjectOut(id=s.id, code=s.code, name=s.name) for s in rows])
 
 
-@api.operation("GET", "/requests", summary="支出申请列表", tag=TAG, query=ListQuery, response=Page[RequestSummary])
+@api.operation("GET", "/requests", summary="支出申请列表", tag=TAG, query=ListQuery, response=Page[RequestSummary],
+               description="管辖范围内的申请，最新的在前；筛选条件与申请列表页相同；"
+                           "next 为下一页的游标（作为 after 传入）。")
 def list_requests(query: ListQuery) -> Page[RequestSummary]:
     """Requests in the user's scope, newest first, with the requests page's filters; `next` is the cursor
     of the next page."""
@@ -315,7 +318,8 @@ def list_requests(query: ListQuery) -> Page[RequestSummary]:
     return Page[RequestSummary](items=[summary_out(r) for r in rows], next=cursor)
 
 
-@api.operation("GET", "/todo", summary="待办", tag=TAG, query=TodoQuery, response=Page[RequestSummary])
+@api.operation("GET", "/todo", summary="待办", tag=TAG, query=TodoQuery, response=Page[RequestSummary],
+               description="轮到此用户办理的事项，等待最久的在前（与“待办”页相同）。")
 def todo(query: TodoQuery) -> Page[RequestSummary]:
     """The user's to-do list, oldest waiting first (the 待办 page)."""
     rows = inbox_for(current_user, after=keyset.decode(query.after), limit=query.limit + 1)
@@ -340,7 +344,7 @@ def get_request(request_id: int) -> RequestOut:
 
 
 @api.operation("PUT", "/requests/<int:request_id>", summary="修改草稿或被退回的申请", tag=TAG, body=RequestIn,
-               response=RequestOut, errors=(403, 409))
+               response=RequestOut, errors=(403, 409), description="整体替换各字段：未给出的字段将被清空。")
 def edit_request(request_id: int, body: RequestIn) -> RequestOut:
     """Replaces the fields of a draft or a returned request (every field: one left out is emptied)."""
     req = load(request_id)
@@ -349,7 +353,8 @@ def edit_request(request_id: int, body: RequestIn) -> RequestOut:
 
 
 @api.operation("POST", "/requests/<int:request_id>/attachments", summary="上传附件", tag=TAG,
-               form=AttachmentForm, files=("file",), response=AttachmentList, status=201, errors=(403, 409))
+               form=AttachmentForm, files=("file",), response=AttachmentList, status=201, errors=(403, 409),
+               description="multipart/form-data：kind（附件类型）与 file（可多个，同一类型）。")
 def upload_attachments(request_id: int, form: AttachmentForm, files: dict[str, list[tuple[str, bytes]]]
                        ) -> Created:
     """Attach one or more files of one kind (multipart/form-data: `kind`, `file`)."""

@@ -107,6 +107,12 @@ class Api:
     def __init__(self) -> None:
         self.bp = Blueprint("api", __name__, url_prefix=PREFIX)
         self.operations: list[Operation] = []
+        self.tags: dict[str, str] = {}
+
+    def tag(self, name: str, label: str) -> str:
+        """Name a group of endpoints (its label heads the group in the document and on the API page)."""
+        self.tags[name] = label
+        return name
 
     def operation(self, method: str, rule: str, *, summary: str, tag: str, description: str = "",
                   query: type[BaseModel] | None = None, body: type[BaseModel] | None = None,
@@ -123,7 +129,7 @@ class Api:
             endpoint = func.__name__
             params = [(name, conv or "default") for conv, name in _RULE_ARG.findall(rule)]
             op = Operation(method=method, rule=rule, endpoint=endpoint, summary=summary, tag=tag,
-                           description=description or (func.__doc__ or "").strip(), query=query, body=body,
+                           description=description, query=query, body=body,
                            form=form, files=files, response=response, produces=produces, status=status,
                            errors=errors, public=public, path_params=params)
             if any(o.endpoint == endpoint for o in self.operations):

@@ -123,7 +123,7 @@ def build(api: Api) -> dict[str, Any]:
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "servers": [{"url": "/"}],
-        "tags": [{"name": t} for t in tags],
+        "tags": [{"name": t, "description": api.tags.get(t, t)} for t in tags],
         "paths": paths,
         "components": {
             "schemas": defs,
