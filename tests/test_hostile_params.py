@@ -22,6 +22,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from finance.oversight import services as oversight
 from finance.workflow import State
 from tests import factories as f
+from tests.api.conftest import make_token
 
 HOSTILE = [
     "2026-01-01T00:00:00",  # a naive time
@@ -140,6 +141,7 @@ def clients(make_client: Any) -> dict[str | None, Any]:
         c = make_client()
         if who is not None:
             assert c.login(who).status_code == 302
+            c.api_token = make_token(who)  # the API signs in by token alone (tests/api)
         out[who] = c
     return out
 
@@ -151,12 +153,15 @@ def send(client: Any, method: str, path: str, params: dict[str, str]) -> tuple[i
     """The status (599 for an exception, which TESTING lets through where a user would see a 500) and
     the keys the view read."""
     _seen.keys = set()
+    headers = {}
+    if path.startswith("/api/") and getattr(client, "api_token", None):
+        headers = {"Authorization": f"Bearer {client.api_token}", "Idempotency-Key": uuid.uuid4().hex}
     try:
         if method == "GET":
             url = path + ("?" + urlencode(params) if params else "")
-            response = client.get(url)
+            response = client.get(url, headers=headers)
         else:
-            response = client.post(path, data={**params, "client_key": uuid.uuid4().hex})
+            response = client.post(path, data={**params, "client_key": uuid.uuid4().hex}, headers=headers)
         status = response.status_code
         response.close()
     except Exception as exc:

@@ -198,7 +198,9 @@ def _field_message(error: Any) -> str:
 def _parse(op: Operation) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if op.query is not None:
-        args = {k: v for k, v in request.args.items() if k != "lang"}
+        # Each known parameter by name, then any other (refused as unknown): a query key is never dropped.
+        args = {k: request.args.get(k) for k in op.query.model_fields if k in request.args}
+        args.update({k: v for k, v in request.args.items() if k not in args and k != "lang"})
         kwargs["query"] = _validate(op.query, args, "query")
     if op.body is not None:
         if request.mimetype != "application/json":
