@@ -35,6 +35,7 @@ from finance.controls.models import (
 )
 from finance.errors import InputError
 from finance.orgs.models import OrgUnit
+from finance.params import parse_id
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.queries import get_visible
 from finance.permissions import Permission, acting_role, can
@@ -307,7 +308,7 @@ def new_contract() -> ResponseReturnValue:
         return page({})
     rid = typed.get("resolution_id", "")
     data = controls.ContractInput(**{k: v for k, v in typed.items() if k != "resolution_id"},
-                                  resolution_id=int(rid) if rid.isdigit() else None, file=_upload("file"))
+                                  resolution_id=_int(rid), file=_upload("file"))
     return write(
         lambda: controls.create_contract(current_user, village, data),
         done=lambda row: see_other(url_for(".contract", contract_id=row.id), _("已登记合同。")),
@@ -397,7 +398,9 @@ def invoice(attachment_id: int) -> ResponseReturnValue:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    """An id from a form field: digits within the database's integers, else none (the service then says
+    what is missing)."""
+    return parse_id(text)
 
 
 @bp.route("/requests/<int:request_id>/link", methods=["GET", "POST"])
