@@ -14,7 +14,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 import audit
-from finance import storage
+from finance import audit_keys, storage
 from finance.api.endpoints_requests import PersonOut, UnitOut, load, unit_out
 from finance.api.framework import Created, api
 from finance.api.schemas import Day, Out, Page, Schema, Time
@@ -29,7 +29,7 @@ from finance.payment_requests.queries import get_visible
 from finance.permissions import Permission, can
 from finance.security import send_user_file
 from finance.storage import TYPES
-from finance.trail import action_label
+from finance.trail import AuditSubject, action_label
 
 TAG_FILES = api.tag("attachments", "附件")
 TAG_QUESTIONS = api.tag("questions", "质询")
@@ -254,3 +254,35 @@ def chain_verification(chain_id: str) -> VerificationOut:
                            checkpoints_checked=report.checkpoints_checked,
                            failures=[FailureOut(seq=f.seq, code=f.code, kind=f.kind, detail=failure_text(f))
                                      for f in report.failures])
+
+
+class CheckpointOut(Out):
+    """A signed checkpoint (Ed25519 over chain, size, head hash and time): keep it off the server; the
+    offline verifier checks the chain against it."""
+
+    type: str
+    chain: str
+    size: int
+    head: str
+    at: str
+    key_id: str
+    signature: str
+
+
+class CheckpointList(Out):
+    items: list[CheckpointOut]
+
+
+class ExportIn(Schema):
+    pass
+
+
+@api.operation("POST", "/chains/<chain_id>/checkpoints", summary="下载签名检查点", tag=TAG_TRAIL, body=ExportIn,
+               response=CheckpointList,
+               description="先为当前链头签发新的检查点，再返回该台账的全部签名检查点（最新的在前）；下载本身记入台账。")
+def export_checkpoints(chain_id: str, body: ExportIn) -> CheckpointList:
+    village = _village(chain_id)
+    services.exported(current_user, village, "checkpoints", AuditSubject.CHAIN, chain_id)
+    audit_keys.checkpoint(chain_id)
+    rows = queries.checkpoints_of(chain_id)
+    return CheckpointList(items=[CheckpointOut(**audit.SignedCheckpoint.from_row(r).to_json()) for r in rows])

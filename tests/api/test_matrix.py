@@ -95,6 +95,8 @@ CASES = [
          lambda c, r: c.get(f"/oversight/chains/{CHAIN}")),
     Case("verification", State.PENDING, lambda a, r: a.get(f"/chains/{CHAIN}/verification"),
          lambda c, r: c.get(f"/oversight/chains/{CHAIN}")),
+    Case("checkpoints", State.PAID, lambda a, r: a.post(f"/chains/{CHAIN}/checkpoints"),
+         lambda c, r: c.post(f"/oversight/chains/{CHAIN}/checkpoints", data=_form())),
 ]
 
 

@@ -117,6 +117,7 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
     ("answer_question", 409): lambda as_: as_("yc_shenhe").post(f"/questions/{_answered().id}/answer",
                                                                 {"answer": "再答"}),
     ("list_chains", 200): lambda as_: as_("yc_lianqing").get("/chains"),
+    ("export_checkpoints", 200): lambda as_: as_("yc_lianqing").post("/chains/village:HL-YC-01/checkpoints"),
     ("chain_events", 200): lambda as_: as_("yc_lianqing").get("/chains/village:HL-YC-01/events"),
     ("chain_verification", 200): lambda as_: as_("yc_lianqing").get("/chains/village:HL-YC-01/verification"),
 }

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from finance.payment_requests.models import PaymentRequest
+from finance.workflow import State
 from tests import factories as f
 
 PAYEE_ACCOUNT = "6228 4800 1234 5678 901"
@@ -104,3 +105,28 @@ def _io(data: bytes) -> Any:
     import io
 
     return io.BytesIO(data)
+
+
+def test_a_liaison_downloads_signed_checkpoints_that_verify_offline(as_user: Any, db: Any) -> None:
+    import audit
+    from finance.oversight.verification import trusted_keys
+
+    f.in_state(State.PAID)
+    liaison = as_user("yc_lianqing")
+    r = liaison.post("/chains/village:HL-YC-01/checkpoints")
+    assert r.status_code == 200, r.get_json()
+    items = r.get_json()["items"]
+    head = db.get(audit.ChainHead, "village:HL-YC-01")
+    assert items[0]["size"] == head.seq  # signed after the download's own event
+    assert all(audit.SignedCheckpoint.from_json(c).verify(trusted_keys()) for c in items)
+    export = db.execute(audit_select()).scalars().all()
+    assert export and export[-1].actor_name == "马德明"
+
+
+def audit_select() -> Any:
+    from sqlalchemy import select
+
+    import audit
+
+    return select(audit.Event).where(audit.Event.chain_id == "village:HL-YC-01",
+                                     audit.Event.action == "liaison_export").order_by(audit.Event.seq)
