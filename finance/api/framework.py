@@ -94,6 +94,8 @@ class Operation:
             out.add(404)
         if self.query is not None or self.body is not None or self.form is not None:
             out.add(422)
+        if self.query is not None:
+            out.add(400)  # a NUL character in the query string (finance.security.refuse_nul)
         if self.method == "POST":
             out |= {400, 422}
         if self.body is not None or self.form is not None:
@@ -209,6 +211,9 @@ def _parse(op: Operation) -> dict[str, Any]:
         if data is None:
             message = _("请求正文不是有效的 JSON。")
             raise Problem(ProblemType.INVALID_INPUT, message, {"body": message})
+        if nul := _nul_fields(data):  # PostgreSQL stores no NUL character, and no one types one
+            message = _("含有无效的字符。")
+            raise Problem(ProblemType.INVALID_INPUT, message, dict.fromkeys(nul, message))
         kwargs["body"] = _validate(op.body, data, "body", json_text=request.get_data(cache=True))
     if op.form is not None:
         if request.mimetype != "multipart/form-data":
@@ -219,6 +224,18 @@ def _parse(op: Operation) -> dict[str, Any]:
 
         kwargs["files"] = read_files(op.files)
     return kwargs
+
+
+def _nul_fields(value: Any, name: str = "") -> list[str]:
+    """The fields of a JSON value whose text (or key) holds a NUL character."""
+    if isinstance(value, str):
+        return [name or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in ([f"{name}.{k}".lstrip(".")] if "\x00" in str(k) else
+                                                        _nul_fields(v, f"{name}.{k}".lstrip(".")))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{name}.{i}".lstrip("."))]
+    return []
 
 
 def _refusal(exc: Exception) -> Problem:

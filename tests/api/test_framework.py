@@ -98,6 +98,14 @@ def test_validation_names_every_field_in_chinese(as_user: Any) -> None:
                415, "unsupported-media-type")
 
 
+def test_a_nul_character_in_a_json_body_is_refused_naming_the_field(as_user: Any, db: Any) -> None:
+    api = as_user("dy_baozhang")
+    before = count_requests(db)
+    r = api.post("/requests", {**BODY, "payee_name": "兴\u0000农"})
+    assert is_problem(r, 422, "invalid-input")["errors"] == [{"field": "payee_name", "detail": "含有无效的字符。"}]
+    assert count_requests(db) == before
+
+
 def test_every_error_of_the_api_is_a_problem(as_user: Any, client: Any) -> None:
     api = as_user("dy_baozhang")
     is_problem(api.get("/no-such-thing"), 404, "not-found")

@@ -168,6 +168,8 @@ def _shared(op: Any, status: int, as_: Callable[[str | None], ApiClient], app: A
             body = {k: samples[k] for k, info in op.body.model_fields.items() if info.is_required()}
         return _open(client, path, method, headers=client.headers(post=True),
                                   json=body)
+    if status == 400 and op.method != "POST":
+        return _open(client, _real(op, path) + "?after=%00", method, headers=client.headers())
     if status == 400:
         return _open(client, _real(op, path), method, headers=client.headers(), json={})
     if status == 415:
