@@ -300,13 +300,14 @@ def list_subjects() -> SubjectList:
 
 
 @api.operation("GET", "/requests", summary="支出申请列表", tag=TAG, query=ListQuery, response=Page[RequestSummary],
+               errors=(404,),
                description="管辖范围内的申请，最新的在前；筛选条件与申请列表页相同；"
                            "next 为下一页的游标（作为 after 传入）。")
 def list_requests(query: ListQuery) -> Page[RequestSummary]:
     """Requests in the user's scope, newest first, with the requests page's filters; `next` is the cursor
     of the next page."""
     if not can(current_user, Permission.REQUEST_READ):
-        raise NotFound("requests")
+        raise NotFound("requests")  # the district admin reads no requests (as the requests page: 404)
     given = {k: str(v) for k, v in query.model_dump(exclude={"after", "limit"}).items() if v is not None}
     filters = read_filters(FilterForm(formdata=MultiDict(given)), villages_in_scope(current_user))
     if filters.errors:

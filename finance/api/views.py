@@ -60,7 +60,7 @@ def create() -> ResponseReturnValue:
 
     def done(made: tuple[ApiToken, str]) -> ResponseReturnValue:
         # The secret is shown on this answer alone (never stored, never in a URL): no redirect.
-        return render_page(secret=made[1], made=made[0]), 201
+        return render_page(secret=made[1], made=made[0])
 
     return write(lambda: tokens.create_token(owner, typed["name"], days, by=me), done=done,
                  invalid=invalid)

@@ -65,3 +65,25 @@ def _token() -> str:
         _tokens.clear()
         _tokens[key] = make_token("dy_baozhang")
     return _tokens[key]
+
+
+ROLES = ("yc_lianqing", "yc_chuna", "dy_shuji", "hl_admin")
+_role_tokens: dict[tuple[int, str], str] = {}
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
+def test_the_api_conforms_for_every_role(case: Any, app: Any, db: Any) -> None:
+    """The same, with a token of each other kind of user (a liaison, a cashier, an approver, the admin)."""
+    from finance.extensions import db as ext_db
+
+    case.operation.schema.app = app
+    for who in ROLES:
+        key = (id(ext_db.session), who)
+        if key not in _role_tokens:
+            _role_tokens[key] = make_token(who)
+        case.call_and_validate(app=app, headers={"Authorization": f"Bearer {_role_tokens[key]}"},
+                               excluded_checks=[positive_data_acceptance])

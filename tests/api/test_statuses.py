@@ -60,6 +60,7 @@ def _id(state: State) -> int:
 SCENARIOS: dict[tuple[str, int], Scenario] = {
     ("list_subjects", 200): lambda as_: as_("dy_baozhang").get("/subjects"),
     ("list_requests", 200): lambda as_: as_("dy_baozhang").get("/requests"),
+    ("list_requests", 404): lambda as_: as_("hl_admin").get("/requests"),
     ("todo", 200): lambda as_: as_("dy_shuji").get("/todo"),
     ("create_request", 201): lambda as_: as_("dy_baozhang").post("/requests", {"purpose": "x"}),
     ("create_request", 403): lambda as_: as_("yc_lianqing").post("/requests", {"purpose": "x"}),
