@@ -20,6 +20,7 @@ from finance.api.framework import Created, api
 from finance.api.problems import Problem, ProblemType
 from finance.api.schemas import Day, Id, Money, MoneyIn, Out, Page, Schema, Time
 from finance.attachment_kinds import AttachmentKind
+from finance.documents.views import approval_form_response
 from finance.errors import NotFound
 from finance.extensions import db
 from finance.money import amount_in_words
@@ -416,3 +417,9 @@ def reject_request(request_id: int, body: ReasonIn) -> RequestOut:
 def withdraw_request(request_id: int, body: SubmitIn) -> RequestOut:
     return _act(request_id, lambda req: services.withdraw(current_user, req, version=body.version))
 
+
+
+@api.operation("GET", "/requests/<int:request_id>/approval-form.pdf", summary="打印支付审批单（PDF）", tag=TAG,
+               produces=("application/pdf",), description="一页 A4 的支付审批单，含二维码；打印本身记入台账。")
+def approval_form_pdf(request_id: int) -> Any:
+    return approval_form_response(load(request_id))

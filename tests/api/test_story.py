@@ -130,3 +130,19 @@ def audit_select() -> Any:
 
     return select(audit.Event).where(audit.Event.chain_id == "village:HL-YC-01",
                                      audit.Event.action == "liaison_export").order_by(audit.Event.seq)
+
+
+def test_printing_the_approval_form_through_the_api_is_recorded(as_user: Any, db: Any, monkeypatch: Any) -> None:
+    from sqlalchemy import select
+
+    import audit
+    from finance.documents import views as documents_views
+
+    monkeypatch.setattr(documents_views, "render_one_page", lambda pages: pages(False).encode()[:0] + b"%PDF-1.4 x")
+    req = f.in_state(State.PAID)
+    r = as_user("yc_lianqing").get(f"/requests/{req.id}/approval-form.pdf")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/pdf"
+    assert r.data.startswith(b"%PDF")
+    event = db.execute(select(audit.Event).where(audit.Event.action == "print_form",
+                                                 audit.Event.subject_id == str(req.id))).scalar_one()
+    assert event.http_request_id.startswith("api-t") and event.actor_name == "马德明"
