@@ -44,6 +44,15 @@ def test_without_a_token_the_api_answers_401_even_with_a_signed_in_session(clien
     is_problem(r, 401, "unauthorized")
 
 
+def test_an_api_answer_sets_no_cookie_and_is_never_stored(as_user: Any) -> None:
+    api = as_user("dy_baozhang")
+    r = api.get("/todo")
+    assert r.status_code == 200 and "Set-Cookie" not in r.headers
+    assert r.headers["Cache-Control"] == "no-store"
+    r = api.post("/requests", BODY)
+    assert r.status_code == 201 and "Set-Cookie" not in r.headers
+
+
 def test_a_token_does_not_open_a_page(client: Any, db: Any) -> None:
     secret = make_token("dy_baozhang")
     r = client.get("/requests", headers={"Authorization": f"Bearer {secret}"})
