@@ -1,6 +1,7 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
+from finance.api.models import ApiToken, IdempotencyKey
 from finance.auth.models import Activation, LoginSession, RoleAssignment, User
 from finance.bank.models import (
     BankAccount,
@@ -57,4 +58,5 @@ __all__ = [
     "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
     "CommitteeVote", "OriginalsReceipt",
     "Activation", "HistoryReceipt", "HistoryRecord", "ImportBatch", "Member",
+    "ApiToken", "IdempotencyKey",
 ]

@@ -110,6 +110,10 @@ class AuditAction(StrEnum):
     FLAG_POLICY_PUBLISH = "flag_policy_publish"
     COMMITTEE_VOTE = "committee_vote"  # a member's agreement at a k-of-n step, before the k-th
     ORIGINALS_RECEIVED = "originals_received"  # the agency has the paper vouchers (原件已收)
+    # finance.api: personal API tokens and the accounts of systems (issue 13)
+    API_TOKEN_CREATE = "api_token_create"  # noqa: S105 - an event name, not a secret
+    API_TOKEN_REVOKE = "api_token_revoke"  # noqa: S105 - an event name, not a secret
+    SYSTEM_ACCOUNT = "system_account"
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -190,6 +194,9 @@ _ACTION_LABELS = {
     AuditAction.FLAG_POLICY_PUBLISH: _l("发布风险提示阈值"),
     AuditAction.COMMITTEE_VOTE: _l("集体审议同意"),
     AuditAction.ORIGINALS_RECEIVED: _l("原件已收"),
+    AuditAction.API_TOKEN_CREATE: _l("创建 API 令牌"),
+    AuditAction.API_TOKEN_REVOKE: _l("撤销 API 令牌"),
+    AuditAction.SYSTEM_ACCOUNT: _l("设为系统账号"),
 }
 
 
@@ -227,6 +234,7 @@ class AuditSubject(StrEnum):
     RISK_FLAG = "risk_flag"
     PAYMENT_HOLD = "payment_hold"
     FLAG_POLICY = "flag_policy"
+    API_TOKEN = "api_token"  # noqa: S105 - a subject name, not a secret
 
     @property
     def label(self) -> str:
@@ -265,6 +273,7 @@ _SUBJECT_LABELS = {
     AuditSubject.RISK_FLAG: _l("风险提示"),
     AuditSubject.PAYMENT_HOLD: _l("暂缓支付"),
     AuditSubject.FLAG_POLICY: _l("风险提示阈值"),
+    AuditSubject.API_TOKEN: _l("API 令牌"),
 }
 
 
