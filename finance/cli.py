@@ -139,3 +139,6 @@ def register(app: Flask) -> None:
         for name, command in earlier.commands.items():
             import_cli.add_command(command, name)
     app.cli.add_command(import_cli)
+    from finance.bank.cli import register as register_bank
+
+    register_bank(app)  # after the `import` group, which it joins

@@ -1,7 +1,18 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
+from finance.api.models import ApiToken, IdempotencyKey
 from finance.auth.models import Activation, LoginSession, RoleAssignment, User
+from finance.bank.models import (
+    BankAccount,
+    BankException,
+    BankMatch,
+    BankSettings,
+    MonthClose,
+    Receipt,
+    StatementImport,
+    StatementLine,
+)
 from finance.controls.models import (
     CommitteeVote,
     Contract,
@@ -38,6 +49,8 @@ metadata = [Base.metadata, AuditBase.metadata]
 __all__ = [
     "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
     "Delegation",
+    "BankAccount", "BankException", "BankMatch", "BankSettings", "MonthClose", "Receipt", "StatementImport",
+    "StatementLine",
     "Event", "ImageFingerprint", "InvoiceFact", "LoginSession", "NegativeItem", "Notice", "NoticeDelivery",
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
@@ -45,4 +58,5 @@ __all__ = [
     "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
     "CommitteeVote", "OriginalsReceipt",
     "Activation", "HistoryReceipt", "HistoryRecord", "ImportBatch", "Member",
+    "ApiToken", "IdempotencyKey",
 ]

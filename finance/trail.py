@@ -86,6 +86,17 @@ class AuditAction(StrEnum):
     HISTORY_IMPORT = "history_import"
     MEMBER_ADD = "member_add"
     MEMBER_UPDATE = "member_update"
+    # the bank (issue 10): accounts, statements, matches, receipts, exceptions, month close
+    BANK_ACCOUNT_SET = "bank_account_set"
+    STATEMENT_IMPORT = "statement_import"
+    MATCH_PROPOSE = "match_propose"
+    MATCH_CONFIRM = "match_confirm"
+    MATCH_UNMATCH = "match_unmatch"
+    RECEIPT_RECORD = "receipt_record"
+    BANK_EXCEPTION_RAISE = "bank_exception_raise"
+    BANK_EXCEPTION_CLOSE = "bank_exception_close"
+    BANK_SETTINGS = "bank_settings"
+    MONTH_CLOSE = "month_close"
     # finance.delegations (on the system chain)
     DELEGATION_CREATE = "delegation_create"
     DELEGATION_END = "delegation_end"
@@ -99,6 +110,10 @@ class AuditAction(StrEnum):
     FLAG_POLICY_PUBLISH = "flag_policy_publish"
     COMMITTEE_VOTE = "committee_vote"  # a member's agreement at a k-of-n step, before the k-th
     ORIGINALS_RECEIVED = "originals_received"  # the agency has the paper vouchers (原件已收)
+    # finance.api: personal API tokens and the accounts of systems (issue 13)
+    API_TOKEN_CREATE = "api_token_create"  # noqa: S105 - an event name, not a secret
+    API_TOKEN_REVOKE = "api_token_revoke"  # noqa: S105 - an event name, not a secret
+    SYSTEM_ACCOUNT = "system_account"
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -158,6 +173,16 @@ _ACTION_LABELS = {
     AuditAction.HISTORY_IMPORT: _l("历史导入"),
     AuditAction.MEMBER_ADD: _l("登记集体成员"),
     AuditAction.MEMBER_UPDATE: _l("修改集体成员"),
+    AuditAction.BANK_ACCOUNT_SET: _l("设置银行账户"),
+    AuditAction.STATEMENT_IMPORT: _l("导入银行对账单"),
+    AuditAction.MATCH_PROPOSE: _l("建议对账匹配"),
+    AuditAction.MATCH_CONFIRM: _l("确认对账匹配"),
+    AuditAction.MATCH_UNMATCH: _l("取消对账匹配"),
+    AuditAction.RECEIPT_RECORD: _l("收款登记"),
+    AuditAction.BANK_EXCEPTION_RAISE: _l("发现对账异常"),
+    AuditAction.BANK_EXCEPTION_CLOSE: _l("说明并关闭对账异常"),
+    AuditAction.BANK_SETTINGS: _l("修改对账设置"),
+    AuditAction.MONTH_CLOSE: _l("月末扎账"),
     AuditAction.DELEGATION_CREATE: _l("委托代理审批"),
     AuditAction.DELEGATION_END: _l("结束代理审批"),
     AuditAction.FLAG_RAISE: _l("发现风险提示"),
@@ -169,6 +194,9 @@ _ACTION_LABELS = {
     AuditAction.FLAG_POLICY_PUBLISH: _l("发布风险提示阈值"),
     AuditAction.COMMITTEE_VOTE: _l("集体审议同意"),
     AuditAction.ORIGINALS_RECEIVED: _l("原件已收"),
+    AuditAction.API_TOKEN_CREATE: _l("创建 API 令牌"),
+    AuditAction.API_TOKEN_REVOKE: _l("撤销 API 令牌"),
+    AuditAction.SYSTEM_ACCOUNT: _l("设为系统账号"),
 }
 
 
@@ -195,10 +223,18 @@ class AuditSubject(StrEnum):
     ACCOUNT_SUBJECT = "account_subject"
     HISTORY_RECEIPT = "history_receipt"
     MEMBER = "member"
+    BANK_ACCOUNT = "bank_account"
+    STATEMENT_IMPORT = "statement_import"
+    STATEMENT_LINE = "statement_line"
+    RECEIPT = "receipt"
+    BANK_EXCEPTION = "bank_exception"
+    BANK_SETTINGS = "bank_settings"
+    MONTH_CLOSE = "month_close"
     DELEGATION = "delegation"
     RISK_FLAG = "risk_flag"
     PAYMENT_HOLD = "payment_hold"
     FLAG_POLICY = "flag_policy"
+    API_TOKEN = "api_token"  # noqa: S105 - a subject name, not a secret
 
     @property
     def label(self) -> str:
@@ -226,10 +262,18 @@ _SUBJECT_LABELS = {
     AuditSubject.ACCOUNT_SUBJECT: _l("会计科目"),
     AuditSubject.HISTORY_RECEIPT: _l("历史收款"),
     AuditSubject.MEMBER: _l("集体成员"),
+    AuditSubject.BANK_ACCOUNT: _l("银行账户"),
+    AuditSubject.STATEMENT_IMPORT: _l("银行对账单"),
+    AuditSubject.STATEMENT_LINE: _l("银行流水"),
+    AuditSubject.RECEIPT: _l("收款登记"),
+    AuditSubject.BANK_EXCEPTION: _l("对账异常"),
+    AuditSubject.BANK_SETTINGS: _l("对账设置"),
+    AuditSubject.MONTH_CLOSE: _l("月末扎账"),
     AuditSubject.DELEGATION: _l("代理审批"),
     AuditSubject.RISK_FLAG: _l("风险提示"),
     AuditSubject.PAYMENT_HOLD: _l("暂缓支付"),
     AuditSubject.FLAG_POLICY: _l("风险提示阈值"),
+    AuditSubject.API_TOKEN: _l("API 令牌"),
 }
 
 

@@ -24,6 +24,9 @@ class User(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Set when an admin chose the password: every page asks for a new one until it is changed.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The account of a system (a bank's or the province's platform), not a person: the admin may give it
+    # API tokens (finance.api.tokens).
+    system_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Loaded when asked for (the signed-in user, the admin pages), not with every requester or approver

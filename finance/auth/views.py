@@ -65,8 +65,8 @@ OPEN_WITH_AN_ADMIN_PASSWORD = frozenset({"auth.change_password", "auth.logout", 
 @bp.before_app_request
 def _own_password_first() -> Response | None:
     """Until a password an admin set is changed, every page leads to the change-password form."""
-    if request.endpoint in OPEN_WITH_AN_ADMIN_PASSWORD or request.endpoint is None:
-        return None
+    if request.endpoint in OPEN_WITH_AN_ADMIN_PASSWORD or request.endpoint is None or request.blueprint == "api":
+        return None  # the API signs in by token alone (finance.api.auth), never by this session
     g.pop("_login_user", None)  # this request's user, never one cached by an earlier request (tests share g)
     if current_user.is_authenticated and current_user.must_change_password:
         return redirect(url_for("auth.change_password"), 303)

@@ -14,6 +14,10 @@ __all__ = ["PEOPLE", "AlreadySeeded", "seed", "seed_base"]
 def seed(password: str) -> list[tuple[str, str, str]]:
     """All demo data; returns (username, name, role label) for the printed logins."""
     users = seed_base(password)
+    from finance.demo.bank import seed_bank
+    from finance.demo.spending import TO_RECONCILE
+
     seed_requests(users)
     seed_history()
+    seed_bank(users, list(TO_RECONCILE))
     return [(u, users[u].display_name, f"{r.label} · {c}") for u, _, r, c in PEOPLE]
