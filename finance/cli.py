@@ -133,6 +133,11 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    # One `import` group: a format registered before this (the bank's `statement`) joins it.
+    earlier = app.cli.commands.get("import")
+    if isinstance(earlier, click.Group) and earlier is not import_cli:
+        for name, command in earlier.commands.items():
+            import_cli.add_command(command, name)
     app.cli.add_command(import_cli)
     from finance.bank.cli import register as register_bank
 

@@ -40,7 +40,11 @@ class ImportRefused(InputError):
     """A file that imports nothing, with every problem found."""
 
     def __init__(self, exc: ImportFileError) -> None:
-        super().__init__(_("文件有 %(n)d 处问题，没有导入任何内容。", n=len(exc.problems)))
+        # by place: "file" for the whole file, "file:7" for a line, "file:7:银行账号" for a cell (the API's
+        # problem details name each)
+        errors = {":".join(["file", *([str(p.row)] if p.row is not None else []), *([p.column] if p.column else [])]):
+                  str(p) for p in exc.problems}
+        super().__init__(_("文件有 %(n)d 处问题，没有导入任何内容。", n=len(exc.problems)), errors)
         self.problems: list[Problem] = exc.problems
 
 

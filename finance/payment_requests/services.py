@@ -664,7 +664,8 @@ def transition_many(user: User, reqs: list[PaymentRequest], action: Action, *, s
     if rule.barred:
         barred_ids = set(db.session.execute(select(PaymentRequest.id).where(
             PaymentRequest.id.in_(ids), or_(*[barred_sql(user, bar) for bar in rule.barred]))).scalars())
-    moving = [r for r in reqs if r.id not in barred_ids]
+    # imported history (EXCHANGE.md §4) is never moved here either: left alone, like a barred request
+    moving = [r for r in reqs if r.id not in barred_ids and not r.imported]
     if not moving:
         return []
     held = user.roles_at(village) & ACTOR_ROLES[rule.actor]

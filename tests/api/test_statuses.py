@@ -52,6 +52,20 @@ def _answered() -> Any:
     return q
 
 
+def _chart() -> dict[str, Any]:
+    return {"kind": "subjects", "file": (io.BytesIO("科目编码,科目名称,类别\n531,其他收入,损益\n".encode()), "c.csv")}
+
+
+def _import_id() -> int:
+    from finance.extensions import db
+    from finance.imports import subjects
+
+    outcome = subjects.run("科目编码,科目名称,类别\n521,农业税附加返还收入,损益\n".encode(), "c.csv")
+    db.session.commit()
+    assert outcome.batch_id is not None
+    return outcome.batch_id
+
+
 def _id(state: State) -> int:
     return f.in_state(state).id
 
@@ -116,6 +130,9 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
                                                                   {"answer": "已核"}),
     ("answer_question", 409): lambda as_: as_("yc_shenhe").post(f"/questions/{_answered().id}/answer",
                                                                 {"answer": "再答"}),
+    ("import_file", 200): lambda as_: as_("hl_admin").post("/imports", data=_chart(), content_type=MP),
+    ("import_file", 403): lambda as_: as_("dy_baozhang").post("/imports", data=_chart(), content_type=MP),
+    ("get_import", 200): lambda as_: as_("hl_admin").get(f"/imports/{_import_id()}"),
     ("list_chains", 200): lambda as_: as_("yc_lianqing").get("/chains"),
     ("export_checkpoints", 200): lambda as_: as_("yc_lianqing").post("/chains/village:HL-YC-01/checkpoints"),
     ("chain_events", 200): lambda as_: as_("yc_lianqing").get("/chains/village:HL-YC-01/events"),
