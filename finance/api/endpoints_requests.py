@@ -20,6 +20,7 @@ from finance.api.framework import Created, api
 from finance.api.problems import Problem, ProblemType
 from finance.api.schemas import Day, Id, Money, MoneyIn, Out, Page, Schema, Time
 from finance.attachment_kinds import AttachmentKind
+from finance.controls import services as controls
 from finance.documents.views import approval_form_response
 from finance.errors import NotFound
 from finance.extensions import db
@@ -423,3 +424,35 @@ def withdraw_request(request_id: int, body: SubmitIn) -> RequestOut:
                produces=("application/pdf",), description="一页 A4 的支付审批单，含二维码；打印本身记入台账。")
 def approval_form_pdf(request_id: int) -> Any:
     return approval_form_response(load(request_id))
+
+
+class InvoiceIn(Schema):
+    """The facts of an invoice photo, as printed on it (a 发票 cannot be submitted without them)."""
+
+    number: str = Field(max_length=40, description="发票号码（8 位，或数电票 20 位）")
+    code: str = Field(default="", max_length=20, description="发票代码（8 位号码时填写，数电票留空）")
+    invoice_date: date = Field(description="开票日期")
+    seller: str = Field(max_length=100, description="销售方名称")
+    amount: MoneyIn = Field(description="价税合计")
+
+
+class InvoiceOut(Out):
+    attachment_id: int
+    number: str
+    code: str | None
+    invoice_date: Day
+    seller: str
+    amount: Money
+
+
+@api.operation("PUT", "/attachments/<int:attachment_id>/invoice", summary="录入发票信息", tag=TAG, body=InvoiceIn,
+               response=InvoiceOut, errors=(403,),
+               description="为草稿或被退回申请的“发票”附件录入（或更正）票面信息：号码、代码、开票日期、销售方、价税合计。")
+def record_invoice(attachment_id: int, body: InvoiceIn) -> InvoiceOut:
+    att = db.session.get(Attachment, attachment_id)
+    if att is None or att.kind != AttachmentKind.INVOICE or get_visible(current_user, att.request_id) is None:
+        raise NotFound(attachment_id)
+    fact = controls.record_invoice(current_user, att, controls.InvoiceInput(
+        number=body.number, code=body.code, invoice_date=body.invoice_date, seller=body.seller, amount=body.amount))
+    return InvoiceOut(attachment_id=att.id, number=fact.number, code=fact.code, invoice_date=fact.invoice_date,
+                      seller=fact.seller, amount=fact.amount)
