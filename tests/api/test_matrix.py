@@ -80,7 +80,7 @@ CASES = [
     Case("attachment file", State.PENDING, lambda a, r: a.get(f"/attachments/{r.attachments[0].id}"),
          lambda c, r: c.get(f"/requests/attachments/{r.attachments[0].id}?original=1")),
     Case("questions", State.PENDING, lambda a, r: a.get(f"/requests/{r.id}/questions"),
-         lambda c, r: c.get(f"/oversight/requests/{r.id}")),
+         lambda c, r: c.get(f"/oversight/questions/{_question(r)}")),  # open to whoever may read or answer them
     Case("ask", State.PENDING,
          lambda a, r: a.post(f"/requests/{r.id}/questions", {"text": "?", "deadline": date.today().isoformat()}),
          lambda c, r: c.post(f"/oversight/requests/{r.id}/questions",
