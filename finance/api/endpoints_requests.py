@@ -12,6 +12,7 @@ from flask import abort, current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -35,7 +36,6 @@ from finance.roles import OrgKind, Role
 from finance.workflow import State, actions_open
 
 TAG = api.tag("requests", "支出申请")
-StateName = Annotated[str, Field(json_schema_extra={"enum": [s.value for s in State]})]
 
 
 # --- answers ---------------------------------------------------------------------------------------------
@@ -243,21 +243,22 @@ class AttachmentForm(Schema):
 
 
 class ListQuery(Schema):
-    """The filters of the requests page, and the keyset cursor of its pages."""
+    """The filters of the requests page, and the keyset cursor of its pages. A query parameter is absent or
+    has a value: never null (SkipJsonSchema keeps None out of the document)."""
 
-    state: StateName | None = None
-    village: Id | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    amount_min: MoneyIn | None = None
-    amount_max: MoneyIn | None = None
-    payee: str | None = Field(default=None, max_length=MAX_LENGTH["payee_name"])
-    after: str | None = Field(default=None, max_length=40, description="上一页返回的 next")
+    state: SkipJsonSchema[None] | State = None
+    village: SkipJsonSchema[None] | Id = None
+    date_from: SkipJsonSchema[None] | date = None
+    date_to: SkipJsonSchema[None] | date = None
+    amount_min: SkipJsonSchema[None] | MoneyIn = None
+    amount_max: SkipJsonSchema[None] | MoneyIn = None
+    payee: SkipJsonSchema[None] | str = Field(default=None, max_length=MAX_LENGTH["payee_name"])
+    after: SkipJsonSchema[None] | str = Field(default=None, max_length=40, description="上一页返回的 next")
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
 class TodoQuery(Schema):
-    after: str | None = Field(default=None, max_length=40, description="上一页返回的 next")
+    after: SkipJsonSchema[None] | str = Field(default=None, max_length=40, description="上一页返回的 next")
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
@@ -310,7 +311,8 @@ def list_requests(query: ListQuery) -> Page[RequestSummary]:
     of the next page."""
     if not can(current_user, Permission.REQUEST_READ):
         raise NotFound("requests")  # the district admin reads no requests (as the requests page: 404)
-    given = {k: str(v) for k, v in query.model_dump(exclude={"after", "limit"}).items() if v is not None}
+    given = {k: str(v) for k, v in query.model_dump(mode="json", exclude={"after", "limit"}).items()
+             if v is not None}
     filters = read_filters(FilterForm(formdata=MultiDict(given)), villages_in_scope(current_user))
     if filters.errors:
         raise Problem(ProblemType.INVALID_INPUT, next(iter(filters.errors.values())), filters.errors)
