@@ -12,6 +12,7 @@ from flask import abort, current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -20,6 +21,7 @@ from finance.api.framework import Created, api
 from finance.api.problems import Problem, ProblemType
 from finance.api.schemas import Day, Id, Money, MoneyIn, Out, Page, Schema, Time
 from finance.attachment_kinds import AttachmentKind
+from finance.controls import services as controls
 from finance.documents.views import approval_form_response
 from finance.errors import NotFound
 from finance.extensions import db
@@ -34,7 +36,6 @@ from finance.roles import OrgKind, Role
 from finance.workflow import State, actions_open
 
 TAG = api.tag("requests", "支出申请")
-StateName = Annotated[str, Field(json_schema_extra={"enum": [s.value for s in State]})]
 
 
 # --- answers ---------------------------------------------------------------------------------------------
@@ -242,21 +243,22 @@ class AttachmentForm(Schema):
 
 
 class ListQuery(Schema):
-    """The filters of the requests page, and the keyset cursor of its pages."""
+    """The filters of the requests page, and the keyset cursor of its pages. A query parameter is absent or
+    has a value: never null (SkipJsonSchema keeps None out of the document)."""
 
-    state: StateName | None = None
-    village: Id | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    amount_min: MoneyIn | None = None
-    amount_max: MoneyIn | None = None
-    payee: str | None = Field(default=None, max_length=MAX_LENGTH["payee_name"])
-    after: str | None = Field(default=None, max_length=40, description="上一页返回的 next")
+    state: SkipJsonSchema[None] | State = None
+    village: SkipJsonSchema[None] | Id = None
+    date_from: SkipJsonSchema[None] | date = None
+    date_to: SkipJsonSchema[None] | date = None
+    amount_min: SkipJsonSchema[None] | MoneyIn = None
+    amount_max: SkipJsonSchema[None] | MoneyIn = None
+    payee: SkipJsonSchema[None] | str = Field(default=None, max_length=MAX_LENGTH["payee_name"])
+    after: SkipJsonSchema[None] | str = Field(default=None, max_length=40, description="上一页返回的 next")
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
 class TodoQuery(Schema):
-    after: str | None = Field(default=None, max_length=40, description="上一页返回的 next")
+    after: SkipJsonSchema[None] | str = Field(default=None, max_length=40, description="上一页返回的 next")
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 
@@ -309,7 +311,8 @@ def list_requests(query: ListQuery) -> Page[RequestSummary]:
     of the next page."""
     if not can(current_user, Permission.REQUEST_READ):
         raise NotFound("requests")  # the district admin reads no requests (as the requests page: 404)
-    given = {k: str(v) for k, v in query.model_dump(exclude={"after", "limit"}).items() if v is not None}
+    given = {k: str(v) for k, v in query.model_dump(mode="json", exclude={"after", "limit"}).items()
+             if v is not None}
     filters = read_filters(FilterForm(formdata=MultiDict(given)), villages_in_scope(current_user))
     if filters.errors:
         raise Problem(ProblemType.INVALID_INPUT, next(iter(filters.errors.values())), filters.errors)
@@ -423,3 +426,35 @@ def withdraw_request(request_id: int, body: SubmitIn) -> RequestOut:
                produces=("application/pdf",), description="一页 A4 的支付审批单，含二维码；打印本身记入台账。")
 def approval_form_pdf(request_id: int) -> Any:
     return approval_form_response(load(request_id))
+
+
+class InvoiceIn(Schema):
+    """The facts of an invoice photo, as printed on it (a 发票 cannot be submitted without them)."""
+
+    number: str = Field(max_length=40, description="发票号码（8 位，或数电票 20 位）")
+    code: str = Field(default="", max_length=20, description="发票代码（8 位号码时填写，数电票留空）")
+    invoice_date: date = Field(description="开票日期")
+    seller: str = Field(max_length=100, description="销售方名称")
+    amount: MoneyIn = Field(description="价税合计")
+
+
+class InvoiceOut(Out):
+    attachment_id: int
+    number: str
+    code: str | None
+    invoice_date: Day
+    seller: str
+    amount: Money
+
+
+@api.operation("PUT", "/attachments/<int:attachment_id>/invoice", summary="录入发票信息", tag=TAG, body=InvoiceIn,
+               response=InvoiceOut, errors=(403,),
+               description="为草稿或被退回申请的“发票”附件录入（或更正）票面信息：号码、代码、开票日期、销售方、价税合计。")
+def record_invoice(attachment_id: int, body: InvoiceIn) -> InvoiceOut:
+    att = db.session.get(Attachment, attachment_id)
+    if att is None or att.kind != AttachmentKind.INVOICE or get_visible(current_user, att.request_id) is None:
+        raise NotFound(attachment_id)
+    fact = controls.record_invoice(current_user, att, controls.InvoiceInput(
+        number=body.number, code=body.code, invoice_date=body.invoice_date, seller=body.seller, amount=body.amount))
+    return InvoiceOut(attachment_id=att.id, number=fact.number, code=fact.code, invoice_date=fact.invoice_date,
+                      seller=fact.seller, amount=fact.amount)

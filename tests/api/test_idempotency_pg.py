@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,11 @@ def test_200_concurrent_sends_of_one_key_act_once(pg_app: Flask) -> None:
 
         req = db.session.get(PaymentRequest, rid)
         services.update_draft(f.user("dy_baozhang"), req, f.request_input("800.00"))
-        services.add_attachment(f.user("dy_baozhang"), req, AttachmentKind.INVOICE, "fp.jpg", f.jpeg_bytes())
+        from finance.controls import services as controls
+
+        att = services.add_attachment(f.user("dy_baozhang"), req, AttachmentKind.INVOICE, "fp.jpg", f.invoice_photo())
+        controls.record_invoice(f.user("dy_baozhang"), att, controls.InvoiceInput(
+            number="24412000000012340000", invoice_date=date.today(), seller=req.payee_name, amount="800.00"))
         services.submit(f.user("dy_baozhang"), req)
         db.session.commit()
         db.scoped.remove()

@@ -40,7 +40,7 @@ def _file() -> dict[str, Any]:
 def _pay_fields(req: PaymentRequest) -> dict[str, Any]:
     return {"bank_reference": f"M{uuid.uuid4().hex[:12].upper()}", "value_date": date.today().isoformat(),
             "amount": f"{req.amount:.2f}", "payee_name": req.payee_name, "payee_account": req.payee_account,
-            "payer_account": "6228480000000000", "receipt": (io.BytesIO(f.jpeg_bytes(color="blue")), "r.jpg")}
+            "payer_account": req.village.bank_account, "receipt": (io.BytesIO(f.jpeg_bytes(color="blue")), "r.jpg")}
 
 
 def _question(req: PaymentRequest) -> int:
@@ -80,7 +80,7 @@ CASES = [
     Case("attachment file", State.PENDING, lambda a, r: a.get(f"/attachments/{r.attachments[0].id}"),
          lambda c, r: c.get(f"/requests/attachments/{r.attachments[0].id}?original=1")),
     Case("questions", State.PENDING, lambda a, r: a.get(f"/requests/{r.id}/questions"),
-         lambda c, r: c.get(f"/oversight/requests/{r.id}")),
+         lambda c, r: c.get(f"/oversight/questions/{_question(r)}")),  # open to whoever may read or answer them
     Case("ask", State.PENDING,
          lambda a, r: a.post(f"/requests/{r.id}/questions", {"text": "?", "deadline": date.today().isoformat()}),
          lambda c, r: c.post(f"/oversight/requests/{r.id}/questions",

@@ -25,6 +25,25 @@ Scenario = Callable[[Callable[[str], ApiClient]], Any]
 MP = "multipart/form-data"
 
 
+_payees = iter(range(1, 10**6))
+
+
+def _req(state: State) -> Any:
+    """A request in `state`, to a payee of its own (the cumulative band of issue 11 counts per payee)."""
+    n = next(_payees)
+    return f.in_state(state, payee_name=f"濮阳市华龙区第{n}农资经营部", payee_account=f"62284800{n:011d}")
+
+
+def _invoice(state: State) -> int:
+    from finance.attachment_kinds import AttachmentKind
+
+    return next(a.id for a in _req(state).attachments if a.kind == AttachmentKind.INVOICE)
+
+
+INVOICE = {"number": "24412000000012345679", "invoice_date": date.today().isoformat(), "seller": "兴农",
+           "amount": "1200.00"}
+
+
 def _file() -> dict[str, Any]:
     return {"kind": "other", "file": (io.BytesIO(f.jpeg_bytes(color="green")), "x.jpg")}
 
@@ -32,13 +51,13 @@ def _file() -> dict[str, Any]:
 def _pay(req: Any) -> dict[str, Any]:
     return {"bank_reference": f"S{uuid.uuid4().hex[:12].upper()}", "value_date": date.today().isoformat(),
             "amount": f"{req.amount:.2f}", "payee_name": req.payee_name, "payee_account": req.payee_account,
-            "payer_account": "6228480000000000", "receipt": (io.BytesIO(f.jpeg_bytes(color="blue")), "r.jpg")}
+            "payer_account": req.village.bank_account, "receipt": (io.BytesIO(f.jpeg_bytes(color="blue")), "r.jpg")}
 
 
 def _question() -> Any:
     from finance.extensions import db
 
-    q = oversight.ask_question(f.user("yc_lianqing"), f.in_state(State.PENDING), "?", date.today() + timedelta(days=2))
+    q = oversight.ask_question(f.user("yc_lianqing"), _req(State.PENDING), "?", date.today() + timedelta(days=2))
     db.session.commit()
     return q
 
@@ -67,7 +86,7 @@ def _import_id() -> int:
 
 
 def _id(state: State) -> int:
-    return f.in_state(state).id
+    return _req(state).id
 
 
 # (endpoint, status) -> the request that gets that answer. `as_` gives an ApiClient of a user.
@@ -79,6 +98,10 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
     ("create_request", 201): lambda as_: as_("dy_baozhang").post("/requests", {"purpose": "x"}),
     ("create_request", 403): lambda as_: as_("yc_lianqing").post("/requests", {"purpose": "x"}),
     ("get_request", 200): lambda as_: as_("dy_baozhang").get(f"/requests/{_id(State.DRAFT)}"),
+    ("record_invoice", 200): lambda as_: as_("dy_baozhang").put(f"/attachments/{_invoice(State.DRAFT)}/invoice",
+                                                                INVOICE),
+    ("record_invoice", 403): lambda as_: as_("yc_lianqing").put(f"/attachments/{_invoice(State.DRAFT)}/invoice",
+                                                                INVOICE),
     ("approval_form_pdf", 200): lambda as_: as_("yc_lianqing").get(
         f"/requests/{_id(State.APPROVED)}/approval-form.pdf"),
     ("edit_request", 200): lambda as_: as_("dy_baozhang").put(f"/requests/{_id(State.DRAFT)}", {"purpose": "y"}),
@@ -118,7 +141,7 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
     ("pay_request", 403): lambda as_: _pay_as(as_, "yc_lianqing", State.APPROVED),
     ("pay_request", 409): lambda as_: _pay_as(as_, "yc_chuna", State.PENDING),
     ("get_attachment", 200): lambda as_: as_("yc_lianqing").get(
-        f"/attachments/{f.in_state(State.PENDING).attachments[0].id}"),
+        f"/attachments/{_req(State.PENDING).attachments[0].id}"),
     ("open_questions", 200): lambda as_: as_("yc_shenhe").get("/questions"),
     ("request_questions", 200): lambda as_: as_("yc_lianqing").get(f"/requests/{_id(State.PENDING)}/questions"),
     ("ask_question", 201): lambda as_: as_("yc_lianqing").post(
@@ -141,12 +164,12 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
 
 
 def _detach(as_: Callable[[str], ApiClient], who: str, state: State) -> Any:
-    req = f.in_state(state)
+    req = _req(state)
     return as_(who).delete(f"/requests/{req.id}/attachments/{req.attachments[0].id}")
 
 
 def _pay_as(as_: Callable[[str], ApiClient], who: str, state: State) -> Any:
-    req = f.in_state(state)
+    req = _req(state)
     return as_(who).post(f"/requests/{req.id}/pay", data=_pay(req), content_type=MP)
 
 
@@ -181,7 +204,7 @@ def _shared(op: Any, status: int, as_: Callable[[str | None], ApiClient], app: A
                                       data={**{k: v for k, v in fields.items() if k in names}, **files})
         body = None
         if op.body is not None:  # its required fields, well-formed, so that what is refused is the id
-            samples = {"reason": "x", "text": "x", "answer": "x", "deadline": date.today().isoformat()}
+            samples = {"reason": "x", "text": "x", "answer": "x", "deadline": date.today().isoformat(), **INVOICE}
             body = {k: samples[k] for k, info in op.body.model_fields.items() if info.is_required()}
         return _open(client, path, method, headers=client.headers(post=True),
                                   json=body)
@@ -212,7 +235,7 @@ def _real(op: Any, path: str) -> str:
     """The path with ids of a real request (so that what is refused is the request, not the id)."""
     if not op.path_params or "chain_id" in dict(op.path_params):
         return path
-    req = f.in_state(State.DRAFT)
+    req = _req(State.DRAFT)
     return path.replace("2147483647", str(req.id), 1).replace("2147483647", str(req.attachments[0].id))
 
 

@@ -40,11 +40,18 @@ def test_the_whole_story_through_the_api_with_a_token_of_each_role(as_user: Any,
     assert r.status_code == 422 and r.headers["Content-Type"] == "application/problem+json"
     assert {e["field"] for e in r.get_json()["errors"]} == {"attachment_invoice", "attachment_contract"}
 
-    for kind, name, data in (("invoice", "fapiao.jpg", f.jpeg_bytes()), ("contract", "hetong.pdf", f.pdf_bytes())):
+    for kind, name, data in (("invoice", "fapiao.jpg", f.invoice_photo()), ("contract", "hetong.pdf", f.pdf_bytes())):
         r = accountant.post(f"/requests/{rid}/attachments", data={"kind": kind, "file": (_io(data), name)},
                             content_type="multipart/form-data")
         assert r.status_code == 201, r.get_json()
         assert r.get_json()["items"][0]["kind"] == kind
+        if kind == "invoice":  # a 发票's facts, typed beside its photo
+            invoice_id = r.get_json()["items"][0]["id"]
+            r = accountant.put(f"/attachments/{invoice_id}/invoice", {
+                "number": "24412000000012345678", "invoice_date": date.today().isoformat(),
+                "seller": "濮阳市华龙区宏达建材商店", "amount": "12000.00"})
+            assert r.status_code == 200, r.get_json()
+            assert r.get_json()["amount"] == "12000.00"
     r = accountant.post(f"/requests/{rid}/submit")
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["state"] == "pending"
@@ -92,8 +99,9 @@ def test_the_whole_story_through_the_api_with_a_token_of_each_role(as_user: Any,
             break
         after = int(page["next"])
     mine = [e for e in events if e["subject_type"] == "payment_request" and e["subject_id"] == str(rid)]
-    assert [e["action"] for e in mine] == ["create", "attachment_add", "attachment_add", "submit", "return", "edit",
-                                           "submit", "approve", "approve", "approve", "approve", "pay"]
+    assert [e["action"] for e in mine] == ["create", "attachment_add", "invoice_record", "attachment_add", "submit",
+                                           "return", "edit", "submit", "approve", "approve", "approve", "approve",
+                                           "pay"]
     # Every one came through the API, and names the token it came with.
     assert all(e["request_id"].startswith("api-t") for e in mine)
     assert {e["actor"]["name"] for e in mine} >= {"李秀英", "王建国", "郑晓燕"}
