@@ -186,7 +186,10 @@ def main() -> int:
             admin = login(base, "hl_admin")
             township = env["SANZI_BENCH_TOWNSHIP"]
             pages += [("register", f"/controls/townships/{township}/register", admin),
-                      ("negative-list", f"/controls/townships/{township}/negative-list", admin)]
+                      ("negative-list", f"/controls/townships/{township}/negative-list", admin),
+                      ("district", "/oversight/flags/district", admin)]
+            liaison = login(base, "yc_lianqing")
+            pages += [("flag-workbench", "/oversight/flags/", liaison)]
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
                 if not routed(base, path, page_cookie or cookie):

@@ -118,21 +118,25 @@ _REQ_COLUMNS = (PaymentRequest.id, PaymentRequest.number, PaymentRequest.village
                 PaymentRequest.payee_name, PaymentRequest.payee_account, PaymentRequest.amount,
                 PaymentRequest.submitted_at, PaymentRequest.created_at, PaymentRequest.purpose,
                 AccountSubject.code, AccountSubject.name, PaymentRequest.requester_id,
-                RequestControl.payee_id_number, RequestControl.contract_id, RequestControl.resolution_id)
+                RequestControl.payee_id_number, RequestControl.contract_id, RequestControl.resolution_id,
+                FlagPayeeKey.account_key, FlagPayeeKey.name_key)
 
 
 def _req_select() -> Any:
     return (select(*_REQ_COLUMNS)
             .outerjoin(AccountSubject, AccountSubject.id == PaymentRequest.subject_id)
             .outerjoin(RequestControl, RequestControl.request_id == PaymentRequest.id)
+            .outerjoin(FlagPayeeKey, FlagPayeeKey.request_id == PaymentRequest.id)
             .where(PaymentRequest.state.in_(COUNTED), PaymentRequest.amount.is_not(None)))
 
 
 def _row_to_req(row: Any) -> Req:
     (rid, number, village_id, state, payee_name, payee_account, amount, submitted_at, created_at, purpose,
-     subject_code, subject_name, requester_id, payee_id, contract_id, resolution_id) = row
+     subject_code, subject_name, requester_id, payee_id, contract_id, resolution_id, account_key, payee_key) = row
+    # The scan's payee-key index holds the normalised keys (computed once per change); else compute them.
     return Req(rid, number or str(rid), village_id, str(state), payee_name or "", payee_account or "",
-               normalise_account(payee_account), name_key(payee_name), amount,
+               normalise_account(payee_account) if account_key is None else account_key,
+               name_key(payee_name) if payee_key is None else payee_key, amount,
                aware(submitted_at or created_at), purpose or "", subject_code, subject_name, requester_id,
                normalise_id_number(payee_id) if payee_id else None, contract_id, resolution_id)
 
@@ -282,22 +286,34 @@ class Data:
     # --- people: the register, officials, users' own accounts -------------------------------------------
 
     def register(self) -> tuple[dict[str, list[RegisterLine]], dict[str, list[RegisterLine]]]:
-        """Active register lines by normalised account and by normalised ID number."""
+        """Active register lines by normalised account and by normalised ID number: all of them on a full
+        scan, else those whose account or ID is a focused request's payee's (all the detectors ask)."""
         if self._register is None:
             by_account: dict[str, list[RegisterLine]] = defaultdict(list)
             by_id: dict[str, list[RegisterLine]] = defaultdict(list)
             lines = {}
-            for pid, official, name, relation, id_number in db.session.execute(
-                    select(RelatedPerson.id, RelatedPerson.official_id, RelatedPerson.name, RelatedPerson.relation,
-                           RelatedPerson.id_number).where(RelatedPerson.active.is_(True))):
+            stmt = select(RelatedPerson.id, RelatedPerson.official_id, RelatedPerson.name, RelatedPerson.relation,
+                          RelatedPerson.id_number).where(RelatedPerson.active.is_(True))
+            if not self.full:
+                focused = self.focused()
+                accounts = sorted({r.account_key for r in focused if r.account_key})
+                ids = sorted({r.payee_id_number for r in focused if r.payee_id_number})
+                stmt = stmt.where(or_(RelatedPerson.id.in_(select(RelatedAccount.person_id)
+                                                           .where(RelatedAccount.account.in_(accounts))),
+                                      RelatedPerson.id_number.in_(ids)))
+            for pid, official, name, relation, id_number in db.session.execute(stmt):
                 line = RegisterLine(pid, official, name,
                                     relation if isinstance(relation, Relation) else Relation(relation))
                 lines[pid] = line
                 if id_number:
                     by_id[normalise_id_number(id_number)].append(line)
-            for pid, account in db.session.execute(select(RelatedAccount.person_id, RelatedAccount.account)):
-                if pid in lines and normalise_account(account):
-                    by_account[normalise_account(account)].append(lines[pid])
+            accounts_stmt = select(RelatedAccount.person_id, RelatedAccount.account)
+            if not self.full:
+                accounts_stmt = accounts_stmt.where(RelatedAccount.person_id.in_(list(lines)))
+            for pid, account in db.session.execute(accounts_stmt):
+                key = account if account.isdigit() else normalise_account(account)  # stored normalised
+                if pid in lines and key:
+                    by_account[key].append(lines[pid])
             self._register = (by_account, by_id)
         return self._register
 
@@ -353,15 +369,15 @@ def load_villages() -> dict[int, Village]:
     return out
 
 
-# How far around a focused request a village's fellows are read: the split window and the year of the
-# concentration signal.
-LOOK_BACK = timedelta(days=366)
-LOOK_AHEAD = timedelta(days=31)
+# How far around a focused request a village's fellows are read: twice the default split window (a
+# township may widen it); the concentration signal reads its village-year itself.
+LOOK_BACK = timedelta(days=62)
+LOOK_AHEAD = timedelta(days=62)
 
 
 def load(focus_ids: Iterable[int] | None, now: datetime | None = None) -> Data:
     """The data of a scan: every counted request (`focus_ids` None: a full scan), or these requests with
-    their villages' requests from a year before the earliest to a month after the latest."""
+    their villages' requests from two months before the earliest to two months after the latest."""
     now = now or datetime.now(UTC)
     villages = load_villages()
     if focus_ids is None:
