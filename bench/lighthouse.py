@@ -190,6 +190,9 @@ def main() -> int:
                       ("district", "/oversight/flags/district", admin)]
             liaison = login(base, "yc_lianqing")
             pages += [("flag-workbench", "/oversight/flags/", liaison)]
+            # delegation (代理审批): a village lead's page with its form, and the admin's list
+            pages += [("delegations", "/delegations", login(base, "dy_shuji")),
+                      ("delegations-admin", "/delegations/admin", admin)]
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
                 if not routed(base, path, page_cookie or cookie):

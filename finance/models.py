@@ -3,17 +3,20 @@
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from finance.auth.models import LoginSession, RoleAssignment, User
 from finance.controls.models import (
+    CommitteeVote,
     Contract,
     ControlPolicy,
     ImageFingerprint,
     InvoiceFact,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     RequestControl,
     Resolution,
 )
 from finance.db import Base
+from finance.delegations.models import Delegation
 from finance.flags.models import FlagPayeeKey, FlagPolicy, FlagScanState, RiskFlag, RiskFlagRequest
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
 from finance.orgs.models import AccountSubject, OrgUnit
@@ -26,9 +29,11 @@ metadata = [Base.metadata, AuditBase.metadata]
 
 __all__ = [
     "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
+    "Delegation",
     "Event", "ImageFingerprint", "InvoiceFact", "LoginSession", "NegativeItem", "Notice", "NoticeDelivery",
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
     "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
+    "CommitteeVote", "OriginalsReceipt",
 ]

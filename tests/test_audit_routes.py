@@ -250,6 +250,9 @@ ROUTES: dict[str, Case] = {
     "payment_requests.submit": Case(
         "dy_baozhang", setup=_in(State.DRAFT), form=lambda v: {"client_key": _key()}, actions=("submit",)
     ),
+    "payment_requests.discard": Case(
+        "dy_baozhang", setup=_in(State.DRAFT), form=lambda v: {"client_key": _key()}, actions=("discard",)
+    ),
     "payment_requests.withdraw": Case(
         "dy_baozhang", setup=_pending, form=lambda v: {"client_key": _key()}, actions=("withdraw",)
     ),

@@ -148,9 +148,24 @@ def path_values() -> dict[str, str]:
         "township_id": str(f.unit("HL-YC").id),
         "delivery_id": str(db.session.execute(select(NoticeDelivery.id)).scalars().first()),
         "_approved": str(approved.id),
+        "delegation_id": str(_delegation().id),  # finance.delegations
         "flag_id": str(flag_id),
         "hold_id": str(hold.id),
     }
+
+
+def _delegation() -> Any:
+    from finance.delegations import services as delegations
+    from finance.extensions import db
+    from finance.roles import Role
+    from finance.timefmt import today_local
+
+    today = today_local()
+    d = delegations.create(f.user("dy_shuji"), delegations.DelegationInput(
+        role=Role.VILLAGE_LEAD.value, delegate_id=f.user("xy_shuji").id, village_ids=[f.unit("HL-YC-01").id],
+        starts_on=today, ends_on=today + timedelta(days=3)))
+    db.session.commit()
+    return d
 
 
 def build(rule: Any, values: dict[str, str]) -> str:

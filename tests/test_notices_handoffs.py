@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from finance.demo import PEOPLE
 from finance.extensions import db
+from finance.notices import dispatch
 from finance.notices import services as notices
 from finance.notices.models import Channel, DeliveryState, Notice, NoticeDelivery, NoticeKind
 from finance.notices.worker import run_once
@@ -159,9 +160,9 @@ def test_alert_agency_tells_the_reviewers_over_the_village_once(outside):
     req = f.in_state(State.PENDING)
     walk(lambda: None)
     link = f"/requests/{req.id}"
-    told = walk(lambda: notices.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req))
+    told = walk(lambda: dispatch.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req))
     assert list(told) == ["yc_shenhe"] and "异常提醒" in told["yc_shenhe"][0]
-    assert notices.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req) is None
+    assert dispatch.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req) is None
 
 
 def test_e_mail_goes_through_smtp_with_the_dedupe_key_as_message_id(outside, smtp):

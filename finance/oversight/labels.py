@@ -72,6 +72,13 @@ FIELD_LABELS: dict[str, Any] = {
     "remind_after_days": _l("催办天数"),
     "escalate_after_days": _l("上报天数"),
     "reason": _l("原因"),
+    # finance.controls in the request's events (issue 11)
+    "route_roles": _l("审批路线"),
+    "route_amount": _l("按累计金额审批"),
+    "controls": _l("审核提示"),
+    "recusals": _l("回避"),
+    "committee": _l("集体审议"),
+    "originals": _l("原件已收"),
 }
 
 # The verifier's findings by code (audit.verify.CHAIN_FAILURES and the app's replayer's

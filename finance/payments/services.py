@@ -14,6 +14,7 @@ from sqlalchemy import select
 from finance import audit_keys, storage, trail
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
+from finance.controls.chain import originals_missing
 from finance.db import utcnow
 from finance.extensions import db
 from finance.oversight.services import active_hold
@@ -73,6 +74,8 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
         errors["payer_account"] = _("付款账号只能是数字，最多 40 位。")
     if not data.receipt_data:
         errors["receipt"] = _("请上传银行回单。")
+    if originals_missing(req):  # the township's control policy (issue 11)
+        errors["originals"] = _("本镇规定代理中心确认“原件已收”后才能支付，请等待审核会计确认。")
     return errors
 
 

@@ -2,7 +2,7 @@
 thresholds per township, payment holds (暂缓支付)
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0017
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -11,7 +11,7 @@ import finance.db
 
 
 revision = '0014'
-down_revision = '0009'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
