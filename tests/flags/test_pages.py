@@ -40,7 +40,8 @@ def _events(flag: RiskFlag) -> list[str]:
 
 def test_workbench_lists_the_liaisons_flags_red_first_and_filters(client: Any, make_client: Any) -> None:
     _req, yellow = _flagged()
-    red_req = f.in_state(State.PENDING, "800.00", purpose="春节购买烟酒", payee_account="6222020000000004444")
+    red_req = f.in_state(State.PENDING, "800.00", purpose="春节购买烟酒", payee_name="濮阳市华龙区糖酒副食店",
+                         payee_account="6222020000000004444")
     red = db.session.execute(select(RiskFlag).where(RiskFlag.key == f"negative_list:{red_req.id}")).scalar_one()
     client.login("yc_lianqing")
     page = client.get("/oversight/flags/").get_data(as_text=True)
