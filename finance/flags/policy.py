@@ -62,7 +62,8 @@ class FlagRules:
 
     def to_json(self) -> str:
         data = asdict(self)
-        return json.dumps({k: (str(v) if isinstance(v, Decimal) else list(v) if isinstance(v, tuple) else v)
+        # Decimals and floats as strings: the trail takes no floats, and money is never one.
+        return json.dumps({k: (str(v) if isinstance(v, Decimal | float) else list(v) if isinstance(v, tuple) else v)
                            for k, v in data.items()}, ensure_ascii=False, sort_keys=True)
 
     @classmethod
