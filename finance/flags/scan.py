@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -241,8 +242,10 @@ def run(focus: Sequence[int] | None, chosen: Sequence[Detector], source: str, no
     if focus is not None and not data.focus:
         return result
     findings: list[Finding] = []
-    for detector in chosen:
-        findings.extend(detector.detect(data))
+    # A flag's summary is stored and exported in Chinese, whatever the language of the page that caused it.
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
+        for detector in chosen:
+            findings.extend(detector.detect(data))
     record_findings(findings, source, result, now)
     return result
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 
 from finance.flags.data import Data, Req, load_requests
@@ -83,5 +84,7 @@ def detect(data: Data) -> Iterable[Finding]:
                           amount=total(mine), occurred_at=max(r.at for r in mine))
 
 
-DETECTOR = Detector(FlagType.PAYEE_CONCENTRATION, "一个村一年的工程款大部分付给同一收款人（按占比排序）。", detect,
+DETECTOR = Detector(FlagType.PAYEE_CONCENTRATION,
+                    _l("一个村一年的工程款大部分付给同一收款人（按占比排序）。"),
+                    detect,
                     preventive=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.attachment_kinds import AttachmentKind
 from finance.controls.normalise import is_business
@@ -37,4 +38,6 @@ def detect(data: Data) -> Iterable[Finding]:
                       amount=r.amount, occurred_at=r.at)
 
 
-DETECTOR = Detector(FlagType.RECEIPT_AS_INVOICE, "收款人是企业或个体商户，却以收据、签收单代替发票入账。", detect)
+DETECTOR = Detector(FlagType.RECEIPT_AS_INVOICE,
+                    _l("收款人是企业或个体商户，却以收据、签收单代替发票入账。"),
+                    detect)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.controls.normalise import is_business, normalise_name
 from finance.flags.data import Data
@@ -48,4 +49,6 @@ def detect(data: Data) -> Iterable[Finding]:
             break
 
 
-DETECTOR = Detector(FlagType.SELF_PAYEE, "收款人是本申请的申请人或审批人本人（按账号、身份证号或姓名）。", detect)
+DETECTOR = Detector(FlagType.SELF_PAYEE,
+                    _l("收款人是本申请的申请人或审批人本人（按账号、身份证号或姓名）。"),
+                    detect)

@@ -17,6 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.controls.normalise import normalise_name
 from finance.flags.data import Data, Req
@@ -167,5 +168,5 @@ def detect(data: Data) -> Iterable[Finding]:
 
 
 DETECTOR = Detector(FlagType.SPLIT_PAYMENT,
-                    "同一村在滑动窗口内向同一账户、同名收款人或相近用途分多笔支付，每笔低于审批线而合计达到审批线。",
+                    _l("同一村在滑动窗口内向同一账户、同名收款人或相近用途分多笔支付，每笔低于审批线而合计达到审批线。"),
                     detect)
