@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, select, union
 from sqlalchemy.exc import IntegrityError
 
 import audit
@@ -67,11 +67,13 @@ def _state(source: str) -> FlagScanState:
 
 
 def _changed_requests(state: FlagScanState) -> list[int]:
-    cond = PaymentRequest.id > state.high_id
-    if state.high_at is not None:
-        cond = or_(cond, PaymentRequest.updated_at > state.high_at)
-    return list(db.session.execute(select(PaymentRequest.id).where(cond, PaymentRequest.state.in_(flag_data.COUNTED)))
-                .scalars())
+    """New since the last scan (by id) or changed since (by `updated_at`): two indexed ranges."""
+    counted = PaymentRequest.state.in_(flag_data.COUNTED)
+    new = select(PaymentRequest.id).where(PaymentRequest.id > state.high_id, counted)
+    if state.high_at is None:
+        return sorted(db.session.execute(new).scalars())
+    moved = select(PaymentRequest.id).where(PaymentRequest.updated_at > state.high_at, counted)
+    return sorted(db.session.execute(union(new, moved)).scalars())
 
 
 def _register_touched(state: FlagScanState) -> list[int]:
@@ -257,7 +259,8 @@ def scan(*, full: bool = False, now: datetime | None = None) -> ScanResult:
     register = _state(REGISTER)
     first = full or state.ran_at is None
     high_id = db.session.execute(select(func.max(PaymentRequest.id))).scalar_one() or 0
-    high_at = db.session.execute(select(func.max(PaymentRequest.updated_at))).scalar_one()
+    high_at = db.session.execute(select(PaymentRequest.updated_at).order_by(PaymentRequest.updated_at.desc())
+                                 .limit(1)).scalar_one_or_none()
     register_at = db.session.execute(select(func.max(RelatedPerson.updated_at))).scalar_one()
     if first:
         focus: list[int] | None = None
