@@ -105,6 +105,11 @@ class RegisterLine:
     relation: Relation
 
 
+def chunks(values: list[Any]) -> Iterable[list[Any]]:
+    """`values` in slices small enough for an IN list."""
+    return _chunks(values)
+
+
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:
     for i in range(0, len(values), CHUNK):
         yield values[i:i + CHUNK]
@@ -185,6 +190,14 @@ class Data:
 
     def village(self, village_id: int) -> Village:
         return self.villages[village_id]
+
+    def own_accounts(self) -> dict[int, set[str]]:
+        """Each village's own accounts (normalised): its org unit's account."""
+        out: dict[int, set[str]] = defaultdict(set)
+        for vid, v in self.villages.items():
+            if v.bank_account:
+                out[vid].add(v.bank_account)
+        return out
 
     def township_of(self, village_id: int) -> int | None:
         v = self.villages.get(village_id)

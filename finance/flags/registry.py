@@ -10,6 +10,7 @@ from finance.flags.detectors import (
     negative_list,
     night_approval,
     payee_concentration,
+    payer_account_mismatch,
     receipt_as_invoice,
     related_payee,
     self_payee,
@@ -32,6 +33,7 @@ DETECTORS: tuple[Detector, ...] = (
     night_approval.DETECTOR,
     just_under_band.DETECTOR,
     payee_concentration.DETECTOR,
+    payer_account_mismatch.DETECTOR,
 )
 
 

@@ -20,6 +20,7 @@ from finance.flags import scan as flag_scan
 from finance.flags.models import FlagType, RiskFlag
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.route import policy_for, steps_of, waiting_role
+from finance.payments.models import Payment
 from finance.roles import Role
 from finance.workflow import Action, State
 from tests import factories as f
@@ -98,3 +99,18 @@ def flags_of(kind: FlagType) -> list[RiskFlag]:
 
 def numbers(flag: RiskFlag) -> set[str]:
     return set(json.loads(flag.request_numbers))
+
+
+def paid(req: PaymentRequest, payer_account: str, *, reference: str | None = None, days_after: float = 1) -> Payment:
+    """The request paid from `payer_account`, as history records a payment (the pay service would refuse a
+    payer account that is not the village's)."""
+    at = (req.submitted_at or NOW) + timedelta(days=days_after)
+    key = reference or f"REF{uuid.uuid4().hex[:12].upper()}"
+    payment = Payment(request=req, bank_reference=key, reference_key=key, value_date=at.date(), amount=req.amount,
+                      payee_name=req.payee_name, payee_account=req.payee_account, payer_account=payer_account,
+                      cashier_id=f.user("yc_chuna").id, created_at=at)
+    db.session.add(payment)
+    req.state = State.PAID
+    req.updated_at = at
+    db.session.flush()
+    return payment

@@ -15,7 +15,7 @@ from finance.flags.scan import scan
 from finance.timefmt import CST
 from tests import factories as f
 from tests.controls import helpers as ch
-from tests.flags.helpers import NOW, approve_all, flags_of, move, numbers, plant
+from tests.flags.helpers import NOW, approve_all, flags_of, move, numbers, paid, plant
 
 pytestmark = pytest.mark.usefixtures("db", "no_preventive")
 
@@ -265,3 +265,16 @@ def test_payee_concentration_of_works_ranked_and_a_spread_year_is_not() -> None:
     found = flags_of(FlagType.PAYEE_CONCENTRATION)
     assert len(found) == 1 and found[0].village_id == f.unit("HL-YC-01").id
     assert "宏远建筑" in found[0].summary
+
+
+# --- payer account -------------------------------------------------------------------------------------
+
+def test_payer_account_not_the_villages() -> None:
+    own = f.unit("HL-YC-01").bank_account
+    elsewhere = plant("2000.00", days_ago=5)
+    paid(elsewhere, "6217 0000 9999 8888 777")
+    fine = plant("2000.00", days_ago=5, account="6222020000000007777")
+    paid(fine, " ".join([own[:6], own[6:]]))  # the village's own, written with a space
+    scan()
+    found = flags_of(FlagType.PAYER_ACCOUNT_MISMATCH)
+    assert [numbers(x) for x in found] == [{elsewhere.number}] and "6217000099998888777" in found[0].summary
