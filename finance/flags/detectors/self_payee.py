@@ -1,7 +1,9 @@
 """self_payee: the payee is the requester or an approver of the same request.
 
 Signal: the payee's normalised account or 身份证号 is the requester's or an approver's own (their 本人
-register line), or the payee's cleaned name equals that person's name (a person, not a business). Not
+register line): red; or, for someone whose own accounts are not on record, the payee's cleaned name equals
+that person's name (a person, not a business): yellow (in a village where most are 王, a namesake is
+common: where the official's accounts are known, a namesake paid to another account is not flagged). Not
 flagged: wages and payouts (补贴, 误工 …: a cadre's pay, approved with the payroll), and the requester's
 代垫 (an advance repaid against a third party's invoice). Red."""
 
@@ -34,14 +36,16 @@ def detect(data: Data) -> Iterable[Finding]:
                 via = "account"
             elif r.payee_id_number and r.payee_id_number in ids.get(user_id, ()):
                 via = "id_number"
-            elif person and len(payee) >= 2 and payee == normalise_name(data.user_name(user_id)):
-                via = "name"
+            elif (person and len(payee) >= 2 and payee == normalise_name(data.user_name(user_id))
+                  and not accounts.get(user_id) and not ids.get(user_id)):
+                via = "name"  # only for someone whose own accounts are not on record: else a namesake
             if via is None:
                 continue
             if role == "requester" and any(not same_name(i.seller_key, r.name_key) for i in data.invoices(r.id)):
                 continue  # 代垫: repaid against another seller's invoice
             who = _("申请人") if role == "requester" else _("审批人")
-            yield Finding(FlagType.SELF_PAYEE, Colour.RED, r.village_id, f"self_payee:{r.id}",
+            colour = Colour.YELLOW if via == "name" else Colour.RED
+            yield Finding(FlagType.SELF_PAYEE, colour, r.village_id, f"self_payee:{r.id}",
                           _("收款人“%(payee)s”是本申请的%(who)s%(name)s本人", payee=r.payee_name, who=who,
                             name=data.user_name(user_id)),
                           [r], {"requests": [request_evidence(r)], "user_id": user_id, "role": role, "via": via},
