@@ -46,7 +46,8 @@ def _by_numbers(data: Data) -> Iterable[Finding]:
                       _("发票号码 %(number)s 被 %(n)d 笔申请重复使用（%(villages)s）", number=number, n=len(rows),
                         villages="、".join(sorted(villages))),
                       rows, {"basis": "number", "invoice_number": number,
-                             "attachments": sorted({inv.attachment_id for inv, _r in uses}),
+                             "attachments": sorted({inv.attachment_id for inv, _r in uses
+                                                    if inv.attachment_id is not None}),
                              "requests": [request_evidence(r) for r in rows]},
                       amount=rows[-1].amount, occurred_at=rows[-1].at)
 
