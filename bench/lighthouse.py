@@ -187,6 +187,7 @@ def main() -> int:
             township = env["SANZI_BENCH_TOWNSHIP"]
             pages += [("register", f"/controls/townships/{township}/register", admin),
                       ("negative-list", f"/controls/townships/{township}/negative-list", admin),
+                      ("control-policy", f"/controls/townships/{township}/policy", admin),
                       ("district", "/oversight/flags/district", admin)]
             liaison = login(base, "yc_lianqing")
             pages += [("flag-workbench", "/oversight/flags/", liaison)]

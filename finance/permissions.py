@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from flask import g, has_request_context
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, Select, event, exists, false, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from finance.auth.models import User
 from finance.controls.queries import recusal_matches
@@ -141,18 +140,21 @@ class Acting:
     delegation_id: int | None = None
 
 
+GRANTS_CACHE = "sanzi.delegation_grants"
+
+
 def grants_of(user: Any) -> list[Grant]:
     """The delegations naming `user` as delegate that are in force today (China date), each for the
-    villages over which its principal, still active, still holds the role. Read once per web request."""
+    villages over which its principal, still active, still holds the role. Read once per transaction
+    (kept in the session's `info` until the transaction or savepoint ends; the delegation services
+    forget it when they write)."""
     user_id = getattr(user, "id", None)
     if user_id is None:
         return []
     today = today_local()
-    cache: dict[tuple[int, Any], list[Grant]] | None = None
-    if has_request_context():
-        cache = g.setdefault("delegation_grants", {})
-        if (user_id, today) in cache:
-            return cache[(user_id, today)]
+    cache: dict[tuple[int, Any], list[Grant]] = db.session.info.setdefault(GRANTS_CACHE, {})
+    if (user_id, today) in cache:
+        return cache[(user_id, today)]
     rows = db.session.execute(
         select(Delegation).where(Delegation.delegate_id == user_id, Delegation.ends_on >= today,
                                  Delegation.starts_on <= today, Delegation.ended_at.is_(None))
@@ -165,9 +167,13 @@ def grants_of(user: Any) -> list[Grant]:
         villages = frozenset(v.id for v in d.villages if d.role in principal.roles_at(v))
         if principal.active and villages:
             grants.append(Grant(d.id, d.role, villages, principal))
-    if cache is not None:
-        cache[(user_id, today)] = grants
+    cache[(user_id, today)] = grants
     return grants
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_grants(session: Session, _transaction: Any) -> None:
+    session.info.pop(GRANTS_CACHE, None)
 
 
 def acting_as(user: User, request: PaymentRequest, transition: Transition) -> Acting | None:

@@ -103,6 +103,16 @@ def _failed_delivery() -> dict[str, Any]:
     return {"delivery_id": delivery.id}
 
 
+def _delegation() -> dict[str, Any]:
+    from finance.delegations import services as delegations
+
+    d = delegations.create(f.user("dy_shuji"), delegations.DelegationInput(
+        role=Role.VILLAGE_LEAD.value, delegate_id=f.user("xy_shuji").id, village_ids=[f.unit("HL-YC-01").id],
+        starts_on=today_local(), ends_on=today_local() + timedelta(days=3)))
+    ext_db.session.commit()
+    return {"delegation_id": d.id}
+
+
 def _deadline() -> str:
     return (today_local() + timedelta(days=5)).isoformat()
 
@@ -332,6 +342,15 @@ ROUTES: dict[str, Case] = {
         form=lambda v: {"remind_after": "3", "escalate_after": "5"}, actions=("notice_policy",),
     ),
     "notices.retry": Case("hl_admin", setup=_failed_delivery, actions=("notice_retry",)),
+    # delegation (代理审批): naming a delegate, ending one early
+    "delegations.index": Case(
+        "dy_shuji",
+        form=lambda v: {"role": "village_lead", "delegate": str(f.user("xy_shuji").id),
+                        "villages": str(f.unit("HL-YC-01").id), "starts_on": today_local().isoformat(),
+                        "ends_on": (today_local() + timedelta(days=3)).isoformat()},
+        actions=("delegation_create",),
+    ),
+    "delegations.end": Case("dy_shuji", setup=_delegation, actions=("delegation_end",)),
     # controls (issue 11): the register and the 负面清单 (admin), resolutions, contracts, invoice facts, links
     "controls.official": Case(
         "hl_admin", setup=_user_id("dy_shuji"),

@@ -3,6 +3,7 @@ services (so the audit trail verifies), with attachments and receipts, in a few 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from decimal import Decimal
@@ -10,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from audit.models import Event
 from finance import create_app
 from finance.attachment_kinds import AttachmentKind
 from finance.extensions import db
@@ -69,9 +71,14 @@ def test_demo_seed_creates_every_state_through_the_services(fresh_app):
                 assert payment.receipt is not None and payment.receipt.kind == AttachmentKind.RECEIPT
                 assert payment.amount == r.amount
                 assert (payment.reconciled_at is not None) == (r.state == State.RECONCILED)
-            if r.state != State.DRAFT:
-                assert any(a.kind == AttachmentKind.INVOICE for a in r.attachments)
+            if r.state != State.DRAFT:  # a 发票, or a labour slip for a person (issue 11)
+                assert any(a.kind.voucher for a in r.attachments)
         assert any(r.state == State.DRAFT and not r.attachments for r in reqs)  # one still incomplete
+        # The controls speak in the demo: a warning shown, and a recusal that moved a step (issue 11).
+        submits = [json.loads(e.after) for e in db.session.execute(select(Event).where(
+            Event.action == "submit")).scalars()]
+        assert any(x["severity"] == "warn" for a in submits for x in a.get("controls", {}).get("findings", []))
+        assert any(a.get("recusals") for a in submits)
 
         from finance.oversight.verification import run_verify
 

@@ -347,7 +347,7 @@ def submit(user: User, req: PaymentRequest, client_key: str | None = None, versi
         req.step = 1
         req.submitted_at = utcnow()
         extra["controls"] = report.to_trail()
-        moved = move_recused_steps(req)
+        moved = move_recused_steps(req, ahead=True)
         if moved:
             extra["recusals"] = moved
 
