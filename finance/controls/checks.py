@@ -210,7 +210,7 @@ def check_invoices(req: PaymentRequest, rules: ControlRules, report: ControlRepo
             report.add(Finding(Code.INVOICE_FACTS_MISSING, Severity.REFUSE, _(
                 "发票“%(file)s”还没有录入发票号码、开票日期、销售方和金额。", file=att.filename),
                 {"attachment_id": att.id}))
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}
     for fact in facts.values():
         if fact.dup_key in seen:
             report.add(Finding(Code.INVOICE_NUMBER_USED, Severity.REFUSE, _(

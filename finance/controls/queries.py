@@ -71,7 +71,7 @@ def control_rules(township: OrgUnit | None) -> ControlRules:
 def invoice_facts(req: PaymentRequest) -> dict[int, InvoiceFact]:
     """The typed facts of the request's invoices, by attachment id."""
     rows = db.session.execute(select(InvoiceFact).where(InvoiceFact.request_id == req.id)).scalars()
-    return {f.attachment_id: f for f in rows}
+    return {f.attachment_id: f for f in rows if f.attachment_id is not None}
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class EarlierUse:
     number: str | None
     state: State
     village: str
-    attachment_id: int
+    attachment_id: int | None
     invoice_number: str | None = None
     distance: int | None = None
 

@@ -63,7 +63,8 @@ def _facts_of(attachment_ids: set[int]) -> dict[int, str]:
     if not attachment_ids:
         return {}
     return {att: key for att, key in db.session.execute(select(InvoiceFact.attachment_id, InvoiceFact.dup_key)
-                                                       .where(InvoiceFact.attachment_id.in_(attachment_ids)))}
+                                                       .where(InvoiceFact.attachment_id.in_(attachment_ids)))
+            if att is not None}
 
 
 def _pairs(mine: list[Photo], others: list[Photo], distance: int) -> list[tuple[Photo, Photo, int]]:
