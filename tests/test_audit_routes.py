@@ -648,7 +648,9 @@ ROUTES: dict[str, Case] = {
 def _flag() -> dict[str, Any]:
     from finance.flags.models import RiskFlag
 
-    req = f.in_state(State.PENDING, "9880.00")  # just under the 10,000 band: flagged at submit
+    tag = uuid.uuid4().int % 10**10  # a payee of its own: no cumulative band with the case's other requests
+    req = f.in_state(State.PENDING, "9880.00", payee_name=f"收款人{tag}", payee_account=f"622202{tag:013d}")
+    # just under the 10,000 band: flagged at submit
     flag = ext_db.session.execute(select(RiskFlag).where(RiskFlag.key == f"just_under_band:{req.id}")).scalar_one()
     ext_db.session.commit()
     return {"flag_id": flag.id}

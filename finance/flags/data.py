@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from finance.approval_policy.models import RoutingPolicy
 from finance.approval_policy.rules import parse_rules
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import RoleAssignment, User
+from finance.bank.models import BankAccount
 from finance.controls.models import (
     ImageFingerprint,
     InvoiceFact,
@@ -39,6 +40,7 @@ from finance.flags.models import FlagPayeeKey, FlagPolicy
 from finance.flags.policy import DEFAULT_FLAG_RULES, FlagRules, parse_flag_rules
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.payments.models import Payment
 from finance.roles import OrgKind
 from finance.workflow import Action
 
@@ -192,11 +194,24 @@ class Data:
         return self.villages[village_id]
 
     def own_accounts(self) -> dict[int, set[str]]:
-        """Each village's own accounts (normalised): its org unit's account."""
+        """Each village's own accounts (digits only): its org unit's account and those the bank package
+        keeps for it (as finance.bank.queries.village_account_numbers, for every village at once)."""
         out: dict[int, set[str]] = defaultdict(set)
         for vid, v in self.villages.items():
             if v.bank_account:
                 out[vid].add(v.bank_account)
+        for vid, number in db.session.execute(select(BankAccount.village_id, BankAccount.number)):
+            if number:
+                out[vid].add(normalise_account(number))
+        return out
+
+    def paid_dates(self, request_ids: list[int]) -> dict[int, date]:
+        """The payment date of each paid request (its Payment's value date)."""
+        out: dict[int, date] = {}
+        for chunk in _chunks(request_ids):
+            for rid, day in db.session.execute(select(Payment.request_id, Payment.value_date)
+                                               .where(Payment.request_id.in_(chunk))):
+                out[rid] = day
         return out
 
     def township_of(self, village_id: int) -> int | None:

@@ -9,6 +9,7 @@ from finance.flags.detectors import (
     just_under_band,
     negative_list,
     night_approval,
+    non_member_payee,
     payee_concentration,
     payer_account_mismatch,
     receipt_as_invoice,
@@ -34,6 +35,7 @@ DETECTORS: tuple[Detector, ...] = (
     just_under_band.DETECTOR,
     payee_concentration.DETECTOR,
     payer_account_mismatch.DETECTOR,
+    non_member_payee.DETECTOR,
 )
 
 
