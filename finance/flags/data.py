@@ -22,7 +22,7 @@ from finance.approval_policy.models import RoutingPolicy
 from finance.approval_policy.rules import parse_rules
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import RoleAssignment, User
-from finance.bank.models import BankAccount
+from finance.bank.models import BankAccount, StatementLine
 from finance.controls.models import (
     ImageFingerprint,
     InvoiceFact,
@@ -165,6 +165,7 @@ class Data:
     full: bool
     now: datetime
     villages: dict[int, Village] = field(default_factory=dict)
+    lines: set[int] = field(default_factory=set)  # statement lines to look at (new since the last scan)
     _approvals: dict[int, list[Approval]] | None = None
     _submits: dict[int, list[datetime]] | None = None
     _invoices: dict[int, list[Invoice]] | None = None
@@ -192,6 +193,14 @@ class Data:
 
     def village(self, village_id: int) -> Village:
         return self.villages[village_id]
+
+    def line_villages(self) -> set[int]:
+        """The villages of the statement lines looked at."""
+        out: set[int] = set()
+        for chunk in _chunks(sorted(self.lines)):
+            out |= set(db.session.execute(select(StatementLine.village_id).where(StatementLine.id.in_(chunk)))
+                       .scalars())
+        return out
 
     def own_accounts(self) -> dict[int, set[str]]:
         """Each village's own accounts (digits only): its org unit's account and those the bank package

@@ -10,6 +10,7 @@ from finance.flags.detectors import (
     negative_list,
     night_approval,
     non_member_payee,
+    paid_without_statement,
     payee_concentration,
     payer_account_mismatch,
     receipt_as_invoice,
@@ -18,6 +19,8 @@ from finance.flags.detectors import (
     seller_payee_mismatch,
     shared_account,
     split_payment,
+    unmatched_outflow,
+    unregistered_income,
 )
 from finance.flags.engine import Detector
 
@@ -36,6 +39,9 @@ DETECTORS: tuple[Detector, ...] = (
     payee_concentration.DETECTOR,
     payer_account_mismatch.DETECTOR,
     non_member_payee.DETECTOR,
+    unmatched_outflow.DETECTOR,
+    unregistered_income.DETECTOR,
+    paid_without_statement.DETECTOR,
 )
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 import audit
 from finance import trail
 from finance.attachment_kinds import AttachmentKind
+from finance.bank.models import StatementLine
 from finance.controls.models import ImageFingerprint, RelatedAccount, RelatedPerson, RequestControl
 from finance.controls.normalise import name_key, normalise_account
 from finance.controls.services import fingerprint_attachments
@@ -48,6 +49,7 @@ from finance.workflow import Action
 
 REQUESTS = "requests"
 REGISTER = "register"
+STATEMENTS = "statements"
 
 
 @dataclass
@@ -237,11 +239,13 @@ def record_findings(findings: Iterable[Finding], source: str, result: ScanResult
             result.raised.append(raised)
 
 
-def run(focus: Sequence[int] | None, chosen: Sequence[Detector], source: str, now: datetime) -> ScanResult:
+def run(focus: Sequence[int] | None, chosen: Sequence[Detector], source: str, now: datetime,
+        lines: Sequence[int] = ()) -> ScanResult:
     result = ScanResult(full=focus is None)
     data = flag_data.load(focus, now)
+    data.lines = set(lines)
     result.looked_at = len(data.focus)
-    if focus is not None and not data.focus:
+    if focus is not None and not data.focus and not data.lines:
         return result
     findings: list[Finding] = []
     # A flag's summary is stored and exported in Chinese, whatever the language of the page that caused it.
@@ -257,6 +261,8 @@ def scan(*, full: bool = False, now: datetime | None = None) -> ScanResult:
     now = now or datetime.now(UTC)
     state = _state(REQUESTS)
     register = _state(REGISTER)
+    statements = _state(STATEMENTS)
+    high_line = db.session.execute(select(func.max(StatementLine.id))).scalar_one() or 0
     first = full or state.ran_at is None
     high_id = db.session.execute(select(func.max(PaymentRequest.id))).scalar_one() or 0
     high_at = db.session.execute(select(PaymentRequest.updated_at).order_by(PaymentRequest.updated_at.desc())
@@ -271,8 +277,11 @@ def scan(*, full: bool = False, now: datetime | None = None) -> ScanResult:
         _index_payees(changed)
         _fingerprint(changed)
         focus = sorted(set(changed) | set(_register_touched(register)))
-    result = run(focus, detectors(), "scan", now)
+    lines = [] if first else list(db.session.execute(select(StatementLine.id).where(
+        StatementLine.id > statements.high_id, StatementLine.id <= high_line)).scalars())
+    result = run(focus, detectors(), "scan", now, lines)
     state.high_id, state.high_at, state.ran_at = high_id, high_at or state.high_at, now
+    statements.high_id, statements.ran_at = max(statements.high_id, high_line), now
     register.high_at, register.ran_at = register_at or register.high_at, now
     db.session.flush()
     return result
@@ -283,6 +292,18 @@ def scan_request(request_id: int, *, source: str = "submit") -> ScanResult:
     _index_payees([request_id])
     _fingerprint([request_id])
     return run([request_id], detectors(preventive_only=True), source, utcnow())
+
+
+def after_statement_import(outcome: Any) -> None:
+    """finance.bank's listener: after a statement import (its lines matched), the statement detectors on the
+    lines it added, in the import's transaction; the next scan does not look at them again."""
+    statements = _state(STATEMENTS)
+    new = list(db.session.execute(select(StatementLine.id).where(StatementLine.id > statements.high_id)).scalars())
+    if not new:
+        return
+    run([], detectors(statements_only=True), "statement", utcnow(), new)
+    statements.high_id, statements.ran_at = max(new), utcnow()
+    db.session.flush()
 
 
 def on_event(event: audit.Event, village: OrgUnit | None) -> None:
