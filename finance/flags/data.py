@@ -9,6 +9,7 @@ by `name_key`, invoice numbers by the stored `dup_key`, ID numbers by `normalise
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from finance.extensions import db
 from finance.flags.models import FlagPayeeKey, FlagPolicy
 from finance.flags.policy import DEFAULT_FLAG_RULES, FlagRules, parse_flag_rules
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.payment_requests.models import Attachment, HistoryRecord, PaymentRequest, RequestAction
 from finance.payments.models import Payment
 from finance.roles import OrgKind
 from finance.workflow import Action
@@ -174,6 +175,7 @@ class Data:
     _officials: dict[int, set[int]] | None = None
     _users: dict[int, str] | None = None
     _own: tuple[dict[int, set[str]], dict[int, set[str]]] | None = None
+    _history: dict[int, list[tuple[str, str]]] | None = None
     _rules: dict[int | None, FlagRules] = field(default_factory=dict)
     _bands: dict[int | None, list[Decimal]] = field(default_factory=dict)
     _negative: dict[int | None, list[NegativeItem]] = field(default_factory=dict)
@@ -213,6 +215,22 @@ class Data:
             if number:
                 out[vid].add(normalise_account(number))
         return out
+
+    def history_people(self, request_id: int) -> list[tuple[str, str]]:
+        """For imported history: (role, name) of its requester and approvers as the earlier system wrote them
+        (they need not be users here)."""
+        if self._history is None:
+            out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+            stmt = select(HistoryRecord.request_id, HistoryRecord.requester_name, HistoryRecord.approvals)
+            batches = [stmt] if self.full else [stmt.where(HistoryRecord.request_id.in_(c))
+                                                for c in _chunks(sorted(self.focus))]
+            for batch in batches:
+                for rid, requester, approvals in db.session.execute(batch):
+                    out[rid].append(("requester", requester or ""))
+                    for a in json.loads(approvals or "[]"):
+                        out[rid].append((str(a.get("role") or "approver"), str(a.get("name") or "")))
+            self._history = out
+        return self._history.get(request_id, [])
 
     def paid_dates(self, request_ids: list[int]) -> dict[int, date]:
         """The payment date of each paid request (its Payment's value date)."""

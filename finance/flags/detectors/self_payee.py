@@ -51,6 +51,18 @@ def detect(data: Data) -> Iterable[Finding]:
                           [r], {"requests": [request_evidence(r)], "user_id": user_id, "role": role, "via": via},
                           amount=r.amount, occurred_at=r.at)
             break
+        else:
+            # imported history: the earlier system's names of its requester and approvers
+            named = next(((role, name) for role, name in data.history_people(r.id)
+                          if person and len(payee) >= 2 and normalise_name(name) == payee), None)
+            if named is not None and not (named[0] == "requester" and any(
+                    not same_name(i.seller_key, r.name_key) for i in data.invoices(r.id))):
+                who = _("申请人") if named[0] == "requester" else _("审批人")
+                yield Finding(FlagType.SELF_PAYEE, Colour.YELLOW, r.village_id, f"self_payee:{r.id}",
+                              _("收款人“%(payee)s”是本申请的%(who)s%(name)s本人", payee=r.payee_name, who=who,
+                                name=named[1]),
+                              [r], {"requests": [request_evidence(r)], "role": named[0], "via": "history_name"},
+                              amount=r.amount, occurred_at=r.at)
 
 
 DETECTOR = Detector(FlagType.SELF_PAYEE,
