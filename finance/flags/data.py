@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from finance.approval_policy.models import RoutingPolicy
 from finance.approval_policy.rules import parse_rules
@@ -195,6 +195,18 @@ class Data:
 
     def village(self, village_id: int) -> Village:
         return self.villages[village_id]
+
+    def line_days(self) -> dict[int, tuple[date, date]]:
+        """The first and last day of the statement lines looked at, by village."""
+        out: dict[int, tuple[date, date]] = {}
+        for chunk in _chunks(sorted(self.lines)):
+            for vid, low, high in db.session.execute(
+                    select(StatementLine.village_id, func.min(StatementLine.value_date),
+                           func.max(StatementLine.value_date)).where(StatementLine.id.in_(chunk))
+                    .group_by(StatementLine.village_id)):
+                old = out.get(vid)
+                out[vid] = (min(low, old[0]), max(high, old[1])) if old else (low, high)
+        return out
 
     def line_villages(self) -> set[int]:
         """The villages of the statement lines looked at."""

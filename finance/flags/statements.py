@@ -78,12 +78,20 @@ class Paid:
     value_date: date
 
 
-def payments_of(village_ids: set[int]) -> dict[int, list[Paid]]:
-    """The paid requests' payments of these villages."""
+def payments_of(village_ids: set[int], since: date | None = None, until: date | None = None,
+                request_ids: set[int] | None = None) -> dict[int, list[Paid]]:
+    """The paid requests' payments of these villages (paid between `since` and `until`, or of these
+    requests, when given)."""
     out: dict[int, list[Paid]] = defaultdict(list)
     stmt = (select(Payment.request_id, Payment.id, PaymentRequest.village_id, Payment.reference_key, Payment.amount,
                    Payment.payee_account, Payment.value_date)
             .join(PaymentRequest, PaymentRequest.id == Payment.request_id).where(PaymentRequest.state.in_(PAID)))
+    if since is not None:
+        stmt = stmt.where(Payment.value_date >= since)
+    if until is not None:
+        stmt = stmt.where(Payment.value_date <= until)
+    if request_ids is not None:
+        stmt = stmt.where(Payment.request_id.in_(sorted(request_ids)))
     for chunk in chunks(sorted(village_ids)):
         rows = db.session.execute(stmt.where(PaymentRequest.village_id.in_(chunk)))
         for rid, pid, vid, key, amount, payee, day in rows:
@@ -139,14 +147,22 @@ def covered_villages(village_ids: set[int] | None) -> dict[int, tuple[date, date
     return {vid: (low, high) for vid, low, high in db.session.execute(stmt)}
 
 
-def seen_payments(village_ids: set[int]) -> tuple[set[int], dict[int, list[Line]]]:
-    """(payments the bank matched, every outflow line of these villages by village)."""
-    matched = {pid for pid in db.session.execute(select(BankMatch.payment_id).where(
-        BankMatch.payment_id.is_not(None), BankMatch.village_id.in_(village_ids))).scalars() if pid is not None}
+def seen_payments(village_ids: set[int], payment_ids: set[int], since: date | None = None,
+                  until: date | None = None) -> tuple[set[int], dict[int, list[Line]]]:
+    """(these payments the bank matched, the outflow lines of these villages dated between `since` and
+    `until`, by village)."""
+    matched: set[int] = set()
+    for chunk in chunks(sorted(payment_ids)):
+        matched |= {pid for pid in db.session.execute(select(BankMatch.payment_id).where(
+            BankMatch.payment_id.in_(chunk))).scalars() if pid is not None}
     lines: dict[int, list[Line]] = defaultdict(list)
+    stmt = select(*_COLUMNS).where(StatementLine.debit > 0)
+    if since is not None:
+        stmt = stmt.where(StatementLine.value_date >= since - DATE_WINDOW)
+    if until is not None:
+        stmt = stmt.where(StatementLine.value_date <= until + DATE_WINDOW)
     for chunk in chunks(sorted(village_ids)):
-        for row in db.session.execute(select(*_COLUMNS).where(StatementLine.village_id.in_(chunk),
-                                                              StatementLine.debit > 0)):
+        for row in db.session.execute(stmt.where(StatementLine.village_id.in_(chunk))):
             line = Line(*row)
             lines[line.village_id].append(line)
     return matched, lines

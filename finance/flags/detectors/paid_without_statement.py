@@ -14,6 +14,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from finance.bank.queries import DATE_WINDOW
 from finance.flags.data import Data, load_requests
 from finance.flags.engine import Detector, Finding, money, request_evidence
 from finance.flags.models import Colour, FlagType
@@ -25,15 +26,24 @@ GRACE = timedelta(days=5)  # as the bank's default `paid_grace_days`
 
 def detect(data: Data) -> Iterable[Finding]:
     if data.full:
-        villages = None
+        covered = covered_villages(None)
+        paid = payments_of(set(covered))
     else:
-        villages = {data.reqs[i].village_id for i in data.focus if i in data.reqs}
-        villages |= data.line_villages()
-    covered = covered_villages(villages)
-    if not covered:
+        # the new requests' payments, and the payments dated around the new statement lines
+        line_days = data.line_days()
+        villages = {data.reqs[i].village_id for i in data.focus if i in data.reqs} | set(line_days)
+        covered = covered_villages(villages)
+        paid = payments_of(set(covered), request_ids=set(data.focus)) if data.focus else {}
+        for vid, (low, high) in line_days.items():
+            if vid in covered:
+                for p in payments_of({vid}, low - GRACE - DATE_WINDOW, high + DATE_WINDOW).get(vid, []):
+                    if all(p.payment_id != q.payment_id for q in paid.get(vid, [])):
+                        paid.setdefault(vid, []).append(p)
+    if not covered or not paid:
         return
-    paid = payments_of(set(covered))
-    matched, lines = seen_payments(set(covered))
+    days = [p.value_date for ps in paid.values() for p in ps]
+    matched, lines = seen_payments(set(paid), {p.payment_id for ps in paid.values() for p in ps},
+                                   None if data.full else min(days), None if data.full else max(days))
     missing = []
     for vid, payments in paid.items():
         first, last = covered[vid]
