@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from finance.auth import services as accounts
 from finance.auth.models import User
+from finance.controls import services as controls
 from finance.extensions import db
 from finance.flags import services as flag_services
 from finance.flags.models import FlagType, RiskFlag
@@ -39,13 +40,18 @@ def scene(live):
         who = f.user("mk_baozhang")
         village = f.unit("HL-MK-01")
         tag = uuid.uuid4().hex[:4]
+        tag_n = f"{uuid.uuid4().int % 1000:03d}"
         photo = invoice_image("25412000000088880001", amount="2680.00", seller="濮阳市华龙区兴农农资经营部")
         made = []
         for n, image in enumerate((jpeg(photo), jpeg(photo.resize((1100, 733)), 60))):
             req = requests.create_draft(who, village, f.request_input(
                 "2680.00", purpose=f"购买化肥（{'三' if n else '一'}月）{tag}", payee_account="6228480012345678901"),
                 client_key=uuid.uuid4().hex)
-            requests.add_attachment(who, req, AttachmentKind.INVOICE, "fapiao.jpg", image)
+            att = requests.add_attachment(who, req, AttachmentKind.INVOICE, "fapiao.jpg", image)
+            # the second typed with another number: the photo is what gives it away
+            controls.record_invoice(who, att, controls.InvoiceInput(
+                number=f"2541200000008888{tag_n}{n}", invoice_date=today_local(),
+                seller="濮阳市华龙区兴农农资经营部", amount="2680.00"))
             requests.submit(who, req, client_key=uuid.uuid4().hex)
             made.append(req)
         held = requests.create_draft(who, village, f.request_input(
