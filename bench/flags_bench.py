@@ -54,6 +54,9 @@ READS = (
     "SELECT request_id, kind FROM attachment",
     "SELECT id, official_id, name, relation, id_number FROM related_person",
     "SELECT person_id, account FROM related_account",
+    "SELECT id, village_id, account_id, serial, serial_key, value_date, debit, credit, counterparty_name,"
+    " counterparty_account, summary, kind FROM statement_line",
+    "SELECT request_id, reference_key, amount, payee_account, value_date FROM payment",
 )
 
 
@@ -103,6 +106,70 @@ def add_requests(n: int, rng: random.Random) -> None:
     db.session.commit()
 
 
+def add_statements(target: int, rng: random.Random) -> int:
+    """Statement lines for the generated villages: each payment's outflow (its reference as the 流水号) and,
+    up to `target` lines in all, inflows (rent, subsidies) each with its imported history receipt; written
+    straight into the tables (the bench measures the flags, not the bank's import)."""
+    from finance.bank.models import BankAccount, LineKind, StatementImport, StatementLine
+    from finance.orgs.models import OrgUnit
+    from finance.payment_requests.models import HistoryReceipt
+    from finance.payments.models import Payment
+
+    villages = db.session.execute(select(OrgUnit.id, OrgUnit.bank_account).where(
+        OrgUnit.bank_account.is_not(None), OrgUnit.code.like("G%"))).all()
+    admin = db.session.execute(text("SELECT id FROM user_account WHERE username = 'hl_admin'")).scalar_one()
+    payments: dict[int, list[Any]] = {}
+    for vid, reference, amount, payee, payee_account, day in db.session.execute(
+            select(PaymentRequest.village_id, Payment.reference_key, Payment.amount, Payment.payee_name,
+                   Payment.payee_account, Payment.value_date).join(Payment, Payment.request_id == PaymentRequest.id)):
+        payments.setdefault(vid, []).append((reference, amount, payee, payee_account, day))
+    outflows = sum(len(v) for v in payments.values())
+    inflow_each = max(0, (target - outflows) // max(1, len(villages)))
+    now = datetime.now(UTC)
+    lines: list[dict[str, Any]] = []
+    receipts: list[dict[str, Any]] = []
+    for n, (vid, number) in enumerate(villages):
+        own = payments.get(vid, [])
+        if not own:
+            continue
+        first = min(p[4] for p in own)
+        last = max(p[4] for p in own)
+        account_id = db.session.execute(insert(BankAccount.__table__).values(
+            village_id=vid, number=number, name="村股份经济合作社", bank_name="中国农业银行", kind="basic",
+            opening_date=first - timedelta(days=1), opening_balance=10_000_000, created_at=now,
+            updated_at=now).returning(BankAccount.__table__.c.id)).scalar_one()
+        import_id = db.session.execute(insert(StatementImport.__table__).values(
+            account_id=account_id, sha256=f"{n:064d}", filename="bench.csv", period_start=first, period_end=last,
+            line_count=0, added_count=0, imported_by_id=admin, created_at=now).returning(
+            StatementImport.__table__.c.id)).scalar_one()
+        rows = [(p[4], p[0], p[1], 0, p[2], "".join(ch for ch in p[3] if ch.isdigit())) for p in own]
+        span = max(1, (last - first).days)
+        for k in range(inflow_each):
+            day = first + timedelta(days=rng.randrange(span))
+            amount = rng.randrange(500, 20000)
+            payer = "6217" + "".join(rng.choice("0123456789") for _ in range(15))
+            rows.append((day, f"IN{vid}X{k}", 0, amount, "承租人", payer))
+            receipts.append({"number": f"SKB{vid}X{k}", "village_id": vid,
+                             "received_at": datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3),
+                             "payer_name": "承租人", "payer_account": payer, "amount": amount, "type": "租金",
+                             "receipt_number": "", "account": number, "line_sha256": f"{vid}-{k}", "batch_id": None,
+                             "imported_at": now})
+        balance = 10_000_000
+        for day, serial, debit, credit, name, counterparty in sorted(rows, key=lambda r: (r[0], r[1])):
+            balance = balance - debit + credit
+            lines.append({"account_id": account_id, "village_id": vid, "import_id": import_id, "row_number": 0,
+                          "serial": serial, "serial_key": serial, "value_date": day, "value_time": None,
+                          "debit": debit, "credit": credit, "balance": balance, "counterparty_name": name,
+                          "counterparty_account": counterparty, "counterparty_bank": "", "summary": "转账",
+                          "kind": LineKind.PAYMENT.value if debit else LineKind.INCOME.value, "created_at": now})
+    for i in range(0, len(lines), 5000):
+        db.session.execute(insert(StatementLine.__table__), lines[i:i + 5000])
+    for i in range(0, len(receipts), 5000):
+        db.session.execute(insert(HistoryReceipt.__table__), receipts[i:i + 5000])
+    db.session.commit()
+    return len(lines)
+
+
 def timed(fn: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     out = fn()
@@ -116,6 +183,7 @@ def main() -> int:
     parser.add_argument("--villages", type=int, default=20, help="villages per township")
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--register", type=int, default=10_000)
+    parser.add_argument("--lines", type=int, default=200_000, help="statement lines in all")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     name, url = create_database(args.pg_url)
@@ -130,6 +198,8 @@ def main() -> int:
             t, made = timed(lambda: generate(townships=args.townships, villages_per=args.villages,
                                              months=args.months, register_rows=args.register, seed=3))
             db.session.commit()
+            statement_lines = add_statements(args.lines, random.Random(4))
+            print(f"generated {statement_lines} statement lines")
             db.session.execute(text("ANALYZE"))
             db.session.commit()
             print(f"generated {made.requests} requests in {len(made.villages)} villages, {args.register} register "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import sys
 import tempfile
@@ -151,7 +152,8 @@ def generate(*, townships: int = 2, villages_per: int = 10, months: int = 12, pe
         tid = unit_ids.next()
         tcode = f"G{run}{t:02d}"
         rows[OrgUnit].append({"id": tid, "code": tcode, "name": f"生成{t + 1}镇", "kind": OrgKind.TOWNSHIP.value,
-                              "parent_id": district.id, "path": f"{district.path}{tid}/", "created_at": now})
+                              "parent_id": district.id, "path": f"{district.path}{tid}/", "bank_name": None,
+                              "bank_account": None, "bank_account_name": None, "created_at": now})
         reviewer = user(_name(rng), Role.AGENCY_REVIEWER, tid)
         leader = user(_name(rng), Role.TOWNSHIP_LEADER, tid)
         cashier = user(_name(rng), Role.CASHIER, tid)
@@ -307,6 +309,149 @@ def generate(*, townships: int = 2, villages_per: int = 10, months: int = 12, pe
     return Generated(villages, count, start, months)
 
 
+@dataclass
+class Planted:
+    """The frauds planted into a history: per flag type, the sets of request numbers a flag should name."""
+
+    cases: dict[str, list[set[str]]]
+
+
+def plant_frauds(villages: list[int], *, seed: int = 13, per_type: int = 10) -> Planted:
+    """Plant `per_type` cases of each request-side fraud into generated villages (as history: straight into
+    the tables), for measuring recall and precision: split payments (three parts just under the band in ten
+    days; four alike parts in a week), duplicate invoices (one number in two villages months apart), shared
+    accounts (one account under two names), related payees (a cadre's spouse's account), receipts as
+    invoices, 负面清单 words, payer accounts not the village's."""
+    rng = random.Random(seed)
+    subjects = {code: sid for code, sid in db.session.execute(select(AccountSubject.code, AccountSubject.id))}
+    ids = {"req": Ids(_max(PaymentRequest.id)), "act": Ids(_max(RequestAction.id)), "att": Ids(_max(Attachment.id)),
+           "inv": Ids(_max(InvoiceFact.id)), "pay": Ids(_max(Payment.id)), "person": Ids(_max(RelatedPerson.id))}
+    accountant = {vid: uid for uid, vid in db.session.execute(
+        select(RoleAssignment.user_id, RoleAssignment.org_unit_id).where(RoleAssignment.role == Role.ACCOUNTANT.value,
+                                                                         RoleAssignment.org_unit_id.in_(villages)))}
+    lead = {vid: uid for uid, vid in db.session.execute(
+        select(RoleAssignment.user_id, RoleAssignment.org_unit_id).where(RoleAssignment.role == Role.VILLAGE_LEAD.value,
+                                                                         RoleAssignment.org_unit_id.in_(villages)))}
+    own = dict(db.session.execute(select(OrgUnit.id, OrgUnit.bank_account).where(OrgUnit.id.in_(villages))).all())
+    rows: dict[Any, list[dict[str, Any]]] = {t: [] for t in (PaymentRequest, RequestAction, Attachment, InvoiceFact,
+                                                           Payment, RelatedPerson, RelatedAccount)}
+    cases: dict[str, list[set[str]]] = {}
+    now = datetime.now(UTC)
+
+    def request(vid: int, day: date, amount: str, payee: str, account: str, purpose: str, *,
+                voucher: AttachmentKind = AttachmentKind.INVOICE, invoice: str | None = None,
+                payer: str | None = None) -> str:
+        rid = ids["req"].next()
+        number = f"FR{rid:08d}"
+        at = _at(day, rng.uniform(9, 16))
+        rows[PaymentRequest].append({
+            "id": rid, "number": number, "village_id": vid, "requester_id": accountant[vid], "state": "paid",
+            "payee_name": payee, "payee_bank": "中国农业银行", "payee_account": account, "amount": Decimal(amount),
+            "purpose": purpose, "subject_id": subjects.get("5401"), "fund_source": "", "budget_line": "",
+            "policy_id": None, "step": 0, "round": 1, "submitted_at": at, "waiting_since": at, "waiting_role": None,
+            "created_at": at, "updated_at": at, "version": 1})
+        rows[RequestAction].append({"id": ids["act"].next(), "request_id": rid, "round": 1, "step": None,
+                                    "action": "submit", "from_state": "draft", "to_state": "pending",
+                                    "actor_id": accountant[vid], "actor_role": "accountant", "comment": None,
+                                    "client_key": None, "created_at": at})
+        rows[RequestAction].append({"id": ids["act"].next(), "request_id": rid, "round": 1, "step": 1,
+                                    "action": "approve", "from_state": "pending", "to_state": "approved",
+                                    "actor_id": lead[vid], "actor_role": "village_lead", "comment": None,
+                                    "client_key": None, "created_at": _daytime(at + timedelta(hours=3))})
+        att = ids["att"].next()
+        rows[Attachment].append({"id": att, "request_id": rid, "kind": voucher.value,
+                                 "sha256": hashlib.sha256(f"fraud{rid}".encode()).hexdigest(), "filename": "v.jpg",
+                                 "content_type": "image/jpeg", "size": 1000, "uploaded_by_id": accountant[vid],
+                                 "created_at": at})
+        if invoice is not None:
+            rows[InvoiceFact].append({"id": ids["inv"].next(), "attachment_id": att, "request_id": rid,
+                                      "number": invoice, "code": None, "dup_key": invoice, "invoice_date": day,
+                                      "seller": payee, "seller_key": payee, "amount": Decimal(amount),
+                                      "recorded_by_id": accountant[vid], "created_at": at, "updated_at": at})
+        rows[Payment].append({"id": ids["pay"].next(), "request_id": rid, "bank_reference": f"F{rid}",
+                              "reference_key": f"F{rid}", "value_date": day + timedelta(days=2),
+                              "amount": Decimal(amount), "payee_name": payee, "payee_account": account,
+                              "payer_account": payer or own[vid], "cashier_id": accountant[vid], "receipt_id": None,
+                              "created_at": at, "reconciled_at": None})
+        return number
+
+    def day(back: int = 300) -> date:
+        return date.today() - timedelta(days=rng.randint(30, back))
+
+    for n in range(per_type):
+        vid = rng.choice(villages)
+        start = day()
+        shop = (f"濮阳市华龙区{rng.choice('金鑫福顺')}{n}五金店", _account(rng))
+        cases.setdefault("split_payment", []).append({
+            request(vid, start + timedelta(days=3 * k), f"{rng.randint(9500, 9950)}.00", *shop, "村委会办公楼维修材料",
+                    invoice=f"2541{rid_tag(n, k)}") for k in range(3)})
+        vid = rng.choice(villages)
+        start = day()
+        shop = (f"濮阳市华龙区{rng.choice('金鑫福顺')}{n}建材部", _account(rng))
+        cases["split_payment"].append({
+            request(vid, start + timedelta(days=k % 2), f"{rng.randint(2900, 3100)}.00", *shop, "村内排水沟修复材料",
+                    invoice=f"2542{rid_tag(n, k)}") for k in range(4)})
+        number = f"2543{rid_tag(n, 9)}"
+        a, b = rng.sample(villages, 2)
+        cases.setdefault("duplicate_invoice", []).append({
+            request(a, day(), "1800.00", "濮阳市华龙区顺达办公用品店", "6228480055550001111", "购买办公用品",
+                    invoice=number),
+            request(b, day(), "1800.00", "濮阳市华龙区顺达办公用品店", "6228480055550001111", "购买打印纸",
+                    invoice=number)})
+        shared = _account(rng)
+        vid = rng.choice(villages)
+        cases.setdefault("shared_account", []).append({
+            request(vid, day(), "1200.00", _name(rng), shared, "清理河道务工费", voucher=AttachmentKind.LABOUR_SLIP),
+            request(vid, day(), "1500.00", _name(rng) + "家庭农场", shared, "购买树苗",
+                    invoice=f"2544{rid_tag(n, 1)}")})
+        vid = rng.choice(villages)
+        spouse = _account(rng)
+        pid = ids["person"].next()
+        rows[RelatedPerson].append({"id": pid, "official_id": lead[vid], "name": _name(rng), "relation": "spouse",
+                                    "id_number": None, "note": "", "active": True, "created_by_id": None,
+                                    "created_at": now, "updated_at": now})
+        rows[RelatedAccount].append({"person_id": pid, "account": spouse})
+        cases.setdefault("related_payee", []).append({
+            request(vid, day(), "2600.00", _name(rng), spouse, "村部保洁用品", voucher=AttachmentKind.LABOUR_SLIP)})
+        vid = rng.choice(villages)
+        cases.setdefault("receipt_as_invoice", []).append({
+            request(vid, day(), "3300.00", f"濮阳市华龙区{n}号农资经营部", _account(rng), "购买化肥",
+                    voucher=AttachmentKind.FISCAL_RECEIPT)})
+        vid = rng.choice(villages)
+        cases.setdefault("negative_list", []).append({
+            request(vid, day(), "1600.00", "濮阳市华龙区糖酒副食店", _account(rng), "春节购买烟酒慰问品",
+                    invoice=f"2545{rid_tag(n, 2)}")})
+        vid = rng.choice(villages)
+        cases.setdefault("payer_account_mismatch", []).append({
+            request(vid, day(), "2200.00", _name(rng), _account(rng), "搬运物资劳务费",
+                    voucher=AttachmentKind.LABOUR_SLIP, payer=_account(rng))})
+    for model, values in rows.items():
+        if values:
+            db.session.execute(insert(model.__table__), values)
+    db.session.flush()
+    return Planted(cases)
+
+
+def rid_tag(n: int, k: int) -> str:
+    return f"{n:08d}{k:08d}"
+
+
+def score(planted: Planted) -> dict[str, tuple[float, float, int, int]]:
+    """Per planted type: (recall, precision, flags of that type, planted cases). A case is found when a flag
+    of its type names every request of it (history keeps its numbers); a flag is right when it names only
+    planted requests of one case of its type."""
+    from finance.flags.models import RiskFlag
+
+    out: dict[str, tuple[float, float, int, int]] = {}
+    flags = db.session.execute(select(RiskFlag.kind, RiskFlag.request_numbers)).all()
+    for kind, cases in planted.cases.items():
+        mine = [set(json.loads(numbers)) for k, numbers in flags if str(k) == kind]
+        found = sum(1 for case in cases if any(case <= f for f in mine))
+        right = sum(1 for f in mine if any(f <= case for case in cases))
+        out[kind] = (found / len(cases) if cases else 1.0, right / len(mine) if mine else 1.0, len(mine), len(cases))
+    return out
+
+
 def burden(villages: list[int]) -> Counter[tuple[int, str, str]]:
     """Flags by (village, YYYY-MM of what they are about, colour)."""
     from finance.flags.models import RiskFlag
@@ -331,6 +476,7 @@ def main() -> int:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--per-month", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--frauds", type=int, default=0, help="plant this many cases of each fraud and score")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="sanzi-flags-"))
     url = f"sqlite:///{folder / 'history.db'}"
@@ -341,6 +487,7 @@ def main() -> int:
         seed_base("bench-password-1")
         made = generate(townships=args.townships, villages_per=args.villages, months=args.months,
                         per_month=args.per_month, seed=args.seed)
+        planted = plant_frauds(made.villages, per_type=args.frauds) if args.frauds else None
         db.session.commit()
         started = time.perf_counter()
         result = scan()
@@ -351,6 +498,11 @@ def main() -> int:
         by_kind = Counter((f.kind.value, f.severity.value) for f in result.raised)
         for (kind, colour), n in sorted(by_kind.items()):
             print(f"  {kind:24} {colour:6} {n}")
+        if planted is not None:
+            for kind, (recall, precision, flagged, cases) in sorted(score(planted).items()):
+                print(f"  planted {kind:24} recall {recall:.0%} precision {precision:.0%} ({flagged} flags, "
+                      f"{cases} cases)")
+            return 0
         worst_red = max((n for (v, m, c), n in counts.items() if c == "red"), default=0)
         worst_yellow = max((n for (v, m, c), n in counts.items() if c == "yellow"), default=0)
         print(f"worst village-month: {worst_red} red (target ≤ 1), {worst_yellow} yellow (target ≤ 3)")

@@ -191,6 +191,7 @@ def main() -> int:
             pages += [("register", f"/controls/townships/{township}/register", admin),
                       ("negative-list", f"/controls/townships/{township}/negative-list", admin),
                       ("control-policy", f"/controls/townships/{township}/policy", admin),
+                      ("district", "/oversight/flags/district", admin),
                       ("imports", "/imports", admin), ("activate", "/activate", None)]
             reviewer = login(base, "yc_shenhe")  # the bank's pages (issue 10): the agency reviewer's
             pages += [("bank-import", "/bank/import", reviewer),
@@ -199,6 +200,8 @@ def main() -> int:
                       ("bank-accounts", "/bank/HL-YC-01/accounts", reviewer),
                       ("bank-receipts", "/bank/HL-YC-01/receipts", reviewer),
                       ("bank-months", "/bank/HL-YC-01/months", reviewer)]
+            liaison = login(base, "yc_lianqing")
+            pages += [("flag-workbench", "/oversight/flags/", liaison)]
             # delegation (代理审批): a village lead's page with its form, and the admin's list
             pages += [("delegations", "/delegations", login(base, "dy_shuji")),
                       ("delegations-admin", "/delegations/admin", admin)]

@@ -644,6 +644,12 @@ ROUTES: dict[str, Case] = {
                              actions=("question_ask",)),
     "api.answer_question": Case("yc_shenhe", json=True, setup=_question, form=lambda v: {"answer": "已核实。"},
                                 actions=("question_answer",)),
+    "api.clear_flag": Case("yc_lianqing", json=True, setup=lambda: _flag(), liaison_may=True,
+                           form=lambda v: {"reason": "核实为正常采购。"}, actions=("flag_clear",)),
+    "api.ask_flag": Case("yc_lianqing", json=True, setup=lambda: _flag(), liaison_may=True,
+                         form=lambda v: {"text": "请说明金额依据。", "deadline": _deadline()},
+                         actions=("question_ask", "flag_ask"),
+                         why="需问询 opens a question (its own event) and marks the flag asked"),
     "api.export_checkpoints": Case("yc_lianqing", json=True, setup=_chain, liaison_may=True,
                                    actions=("liaison_export",)),
     "api.get_attachment": Case("yc_lianqing", setup=_attachment, method="GET", liaison_may=True,
@@ -658,7 +664,9 @@ ROUTES: dict[str, Case] = {
 def _flag() -> dict[str, Any]:
     from finance.flags.models import RiskFlag
 
-    req = f.in_state(State.PENDING, "9880.00")  # just under the 10,000 band: flagged at submit
+    tag = uuid.uuid4().int % 10**10  # a payee of its own: no cumulative band with the case's other requests
+    req = f.in_state(State.PENDING, "9880.00", payee_name=f"收款人{tag}", payee_account=f"622202{tag:013d}")
+    # just under the 10,000 band: flagged at submit
     flag = ext_db.session.execute(select(RiskFlag).where(RiskFlag.key == f"just_under_band:{req.id}")).scalar_one()
     ext_db.session.commit()
     return {"flag_id": flag.id}

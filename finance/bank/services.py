@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -418,7 +418,20 @@ def import_statement(user: User, data: bytes, filename: str, account_number: str
     result = match_account(user, account, role=role, import_id=record.id)
     outcome.confirmed, outcome.proposed = result.confirmed, result.proposed
     outcome.ambiguous, outcome.exceptions = result.ambiguous, result.exceptions
+    for listener in _AFTER_IMPORT:  # the risk flags' statement scan (finance/flags), in this transaction
+        listener(outcome)
     return outcome
+
+
+_AFTER_IMPORT: list[Callable[[ImportOutcome], None]] = []
+
+
+def on_statement_import(listener: Callable[[ImportOutcome], None]) -> None:
+    """Call `listener(outcome)` after every statement import that added lines, once its lines are matched,
+    in the import's transaction. finance.flags registers its statement scan at app start; the bank knows
+    nothing of flags. Registering the same listener again changes nothing."""
+    if listener not in _AFTER_IMPORT:
+        _AFTER_IMPORT.append(listener)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -8,11 +8,13 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from finance import trail
+    from finance.bank import services as bank
     from finance.flags import district, queries, scan
     from finance.flags.cli import flags_cli
     from finance.flags.views import bp
 
     trail.on_record(scan.on_event)  # preventive flags, in the submit's transaction
+    bank.on_statement_import(scan.after_statement_import)  # the statement detectors after every import
     app.register_blueprint(bp)
     app.cli.add_command(flags_cli)
     app.jinja_env.globals.update(open_flags_of=queries.open_flags_of, hold_of=queries.hold_of,

@@ -9,19 +9,21 @@ by `name_key`, invoice numbers by the stored `dup_key`, ID numbers by `normalise
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from finance.approval_policy.models import RoutingPolicy
 from finance.approval_policy.rules import parse_rules
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import RoleAssignment, User
+from finance.bank.models import BankAccount, StatementLine
 from finance.controls.models import (
     ImageFingerprint,
     InvoiceFact,
@@ -38,7 +40,8 @@ from finance.extensions import db
 from finance.flags.models import FlagPayeeKey, FlagPolicy
 from finance.flags.policy import DEFAULT_FLAG_RULES, FlagRules, parse_flag_rules
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.payment_requests.models import Attachment, HistoryRecord, PaymentRequest, RequestAction
+from finance.payments.models import Payment
 from finance.roles import OrgKind
 from finance.workflow import Action
 
@@ -105,6 +108,11 @@ class RegisterLine:
     relation: Relation
 
 
+def chunks(values: list[Any]) -> Iterable[list[Any]]:
+    """`values` in slices small enough for an IN list."""
+    return _chunks(values)
+
+
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:
     for i in range(0, len(values), CHUNK):
         yield values[i:i + CHUNK]
@@ -118,21 +126,25 @@ _REQ_COLUMNS = (PaymentRequest.id, PaymentRequest.number, PaymentRequest.village
                 PaymentRequest.payee_name, PaymentRequest.payee_account, PaymentRequest.amount,
                 PaymentRequest.submitted_at, PaymentRequest.created_at, PaymentRequest.purpose,
                 AccountSubject.code, AccountSubject.name, PaymentRequest.requester_id,
-                RequestControl.payee_id_number, RequestControl.contract_id, RequestControl.resolution_id)
+                RequestControl.payee_id_number, RequestControl.contract_id, RequestControl.resolution_id,
+                FlagPayeeKey.account_key, FlagPayeeKey.name_key)
 
 
 def _req_select() -> Any:
     return (select(*_REQ_COLUMNS)
             .outerjoin(AccountSubject, AccountSubject.id == PaymentRequest.subject_id)
             .outerjoin(RequestControl, RequestControl.request_id == PaymentRequest.id)
+            .outerjoin(FlagPayeeKey, FlagPayeeKey.request_id == PaymentRequest.id)
             .where(PaymentRequest.state.in_(COUNTED), PaymentRequest.amount.is_not(None)))
 
 
 def _row_to_req(row: Any) -> Req:
     (rid, number, village_id, state, payee_name, payee_account, amount, submitted_at, created_at, purpose,
-     subject_code, subject_name, requester_id, payee_id, contract_id, resolution_id) = row
+     subject_code, subject_name, requester_id, payee_id, contract_id, resolution_id, account_key, payee_key) = row
+    # The scan's payee-key index holds the normalised keys (computed once per change); else compute them.
     return Req(rid, number or str(rid), village_id, str(state), payee_name or "", payee_account or "",
-               normalise_account(payee_account), name_key(payee_name), amount,
+               normalise_account(payee_account) if account_key is None else account_key,
+               name_key(payee_name) if payee_key is None else payee_key, amount,
                aware(submitted_at or created_at), purpose or "", subject_code, subject_name, requester_id,
                normalise_id_number(payee_id) if payee_id else None, contract_id, resolution_id)
 
@@ -154,6 +166,7 @@ class Data:
     full: bool
     now: datetime
     villages: dict[int, Village] = field(default_factory=dict)
+    lines: set[int] = field(default_factory=set)  # statement lines to look at (new since the last scan)
     _approvals: dict[int, list[Approval]] | None = None
     _submits: dict[int, list[datetime]] | None = None
     _invoices: dict[int, list[Invoice]] | None = None
@@ -162,6 +175,7 @@ class Data:
     _officials: dict[int, set[int]] | None = None
     _users: dict[int, str] | None = None
     _own: tuple[dict[int, set[str]], dict[int, set[str]]] | None = None
+    _history: dict[int, list[tuple[str, str]]] | None = None
     _rules: dict[int | None, FlagRules] = field(default_factory=dict)
     _bands: dict[int | None, list[Decimal]] = field(default_factory=dict)
     _negative: dict[int | None, list[NegativeItem]] = field(default_factory=dict)
@@ -181,6 +195,63 @@ class Data:
 
     def village(self, village_id: int) -> Village:
         return self.villages[village_id]
+
+    def line_days(self) -> dict[int, tuple[date, date]]:
+        """The first and last day of the statement lines looked at, by village."""
+        out: dict[int, tuple[date, date]] = {}
+        for chunk in _chunks(sorted(self.lines)):
+            for vid, low, high in db.session.execute(
+                    select(StatementLine.village_id, func.min(StatementLine.value_date),
+                           func.max(StatementLine.value_date)).where(StatementLine.id.in_(chunk))
+                    .group_by(StatementLine.village_id)):
+                old = out.get(vid)
+                out[vid] = (min(low, old[0]), max(high, old[1])) if old else (low, high)
+        return out
+
+    def line_villages(self) -> set[int]:
+        """The villages of the statement lines looked at."""
+        out: set[int] = set()
+        for chunk in _chunks(sorted(self.lines)):
+            out |= set(db.session.execute(select(StatementLine.village_id).where(StatementLine.id.in_(chunk)))
+                       .scalars())
+        return out
+
+    def own_accounts(self) -> dict[int, set[str]]:
+        """Each village's own accounts (digits only): its org unit's account and those the bank package
+        keeps for it (as finance.bank.queries.village_account_numbers, for every village at once)."""
+        out: dict[int, set[str]] = defaultdict(set)
+        for vid, v in self.villages.items():
+            if v.bank_account:
+                out[vid].add(v.bank_account)
+        for vid, number in db.session.execute(select(BankAccount.village_id, BankAccount.number)):
+            if number:
+                out[vid].add(normalise_account(number))
+        return out
+
+    def history_people(self, request_id: int) -> list[tuple[str, str]]:
+        """For imported history: (role, name) of its requester and approvers as the earlier system wrote them
+        (they need not be users here)."""
+        if self._history is None:
+            out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+            stmt = select(HistoryRecord.request_id, HistoryRecord.requester_name, HistoryRecord.approvals)
+            batches = [stmt] if self.full else [stmt.where(HistoryRecord.request_id.in_(c))
+                                                for c in _chunks(sorted(self.focus))]
+            for batch in batches:
+                for rid, requester, approvals in db.session.execute(batch):
+                    out[rid].append(("requester", requester or ""))
+                    for a in json.loads(approvals or "[]"):
+                        out[rid].append((str(a.get("role") or "approver"), str(a.get("name") or "")))
+            self._history = out
+        return self._history.get(request_id, [])
+
+    def paid_dates(self, request_ids: list[int]) -> dict[int, date]:
+        """The payment date of each paid request (its Payment's value date)."""
+        out: dict[int, date] = {}
+        for chunk in _chunks(request_ids):
+            for rid, day in db.session.execute(select(Payment.request_id, Payment.value_date)
+                                               .where(Payment.request_id.in_(chunk))):
+                out[rid] = day
+        return out
 
     def township_of(self, village_id: int) -> int | None:
         v = self.villages.get(village_id)
@@ -282,22 +353,34 @@ class Data:
     # --- people: the register, officials, users' own accounts -------------------------------------------
 
     def register(self) -> tuple[dict[str, list[RegisterLine]], dict[str, list[RegisterLine]]]:
-        """Active register lines by normalised account and by normalised ID number."""
+        """Active register lines by normalised account and by normalised ID number: all of them on a full
+        scan, else those whose account or ID is a focused request's payee's (all the detectors ask)."""
         if self._register is None:
             by_account: dict[str, list[RegisterLine]] = defaultdict(list)
             by_id: dict[str, list[RegisterLine]] = defaultdict(list)
             lines = {}
-            for pid, official, name, relation, id_number in db.session.execute(
-                    select(RelatedPerson.id, RelatedPerson.official_id, RelatedPerson.name, RelatedPerson.relation,
-                           RelatedPerson.id_number).where(RelatedPerson.active.is_(True))):
+            stmt = select(RelatedPerson.id, RelatedPerson.official_id, RelatedPerson.name, RelatedPerson.relation,
+                          RelatedPerson.id_number).where(RelatedPerson.active.is_(True))
+            if not self.full:
+                focused = self.focused()
+                accounts = sorted({r.account_key for r in focused if r.account_key})
+                ids = sorted({r.payee_id_number for r in focused if r.payee_id_number})
+                stmt = stmt.where(or_(RelatedPerson.id.in_(select(RelatedAccount.person_id)
+                                                           .where(RelatedAccount.account.in_(accounts))),
+                                      RelatedPerson.id_number.in_(ids)))
+            for pid, official, name, relation, id_number in db.session.execute(stmt):
                 line = RegisterLine(pid, official, name,
                                     relation if isinstance(relation, Relation) else Relation(relation))
                 lines[pid] = line
                 if id_number:
                     by_id[normalise_id_number(id_number)].append(line)
-            for pid, account in db.session.execute(select(RelatedAccount.person_id, RelatedAccount.account)):
-                if pid in lines and normalise_account(account):
-                    by_account[normalise_account(account)].append(lines[pid])
+            accounts_stmt = select(RelatedAccount.person_id, RelatedAccount.account)
+            if not self.full:
+                accounts_stmt = accounts_stmt.where(RelatedAccount.person_id.in_(list(lines)))
+            for pid, account in db.session.execute(accounts_stmt):
+                key = account if account.isdigit() else normalise_account(account)  # stored normalised
+                if pid in lines and key:
+                    by_account[key].append(lines[pid])
             self._register = (by_account, by_id)
         return self._register
 
@@ -353,15 +436,15 @@ def load_villages() -> dict[int, Village]:
     return out
 
 
-# How far around a focused request a village's fellows are read: the split window and the year of the
-# concentration signal.
-LOOK_BACK = timedelta(days=366)
-LOOK_AHEAD = timedelta(days=31)
+# How far around a focused request a village's fellows are read: twice the default split window (a
+# township may widen it); the concentration signal reads its village-year itself.
+LOOK_BACK = timedelta(days=62)
+LOOK_AHEAD = timedelta(days=62)
 
 
 def load(focus_ids: Iterable[int] | None, now: datetime | None = None) -> Data:
     """The data of a scan: every counted request (`focus_ids` None: a full scan), or these requests with
-    their villages' requests from a year before the earliest to a month after the latest."""
+    their villages' requests from two months before the earliest to two months after the latest."""
     now = now or datetime.now(UTC)
     villages = load_villages()
     if focus_ids is None:

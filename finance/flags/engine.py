@@ -13,6 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import LazyString
+
 from finance.flags.data import Data, Req
 from finance.flags.models import Colour, FlagType
 
@@ -34,7 +36,7 @@ class Finding:
 @dataclass(frozen=True)
 class Detector:
     kind: FlagType
-    signal: str  # what it looks for, in a sentence (documentation, shown on the workbench's help)
+    signal: LazyString  # what it looks for, in a sentence (shown on the workbench's help)
     detect: Callable[[Data], Iterable[Finding]]
     preventive: bool = True  # also run at submit, on the submitted request
     statements: bool = False  # reads bank statements (run after every statement import)

@@ -25,7 +25,8 @@ class FlagRules:
     # 2 x 6,000) anywhere in the window, or any parts within `split_close_days` of each other (one bill cut in
     # four on one day); small purchases from one shop over a month are neither
     split_min_share: Decimal = Decimal("0.5")
-    split_close_days: int = 3
+    split_close_days: int = 7
+    split_close_ratio: Decimal = Decimal("0.5")  # parts close in time must be alike: smallest ≥ this × largest
     split_purpose_window_days: int = 7  # different payees, one purpose: only within a short window
     split_purpose_similarity: float = 0.8  # character-bigram Dice of two normalised purposes
     # a single amount this close under a band (share of the band) is "just under"
@@ -62,7 +63,8 @@ class FlagRules:
 
     def to_json(self) -> str:
         data = asdict(self)
-        return json.dumps({k: (str(v) if isinstance(v, Decimal) else list(v) if isinstance(v, tuple) else v)
+        # Decimals and floats as strings: the trail takes no floats, and money is never one.
+        return json.dumps({k: (str(v) if isinstance(v, Decimal | float) else list(v) if isinstance(v, tuple) else v)
                            for k, v in data.items()}, ensure_ascii=False, sort_keys=True)
 
     @classmethod

@@ -14,6 +14,7 @@ import audit
 from finance.auth.models import User
 from finance.extensions import db
 from finance.flags.models import Colour, FlagStatus, FlagType, RiskFlag, RiskFlagRequest
+from finance.orgs.models import OrgUnit
 from finance.oversight.models import PaymentHold, Question
 from finance.payment_requests.models import Attachment, PaymentRequest
 from finance.permissions import villages_in_scope
@@ -138,6 +139,11 @@ def counts_by_type(village_ids: list[int]) -> dict[tuple[int, str], int]:
                               .where(RiskFlag.village_id.in_(village_ids), RiskFlag.status != FlagStatus.CLEARED)
                               .group_by(RiskFlag.village_id, RiskFlag.kind)).all()
     return {(v, str(k)): int(n) for v, k, n in rows}
+
+
+def village_code(village_id: int) -> str:
+    unit = db.session.get(OrgUnit, village_id)
+    return unit.code if unit is not None else ""
 
 
 def user_name(user_id: int | None) -> str:

@@ -9,13 +9,18 @@ from finance.flags.detectors import (
     just_under_band,
     negative_list,
     night_approval,
+    non_member_payee,
+    paid_without_statement,
     payee_concentration,
+    payer_account_mismatch,
     receipt_as_invoice,
     related_payee,
     self_payee,
     seller_payee_mismatch,
     shared_account,
     split_payment,
+    unmatched_outflow,
+    unregistered_income,
 )
 from finance.flags.engine import Detector
 
@@ -32,6 +37,11 @@ DETECTORS: tuple[Detector, ...] = (
     night_approval.DETECTOR,
     just_under_band.DETECTOR,
     payee_concentration.DETECTOR,
+    payer_account_mismatch.DETECTOR,
+    non_member_payee.DETECTOR,
+    unmatched_outflow.DETECTOR,
+    unregistered_income.DETECTOR,
+    paid_without_statement.DETECTOR,
 )
 
 

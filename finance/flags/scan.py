@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, or_, select
+from flask_babel import force_locale
+from sqlalchemy import delete, func, insert, select, union
 from sqlalchemy.exc import IntegrityError
 
 import audit
 from finance import trail
 from finance.attachment_kinds import AttachmentKind
+from finance.bank.models import StatementLine
 from finance.controls.models import ImageFingerprint, RelatedAccount, RelatedPerson, RequestControl
 from finance.controls.normalise import name_key, normalise_account
 from finance.controls.services import fingerprint_attachments
@@ -47,6 +49,7 @@ from finance.workflow import Action
 
 REQUESTS = "requests"
 REGISTER = "register"
+STATEMENTS = "statements"
 
 
 @dataclass
@@ -66,11 +69,13 @@ def _state(source: str) -> FlagScanState:
 
 
 def _changed_requests(state: FlagScanState) -> list[int]:
-    cond = PaymentRequest.id > state.high_id
-    if state.high_at is not None:
-        cond = or_(cond, PaymentRequest.updated_at > state.high_at)
-    return list(db.session.execute(select(PaymentRequest.id).where(cond, PaymentRequest.state.in_(flag_data.COUNTED)))
-                .scalars())
+    """New since the last scan (by id) or changed since (by `updated_at`): two indexed ranges."""
+    counted = PaymentRequest.state.in_(flag_data.COUNTED)
+    new = select(PaymentRequest.id).where(PaymentRequest.id > state.high_id, counted)
+    if state.high_at is None:
+        return sorted(db.session.execute(new).scalars())
+    moved = select(PaymentRequest.id).where(PaymentRequest.updated_at > state.high_at, counted)
+    return sorted(db.session.execute(union(new, moved)).scalars())
 
 
 def _register_touched(state: FlagScanState) -> list[int]:
@@ -234,15 +239,19 @@ def record_findings(findings: Iterable[Finding], source: str, result: ScanResult
             result.raised.append(raised)
 
 
-def run(focus: Sequence[int] | None, chosen: Sequence[Detector], source: str, now: datetime) -> ScanResult:
+def run(focus: Sequence[int] | None, chosen: Sequence[Detector], source: str, now: datetime,
+        lines: Sequence[int] = ()) -> ScanResult:
     result = ScanResult(full=focus is None)
     data = flag_data.load(focus, now)
+    data.lines = set(lines)
     result.looked_at = len(data.focus)
-    if focus is not None and not data.focus:
+    if focus is not None and not data.focus and not data.lines:
         return result
     findings: list[Finding] = []
-    for detector in chosen:
-        findings.extend(detector.detect(data))
+    # A flag's summary is stored and exported in Chinese, whatever the language of the page that caused it.
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
+        for detector in chosen:
+            findings.extend(detector.detect(data))
     record_findings(findings, source, result, now)
     return result
 
@@ -252,9 +261,12 @@ def scan(*, full: bool = False, now: datetime | None = None) -> ScanResult:
     now = now or datetime.now(UTC)
     state = _state(REQUESTS)
     register = _state(REGISTER)
+    statements = _state(STATEMENTS)
+    high_line = db.session.execute(select(func.max(StatementLine.id))).scalar_one() or 0
     first = full or state.ran_at is None
     high_id = db.session.execute(select(func.max(PaymentRequest.id))).scalar_one() or 0
-    high_at = db.session.execute(select(func.max(PaymentRequest.updated_at))).scalar_one()
+    high_at = db.session.execute(select(PaymentRequest.updated_at).order_by(PaymentRequest.updated_at.desc())
+                                 .limit(1)).scalar_one_or_none()
     register_at = db.session.execute(select(func.max(RelatedPerson.updated_at))).scalar_one()
     if first:
         focus: list[int] | None = None
@@ -265,8 +277,11 @@ def scan(*, full: bool = False, now: datetime | None = None) -> ScanResult:
         _index_payees(changed)
         _fingerprint(changed)
         focus = sorted(set(changed) | set(_register_touched(register)))
-    result = run(focus, detectors(), "scan", now)
+    lines = [] if first else list(db.session.execute(select(StatementLine.id).where(
+        StatementLine.id > statements.high_id, StatementLine.id <= high_line)).scalars())
+    result = run(focus, detectors(), "scan", now, lines)
     state.high_id, state.high_at, state.ran_at = high_id, high_at or state.high_at, now
+    statements.high_id, statements.ran_at = max(statements.high_id, high_line), now
     register.high_at, register.ran_at = register_at or register.high_at, now
     db.session.flush()
     return result
@@ -277,6 +292,18 @@ def scan_request(request_id: int, *, source: str = "submit") -> ScanResult:
     _index_payees([request_id])
     _fingerprint([request_id])
     return run([request_id], detectors(preventive_only=True), source, utcnow())
+
+
+def after_statement_import(outcome: Any) -> None:
+    """finance.bank's listener: after a statement import (its lines matched), the statement detectors on the
+    lines it added, in the import's transaction; the next scan does not look at them again."""
+    statements = _state(STATEMENTS)
+    new = list(db.session.execute(select(StatementLine.id).where(StatementLine.id > statements.high_id)).scalars())
+    if not new:
+        return
+    run([], detectors(statements_only=True), "statement", utcnow(), new)
+    statements.high_id, statements.ran_at = max(new), utcnow()
+    db.session.flush()
 
 
 def on_event(event: audit.Event, village: OrgUnit | None) -> None:

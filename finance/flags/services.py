@@ -5,18 +5,20 @@ record."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, func, select, update
 
 from finance import trail
 from finance.auth.models import User
 from finance.db import utcnow
 from finance.errors import AlreadyHandled, Forbidden, InputError
 from finance.extensions import db
-from finance.flags.models import FlagStatus, RiskFlag
+from finance.flags.models import FlagPolicy, FlagStatus, RiskFlag
+from finance.flags.policy import DEFAULT_FLAG_RULES, FlagRules, parse_flag_rules
 from finance.orgs.models import OrgUnit
 from finance.oversight import services as oversight
 from finance.oversight.models import Question
@@ -92,3 +94,39 @@ def ask(user: User, flag: RiskFlag, req: PaymentRequest, text: str, deadline: da
     if hold and not req.state.paid:
         oversight.hold_payment(user, req, hold_reason.strip() or flag.summary[:200], question)
     return question
+
+
+# --- thresholds as policy data ------------------------------------------------------------------------------
+
+def current_rules(township: OrgUnit) -> FlagRules:
+    row = db.session.execute(select(FlagPolicy).where(FlagPolicy.township_id == township.id)
+                             .order_by(FlagPolicy.version.desc()).limit(1)).scalar_one_or_none()
+    return parse_flag_rules(row.rules) if row is not None else DEFAULT_FLAG_RULES
+
+
+def publish_rules(by: User | None, township: OrgUnit, changes: dict[str, str]) -> FlagPolicy:
+    """A new version of a township's flag thresholds: the current ones with `changes` (field -> text). The
+    district admin publishes them (`by` None: the command line); one event on the system chain."""
+    if by is not None and not can(by, Permission.POLICY_MANAGE, township):
+        raise Forbidden(Permission.POLICY_MANAGE)
+    current = json.loads(current_rules(township).to_json())
+    known = set(current)
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise FlagError(_("没有这些阈值：%(names)s", names="、".join(unknown)), {"rules": ", ".join(unknown)})
+    for key, text in changes.items():
+        current[key] = [w for w in text.split(",") if w] if isinstance(current[key], list) else text
+    try:
+        rules = FlagRules.from_json(json.dumps(current))
+    except (ValueError, ArithmeticError) as exc:
+        raise FlagError(_("阈值格式不正确：%(e)s", e=str(exc)), {"rules": str(exc)}) from None
+    version = (db.session.execute(select(func.max(FlagPolicy.version)).where(FlagPolicy.township_id == township.id))
+               .scalar_one() or 0) + 1
+    row = FlagPolicy(township_id=township.id, version=version, rules=rules.to_json(),
+                     created_by_id=by.id if by else None, created_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.FLAG_POLICY_PUBLISH,
+                 subject_type=AuditSubject.FLAG_POLICY, subject_id=row.id,
+                 after={"township": township.code, "version": version, "rules": json.loads(row.rules)})
+    return row

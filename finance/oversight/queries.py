@@ -13,7 +13,7 @@ from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.oversight.models import Question
 from finance.payment_requests.models import PaymentRequest
-from finance.permissions import TOWNSHIP_STAFF, jurisdiction, villages_in_scope
+from finance.permissions import ANSWER_ROLES, jurisdiction, villages_in_scope
 from finance.roles import Role
 from finance.trail import AuditSubject
 
@@ -32,12 +32,13 @@ def village_of_chain(user: Any, chain_id: str) -> OrgUnit | None:
 
 
 def open_questions_for(user: Any) -> list[Question]:
-    """Unanswered questions for the user's to-do list: for township staff, those on requests in their
-    township; for a liaison, those they asked. Earliest deadline first."""
+    """Unanswered questions for the user's to-do list: for township staff and the village's 书记 and 报账员
+    (who may answer), those on requests in their township or village; for a liaison, those they asked.
+    Earliest deadline first."""
     roles = {a.role for a in getattr(user, "assignments", [])}
     conditions: list[ColumnElement[bool]] = []
-    if roles & TOWNSHIP_STAFF:
-        conditions.append(PaymentRequest.village_id.in_(jurisdiction(user, TOWNSHIP_STAFF)))
+    if roles & ANSWER_ROLES:
+        conditions.append(PaymentRequest.village_id.in_(jurisdiction(user, ANSWER_ROLES)))
     if Role.LIAISON in roles:
         conditions.append(
             and_(

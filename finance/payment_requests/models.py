@@ -29,6 +29,7 @@ class PaymentRequest(Base):
         Index("ix_payment_request_village_state", "village_id", "state"),
         Index("ix_payment_request_state_updated", "state", "updated_at", "id"),
         Index("ix_payment_request_waiting", "village_id", "waiting_role", "waiting_since", "id"),
+        Index("ix_payment_request_updated_at", "updated_at"),  # the flags scan: what changed since its last run
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -79,6 +79,9 @@ CASES = [
          lambda c, r: c.post(f"/payments/{r.id}/pay", data=_form(**_pay_fields(r)), content_type=MP)),
     Case("attachment file", State.PENDING, lambda a, r: a.get(f"/attachments/{r.attachments[0].id}"),
          lambda c, r: c.get(f"/requests/attachments/{r.attachments[0].id}?original=1")),
+    Case("request flags", State.PENDING, lambda a, r: a.get(f"/requests/{r.id}/flags"),
+         lambda c, r: c.get(f"/requests/{r.id}")),
+    # the request page shows its open questions (问询) to all who read it: the village answers them too
     Case("questions", State.PENDING, lambda a, r: a.get(f"/requests/{r.id}/questions"),
          lambda c, r: c.get(f"/oversight/questions/{_question(r)}")),  # open to whoever may read or answer them
     Case("ask", State.PENDING,

@@ -54,6 +54,24 @@ def _pay(req: Any) -> dict[str, Any]:
             "payer_account": req.village.bank_account, "receipt": (io.BytesIO(f.jpeg_bytes(color="blue")), "r.jpg")}
 
 
+def _flag() -> int:
+    """A flag raised at submit (an amount just under the 10,000 band, to a payee of its own)."""
+    from sqlalchemy import select
+
+    from finance.flags.models import RiskFlag
+
+    tag = uuid.uuid4().int % 10**10
+    req = f.in_state(State.PENDING, "9880.00", payee_name=f"收款人{tag}", payee_account=f"622202{tag:013d}")
+    return int(f.db.session.execute(select(RiskFlag.id).where(RiskFlag.key == f"just_under_band:{req.id}"))
+               .scalar_one())
+
+
+def _twice(as_: Callable[[str], ApiClient], what: str, body: dict[str, Any]) -> Any:
+    flag = _flag()
+    as_("yc_lianqing").post(f"/flags/{flag}/clear", {"reason": "先核实了"})
+    return as_("yc_lianqing").post(f"/flags/{flag}/{what}", body)
+
+
 def _question() -> Any:
     from finance.extensions import db
 
@@ -147,6 +165,14 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
     ("ask_question", 201): lambda as_: as_("yc_lianqing").post(
         f"/requests/{_id(State.PENDING)}/questions", {"text": "?", "deadline": date.today().isoformat()}),
     ("get_question", 200): lambda as_: as_("yc_lianqing").get(f"/questions/{_question().id}"),
+    ("list_flags", 200): lambda as_: as_("yc_lianqing").get("/flags"),
+    ("get_flag", 200): lambda as_: as_("yc_lianqing").get(f"/flags/{_flag()}"),
+    ("clear_flag", 200): lambda as_: as_("yc_lianqing").post(f"/flags/{_flag()}/clear", {"reason": "核实无误"}),
+    ("clear_flag", 409): lambda as_: _twice(as_, "clear", {"reason": "核实无误"}),
+    ("ask_flag", 200): lambda as_: as_("yc_lianqing").post(
+        f"/flags/{_flag()}/ask", {"text": "?", "deadline": date.today().isoformat()}),
+    ("ask_flag", 409): lambda as_: _twice(as_, "ask", {"text": "?", "deadline": date.today().isoformat()}),
+    ("request_flags", 200): lambda as_: as_("dy_shuji").get(f"/requests/{_id(State.PENDING)}/flags"),
     ("answer_question", 200): lambda as_: as_("yc_shenhe").post(f"/questions/{_question().id}/answer",
                                                                 {"answer": "已核"}),
     ("answer_question", 403): lambda as_: as_("yc_lianqing").post(f"/questions/{_question().id}/answer",

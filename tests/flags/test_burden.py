@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from bench.flags_history import burden, generate
+from bench.flags_history import burden, generate, plant_frauds, score
 from finance.flags.scan import scan
 
 
@@ -27,3 +27,15 @@ def test_clean_history_stays_within_the_burden() -> None:
     assert not kinds & {"shared_account", "related_payee", "self_payee", "night_approval", "fast_approval",
                         "duplicate_invoice", "receipt_as_invoice", "seller_payee_mismatch", "negative_list",
                         "payee_concentration"}, kinds
+
+
+@pytest.mark.usefixtures("db")
+def test_planted_frauds_in_a_clean_history_are_found() -> None:
+    made = generate(townships=1, villages_per=4, months=12, seed=5)
+    planted = plant_frauds(made.villages, per_type=3, seed=17)
+    scan()
+    scores = score(planted)
+    assert set(scores) >= {"split_payment", "duplicate_invoice", "shared_account", "related_payee",
+                           "receipt_as_invoice", "negative_list", "payer_account_mismatch"}
+    for kind, (recall, precision, _flags, _cases) in scores.items():
+        assert recall == 1.0 and precision >= 0.8, (kind, recall, precision)

@@ -15,7 +15,7 @@ from finance.flags.scan import scan
 from finance.timefmt import CST
 from tests import factories as f
 from tests.controls import helpers as ch
-from tests.flags.helpers import NOW, approve_all, flags_of, move, numbers, plant
+from tests.flags.helpers import NOW, approve_all, flags_of, move, numbers, paid, plant
 
 pytestmark = pytest.mark.usefixtures("db", "no_preventive")
 
@@ -265,3 +265,50 @@ def test_payee_concentration_of_works_ranked_and_a_spread_year_is_not() -> None:
     found = flags_of(FlagType.PAYEE_CONCENTRATION)
     assert len(found) == 1 and found[0].village_id == f.unit("HL-YC-01").id
     assert "宏远建筑" in found[0].summary
+
+
+# --- payer account -------------------------------------------------------------------------------------
+
+def test_payer_account_not_the_villages() -> None:
+    own = f.unit("HL-YC-01").bank_account
+    elsewhere = plant("2000.00", days_ago=5)
+    paid(elsewhere, "6217 0000 9999 8888 777")
+    fine = plant("2000.00", days_ago=5, account="6222020000000007777")
+    paid(fine, " ".join([own[:6], own[6:]]))  # the village's own, written with a space
+    scan()
+    found = flags_of(FlagType.PAYER_ACCOUNT_MISMATCH)
+    assert [numbers(x) for x in found] == [{elsewhere.number}] and "6217000099998888777" in found[0].summary
+
+
+# --- member roll ---------------------------------------------------------------------------------------
+
+def _id(first17: str) -> str:
+    from finance.controls.normalise import id_check_char
+
+    return first17 + id_check_char(first17)
+
+
+def test_non_member_and_dead_payees_of_subsidies() -> None:
+    from finance.orgs import services as orgs
+    from finance.orgs.models import MemberStatus
+
+    village = f.unit("HL-YC-01")
+    alive, dead = _id("41090219600101123"), _id("41090219500101123")
+    orgs.save_members([orgs.MemberInput(village, "王秀兰", alive, MemberStatus.ON_ROLL, None),
+                       orgs.MemberInput(village, "王长顺", dead, MemberStatus.DECEASED,
+                                        (NOW - timedelta(days=200)).date())])
+    db.session.flush()
+    stranger = plant("800.00", payee="赵外人", account="6222020000000011111", purpose="困难户生活补贴",
+                     kind=AttachmentKind.LABOUR_SLIP, days_ago=10)
+    ghost = plant("800.00", payee="王长顺", account="6222020000000011112", purpose="年终集体收益分红",
+                  kind=AttachmentKind.LABOUR_SLIP, days_ago=10)
+    plant("800.00", payee="王秀兰", account="6222020000000011113", purpose="年终集体收益分红",
+          kind=AttachmentKind.LABOUR_SLIP, days_ago=10)
+    plant("800.00", payee="赵外人", account="6222020000000011114", purpose="搬运物资劳务费",  # not a payout
+          kind=AttachmentKind.LABOUR_SLIP, days_ago=10)
+    plant("800.00", payee="赵外人", account="6222020000000011115", purpose="困难户生活补贴",  # no roll there
+          kind=AttachmentKind.LABOUR_SLIP, days_ago=10, village="HL-YC-02", accountant="xy_baozhang")
+    scan()
+    found = {frozenset(numbers(x)): x.summary for x in flags_of(FlagType.NON_MEMBER_PAYEE)}
+    assert set(found) == {frozenset({stranger.number}), frozenset({ghost.number})}
+    assert "登记死亡" in found[frozenset({ghost.number})]

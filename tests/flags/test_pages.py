@@ -40,7 +40,8 @@ def _events(flag: RiskFlag) -> list[str]:
 
 def test_workbench_lists_the_liaisons_flags_red_first_and_filters(client: Any, make_client: Any) -> None:
     _req, yellow = _flagged()
-    red_req = f.in_state(State.PENDING, "800.00", purpose="春节购买烟酒", payee_account="6222020000000004444")
+    red_req = f.in_state(State.PENDING, "800.00", purpose="春节购买烟酒", payee_name="濮阳市华龙区糖酒副食店",
+                         payee_account="6222020000000004444")
     red = db.session.execute(select(RiskFlag).where(RiskFlag.key == f"negative_list:{red_req.id}")).scalar_one()
     client.login("yc_lianqing")
     page = client.get("/oversight/flags/").get_data(as_text=True)
@@ -151,3 +152,14 @@ def test_district_page_for_the_district_liaison_and_admin_not_for_a_township(cli
     assert township.get("/oversight/flags/district").status_code == 404
     # the district liaison reads every township's flags but can approve and pay nothing
     assert "金额略低于审批线" in client.get("/oversight/flags/").get_data(as_text=True)
+
+
+def test_the_village_sees_an_open_question_on_its_to_do_list(client: Any) -> None:
+    req = f.in_state(State.PENDING)
+    from finance.oversight import services as oversight
+
+    oversight.ask_question(f.user("yc_lianqing"), req, "请补充验收单。", today_local() + timedelta(days=5))
+    db.session.commit()
+    client.login("dy_shuji")
+    home = client.get("/").get_data(as_text=True)
+    assert "待答复的问询" in home and "请补充验收单。" in home

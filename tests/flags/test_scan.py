@@ -17,6 +17,7 @@ from finance.flags.models import FlagType, RiskFlag
 from finance.flags.scan import scan
 from finance.payment_requests import services as requests
 from finance.trail import AuditAction, AuditSubject
+from tests import factories as f
 from tests.controls import helpers as ch
 from tests.flags.helpers import flags_of, numbers, plant
 
@@ -77,10 +78,28 @@ def test_cli_scan_then_export(app: Flask, db: object) -> None:
 
 @pytest.mark.usefixtures("db")
 def test_flags_are_on_the_request_at_submit_before_step_one() -> None:
-    req = ch.draft("9900.00", payee="濮阳市华龙区兴农农资经营部", purpose="春节购买烟酒")
-    ch.attach(req, ch.jpeg(ch.slip_image("收条" + uuid.uuid4().hex)), kind=ch.AttachmentKind.FISCAL_RECEIPT)
+    # what the controls let through (no township 负面清单 item, a person on a slip) but the flags mark
+    req = ch.draft("9900.00", payee="张三", account="6222020000000003333", purpose="春节宴请帮工")
+    ch.attach(req, ch.jpeg(ch.slip_image("收条" + uuid.uuid4().hex)), kind=ch.AttachmentKind.LABOUR_SLIP)
     requests.submit(req.requester, req, client_key=uuid.uuid4().hex)
     db.session.flush()
     kinds = set(db.session.execute(select(RiskFlag.kind).where(RiskFlag.source == "submit")).scalars())
-    assert {FlagType.NEGATIVE_LIST, FlagType.JUST_UNDER_BAND, FlagType.RECEIPT_AS_INVOICE} <= kinds
+    assert {FlagType.NEGATIVE_LIST, FlagType.JUST_UNDER_BAND} <= kinds
     assert req.step == 1
+
+
+@pytest.mark.usefixtures("no_preventive")
+def test_thresholds_are_policy_data_per_township(app: Flask, db: object) -> None:
+    runner = app.test_cli_runner()
+    shown = runner.invoke(args=["flags", "policy", "HL-YC"])
+    assert json.loads(shown.output)["split_window_days"] == 30
+    published = runner.invoke(args=["flags", "policy", "HL-YC", "split_window_days=5", "split_close_days=1"])
+    assert published.exit_code == 0 and "version 1" in published.output
+    assert runner.invoke(args=["flags", "policy", "HL-YC", "no_such=1"]).exit_code != 0
+    for a, d in (("9800.00", 12), ("9700.00", 6)):  # 6 days apart: outside HL-YC's 5-day window now
+        plant(a, days_ago=d)
+    for a, d in (("9800.00", 12), ("9700.00", 6)):  # HL-MK keeps the defaults
+        plant(a, days_ago=d, village="HL-MK-01", accountant="mk_baozhang")
+    scan()
+    found = flags_of(FlagType.SPLIT_PAYMENT)
+    assert [x.village_id for x in found] == [f.unit("HL-MK-01").id]

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from finance import storage
@@ -138,4 +139,5 @@ def detect(data: Data) -> Iterable[Finding]:
 
 
 DETECTOR = Detector(FlagType.DUPLICATE_INVOICE,
-                    "同一张发票（号码相同、文件相同或照片高度相似）在全区被两笔以上申请使用，跨村、跨月都查。", detect)
+                    _l("同一张发票（号码相同、文件相同或照片高度相似）在全区被两笔以上申请使用，跨村、跨月都查。"),
+                    detect)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.flags.data import Data
 from finance.flags.engine import Detector, Finding, request_evidence
@@ -37,4 +38,6 @@ def detect(data: Data) -> Iterable[Finding]:
                       amount=r.amount, occurred_at=this_round[-1].at)
 
 
-DETECTOR = Detector(FlagType.FAST_APPROVAL, "一个申请的多级审批在提交后一分钟内全部完成。", detect)
+DETECTOR = Detector(FlagType.FAST_APPROVAL,
+                    _l("一个申请的多级审批在提交后一分钟内全部完成。"),
+                    detect)

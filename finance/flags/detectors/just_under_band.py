@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.flags.data import Data
 from finance.flags.detectors.common import is_salary
@@ -30,4 +31,6 @@ def detect(data: Data) -> Iterable[Finding]:
                 break
 
 
-DETECTOR = Detector(FlagType.JUST_UNDER_BAND, "单笔金额略低于审批线（默认低于审批线 3% 以内）。", detect)
+DETECTOR = Detector(FlagType.JUST_UNDER_BAND,
+                    _l("单笔金额略低于审批线（默认低于审批线 3% 以内）。"),
+                    detect)

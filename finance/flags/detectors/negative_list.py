@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.controls.models import ListAction
 from finance.controls.normalise import normalise_name
@@ -41,4 +42,6 @@ def detect(data: Data) -> Iterable[Finding]:
                       amount=r.amount, occurred_at=r.at)
 
 
-DETECTOR = Detector(FlagType.NEGATIVE_LIST, "用途、收款人或发票销售方含本镇负面清单或全区负面清单的关键词。", detect)
+DETECTOR = Detector(FlagType.NEGATIVE_LIST,
+                    _l("用途、收款人或发票销售方含本镇负面清单或全区负面清单的关键词。"),
+                    detect)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import distinct, func, select
 
 from finance.extensions import db
@@ -75,4 +76,6 @@ def detect(data: Data) -> Iterable[Finding]:
                       amount=r.amount, occurred_at=first.at)
 
 
-DETECTOR = Detector(FlagType.NIGHT_APPROVAL, "夜间（22:00 至次日 6:00）审批；抢险救灾等紧急情况除外。", detect)
+DETECTOR = Detector(FlagType.NIGHT_APPROVAL,
+                    _l("夜间（22:00 至次日 6:00）审批；抢险救灾等紧急情况除外。"),
+                    detect)

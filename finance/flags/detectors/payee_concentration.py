@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_
 
-from finance.flags.data import Data, Req
+from finance.flags.data import Data, Req, load_requests
 from finance.flags.detectors.common import has_word
 from finance.flags.engine import Detector, Finding, money, request_evidence, total
 from finance.flags.models import Colour, FlagType
 from finance.flags.policy import FlagRules
-from finance.timefmt import to_local
+from finance.payment_requests.models import PaymentRequest
+from finance.timefmt import CST, to_local
 
 
 def is_works(r: Req, rules: FlagRules) -> bool:
@@ -31,9 +35,25 @@ def is_works(r: Req, rules: FlagRules) -> bool:
     return has_word(r.purpose, rules.works_words) is not None
 
 
+def _village_years(data: Data, focus_years: set[tuple[int, int]]) -> dict[int, list[Req]]:
+    """The requests of each focused village in its focused years: from the scan's rows on a full scan, else
+    read here (a year of one village; the scan itself reads only weeks around a new request)."""
+    if data.full:
+        return data.by_village()
+    out: dict[int, list[Req]] = defaultdict(list)
+    for village_id, year in sorted(focus_years):
+        since = datetime(year, 1, 1, tzinfo=CST).astimezone(UTC)
+        until = datetime(year + 1, 1, 1, tzinfo=CST).astimezone(UTC)
+        out[village_id].extend(load_requests(and_(PaymentRequest.village_id == village_id,
+                                                  PaymentRequest.submitted_at >= since,
+                                                  PaymentRequest.submitted_at < until)))
+    return out
+
+
 def detect(data: Data) -> Iterable[Finding]:
-    focus_years = {(r.village_id, to_local(r.at).year) for r in data.focused()}
-    for village_id, rows in data.by_village().items():
+    # Only works payments move a village's works shares: a new request of another kind changes no finding.
+    focus_years = {(r.village_id, to_local(r.at).year) for r in data.focused() if is_works(r, data.rules(r.village_id))}
+    for village_id, rows in _village_years(data, focus_years).items():
         rules = data.rules(village_id)
         by_year: dict[int, list[Req]] = defaultdict(list)
         for r in rows:
@@ -64,5 +84,7 @@ def detect(data: Data) -> Iterable[Finding]:
                           amount=total(mine), occurred_at=max(r.at for r in mine))
 
 
-DETECTOR = Detector(FlagType.PAYEE_CONCENTRATION, "一个村一年的工程款大部分付给同一收款人（按占比排序）。", detect,
+DETECTOR = Detector(FlagType.PAYEE_CONCENTRATION,
+                    _l("一个村一年的工程款大部分付给同一收款人（按占比排序）。"),
+                    detect,
                     preventive=False)

@@ -2,14 +2,15 @@
 
 Signal: the payee is a business (finance.controls.normalise.is_business: 公司, 经营部, 商店, 厂 …) and the
 request carries no 发票 (no invoice attachment, no invoice facts): a 财政或内部收据, a 签收单, other
-vouchers or nothing. Not flagged: banks, 信用社 and public bodies, which issue no 发票 for what they are
-paid. Red."""
+vouchers or nothing. Not flagged: banks, 信用社 and public bodies (schools, public hospitals, offices,
+courts), which are paid on their own receipts or 财政票据. Red."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.attachment_kinds import AttachmentKind
 from finance.controls.normalise import is_business
@@ -18,7 +19,10 @@ from finance.flags.detectors.common import has_word
 from finance.flags.engine import Detector, Finding, request_evidence
 from finance.flags.models import Colour, FlagType
 
-NO_INVOICE_PAYEES = ("银行", "信用社", "信用合作", "财政", "税务", "社会保险", "医疗保障", "人民法院")
+# Payees that are paid on their own receipts, not on a 发票: banks (interest, fees) and public bodies, which
+# issue 财政票据 (schools, public hospitals, township offices, courts).
+NO_INVOICE_PAYEES = ("银行", "信用社", "信用合作", "财政", "税务", "社会保险", "医疗保障", "人民法院", "学校", "小学",
+                     "中学", "卫生院", "人民医院", "人民政府", "委员会", "村委会")
 
 
 def detect(data: Data) -> Iterable[Finding]:
@@ -37,4 +41,6 @@ def detect(data: Data) -> Iterable[Finding]:
                       amount=r.amount, occurred_at=r.at)
 
 
-DETECTOR = Detector(FlagType.RECEIPT_AS_INVOICE, "收款人是企业或个体商户，却以收据、签收单代替发票入账。", detect)
+DETECTOR = Detector(FlagType.RECEIPT_AS_INVOICE,
+                    _l("收款人是企业或个体商户，却以收据、签收单代替发票入账。"),
+                    detect)

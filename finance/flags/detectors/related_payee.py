@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.controls.models import Relation
 from finance.flags.data import Data, RegisterLine
@@ -59,4 +60,5 @@ def detect(data: Data) -> Iterable[Finding]:
 
 
 DETECTOR = Detector(FlagType.RELATED_PAYEE,
-                    "收款人的银行账号或身份证号出现在本村或本镇干部的关联人登记中（从不按姓氏比对）。", detect)
+                    _l("收款人的银行账号或身份证号出现在本村或本镇干部的关联人登记中（从不按姓氏比对）。"),
+                    detect)

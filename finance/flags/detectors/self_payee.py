@@ -1,7 +1,9 @@
 """self_payee: the payee is the requester or an approver of the same request.
 
 Signal: the payee's normalised account or 身份证号 is the requester's or an approver's own (their 本人
-register line), or the payee's cleaned name equals that person's name (a person, not a business). Not
+register line): red; or, for someone whose own accounts are not on record, the payee's cleaned name equals
+that person's name (a person, not a business): yellow (in a village where most are 王, a namesake is
+common: where the official's accounts are known, a namesake paid to another account is not flagged). Not
 flagged: wages and payouts (补贴, 误工 …: a cadre's pay, approved with the payroll), and the requester's
 代垫 (an advance repaid against a third party's invoice). Red."""
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.controls.normalise import is_business, normalise_name
 from finance.flags.data import Data
@@ -33,19 +36,35 @@ def detect(data: Data) -> Iterable[Finding]:
                 via = "account"
             elif r.payee_id_number and r.payee_id_number in ids.get(user_id, ()):
                 via = "id_number"
-            elif person and len(payee) >= 2 and payee == normalise_name(data.user_name(user_id)):
-                via = "name"
+            elif (person and len(payee) >= 2 and payee == normalise_name(data.user_name(user_id))
+                  and not accounts.get(user_id) and not ids.get(user_id)):
+                via = "name"  # only for someone whose own accounts are not on record: else a namesake
             if via is None:
                 continue
             if role == "requester" and any(not same_name(i.seller_key, r.name_key) for i in data.invoices(r.id)):
                 continue  # 代垫: repaid against another seller's invoice
             who = _("申请人") if role == "requester" else _("审批人")
-            yield Finding(FlagType.SELF_PAYEE, Colour.RED, r.village_id, f"self_payee:{r.id}",
+            colour = Colour.YELLOW if via == "name" else Colour.RED
+            yield Finding(FlagType.SELF_PAYEE, colour, r.village_id, f"self_payee:{r.id}",
                           _("收款人“%(payee)s”是本申请的%(who)s%(name)s本人", payee=r.payee_name, who=who,
                             name=data.user_name(user_id)),
                           [r], {"requests": [request_evidence(r)], "user_id": user_id, "role": role, "via": via},
                           amount=r.amount, occurred_at=r.at)
             break
+        else:
+            # imported history: the earlier system's names of its requester and approvers
+            named = next(((role, name) for role, name in data.history_people(r.id)
+                          if person and len(payee) >= 2 and normalise_name(name) == payee), None)
+            if named is not None and not (named[0] == "requester" and any(
+                    not same_name(i.seller_key, r.name_key) for i in data.invoices(r.id))):
+                who = _("申请人") if named[0] == "requester" else _("审批人")
+                yield Finding(FlagType.SELF_PAYEE, Colour.YELLOW, r.village_id, f"self_payee:{r.id}",
+                              _("收款人“%(payee)s”是本申请的%(who)s%(name)s本人", payee=r.payee_name, who=who,
+                                name=named[1]),
+                              [r], {"requests": [request_evidence(r)], "role": named[0], "via": "history_name"},
+                              amount=r.amount, occurred_at=r.at)
 
 
-DETECTOR = Detector(FlagType.SELF_PAYEE, "收款人是本申请的申请人或审批人本人（按账号、身份证号或姓名）。", detect)
+DETECTOR = Detector(FlagType.SELF_PAYEE,
+                    _l("收款人是本申请的申请人或审批人本人（按账号、身份证号或姓名）。"),
+                    detect)

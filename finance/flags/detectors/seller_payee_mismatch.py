@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.controls.normalise import is_business
 from finance.flags.data import Data
@@ -33,4 +34,6 @@ def detect(data: Data) -> Iterable[Finding]:
                       amount=r.amount, occurred_at=r.at)
 
 
-DETECTOR = Detector(FlagType.SELLER_PAYEE_MISMATCH, "收款人是企业，但发票的销售方是另一家。", detect)
+DETECTOR = Detector(FlagType.SELLER_PAYEE_MISMATCH,
+                    _l("收款人是企业，但发票的销售方是另一家。"),
+                    detect)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.flags.data import Data, Req, fellows_by_account
 from finance.flags.detectors.common import same_name
@@ -58,4 +59,6 @@ def detect(data: Data) -> Iterable[Finding]:
                       amount=total(listed), occurred_at=max(r.at for r in listed))
 
 
-DETECTOR = Detector(FlagType.SHARED_ACCOUNT, "同一银行账户（规范化后）在全区以不同收款人名称收款。", detect)
+DETECTOR = Detector(FlagType.SHARED_ACCOUNT,
+                    _l("同一银行账户（规范化后）在全区以不同收款人名称收款。"),
+                    detect)

@@ -4,10 +4,11 @@ Signal: within one village, a sliding window (30 days by default) over the count
 payee, grouped first by normalised account, then by normalised name (different accounts), then by similar
 purpose (different payees, 7 days); a window of at least two requests each under a band whose sum reaches
 the band, where either every part is at least `split_min_share` of the band (parts "just under") or the
-parts lie within `split_close_days` of each other (one bill cut up on one day). Not splitting: requests
-that are all instalments of one contract or resolution (approved as a whole), wages and member payouts,
-and periodic payments (every gap between two of them at least PERIODIC_GAP_DAYS, like a cleaner or a bill
-paid monthly). Red."""
+parts lie within `split_close_days` of each other and are alike (the smallest at least
+`split_close_ratio` of the largest: one bill cut up in a week, not a big purchase and a small one). Not
+splitting: requests that are all instalments of one contract or resolution (approved as a whole), wages
+and member payouts, and periodic payments (every gap between two of them at least PERIODIC_GAP_DAYS, like
+a cleaner or a bill paid monthly). Red."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from finance.controls.normalise import normalise_name
 from finance.flags.data import Data, Req
@@ -148,9 +150,12 @@ def detect(data: Data) -> Iterable[Finding]:
         for basis, days, group in _groups(rows, rules):
             group.sort(key=lambda r: (r.at, r.id))
             for band in bands:
-                near = windows(group, days, band, rules.split_min_parts, band * rules.split_min_share)
-                close = windows(group, min(days, rules.split_close_days), band, rules.split_min_parts)
-                for cluster in near + close:
+                near = [(c, days) for c in windows(group, days, band, rules.split_min_parts,
+                                                       band * rules.split_min_share)]
+                short = min(days, rules.split_close_days)
+                close = [(c, short) for c in windows(group, short, band, rules.split_min_parts)
+                         if min(r.amount for r in c) >= rules.split_close_ratio * max(r.amount for r in c)]
+                for cluster, span in near + close:
                     ids = {r.id for r in cluster}
                     if ids <= covered or _one_matter(cluster) or _periodic(cluster):
                         continue
@@ -160,12 +165,12 @@ def detect(data: Data) -> Iterable[Finding]:
                     yield Finding(
                         FlagType.SPLIT_PAYMENT, Colour.RED, village_id,
                         f"split_payment:{village_id}:{basis}:{cluster[0].id}",
-                        _summary(basis, days, cluster, band), cluster,
-                        {"basis": basis, "band": str(band), "window_days": days, "total": str(total(cluster)),
+                        _summary(basis, span, cluster, band), cluster,
+                        {"basis": basis, "band": str(band), "window_days": span, "total": str(total(cluster)),
                          "requests": [request_evidence(r) for r in cluster]},
                         amount=total(cluster), occurred_at=cluster[-1].at)
 
 
 DETECTOR = Detector(FlagType.SPLIT_PAYMENT,
-                    "同一村在滑动窗口内向同一账户、同名收款人或相近用途分多笔支付，每笔低于审批线而合计达到审批线。",
+                    _l("同一村在滑动窗口内向同一账户、同名收款人或相近用途分多笔支付，每笔低于审批线而合计达到审批线。"),
                     detect)
