@@ -444,7 +444,9 @@ def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind | None,
     try:
         stored = storage.save(data)
     except storage.StorageError as exc:
-        raise RequestError(str(exc), {"file": str(exc)}) from None
+        # named: several files may be sent at once (issue 16 item 6)
+        message = _("“%(name)s”：%(why)s", name=filename, why=str(exc)) if filename else str(exc)
+        raise RequestError(message, {"file": message}) from None
     return attach(user, req, kind, filename, stored, Role.ACCOUNTANT)
 
 

@@ -68,6 +68,7 @@ def render_detail(
         new_key=new_key,
         kinds=kind_choices(),
         uploadable=AttachmentKind.uploadable(),
+        chosen_kind=AttachmentKind.parse(request.args.get("kind")),
         Action=Action,
     )
 

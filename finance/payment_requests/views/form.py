@@ -147,4 +147,6 @@ def edit(request_id: int) -> ResponseReturnValue:
     except Forbidden:
         abort(403)
     form.fill_from(req)
+    if (kind := AttachmentKind.parse(request.args.get("kind"))) is not None:
+        form.kind.data = kind.value  # kept from a refused upload (issue 16 item 6)
     return render_form(form, req, req.village, _not_yet_errors(form, req))
