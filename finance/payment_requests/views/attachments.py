@@ -3,6 +3,8 @@ themselves (original, display size, thumbnail)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -25,7 +27,7 @@ from finance.web import see_other, write
 def _back(request_id: int, kind: AttachmentKind | None = None) -> str:
     """Where the page that posted goes back to: the form or the detail page; with the 附件类型 chosen
     when an upload was refused, so the next file is not filed under the wrong kind (issue 16 item 6)."""
-    args = {"kind": kind.value} if kind is not None else {}
+    args: dict[str, Any] = {"kind": kind.value} if kind is not None else {}
     if request.form.get("back") == "edit":
         return url_for(".edit", request_id=request_id, **args)
     return url_for(".detail", request_id=request_id, **args) + ("#attachments" if args else "")
