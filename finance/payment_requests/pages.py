@@ -5,6 +5,7 @@ done and what comes next, the 409 page, and `act`, a workflow action through the
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, render_template, request, url_for
@@ -13,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from finance.errors import InputError
+from finance.payment_requests.changes import conflict_story
 from finance.payment_requests.forms import clean_key
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.queries import get_visible
@@ -40,6 +42,22 @@ def posted_version() -> int | None:
     return int(version) if version.isdigit() else None
 
 
+def seen_now() -> str:
+    """When a page with forms is shown (UTC, ISO): its forms carry it back as `seen`, so a 409 can list
+    what changed since (issue 16 item 10)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def posted_seen() -> datetime | None:
+    """The `seen` time the posted page carried, if it is one."""
+    text = (request.form.get("seen") or request.args.get("seen") or "")[:40]
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
 def done(req: PaymentRequest, action: Action) -> ResponseReturnValue:
     """Back to the request, saying what was done and whose move it is now."""
     message = action.done
@@ -52,8 +70,15 @@ def done(req: PaymentRequest, action: Action) -> ResponseReturnValue:
 
 
 def conflict_page(req: PaymentRequest) -> Callable[[str], str]:
-    """The 409 page about `req`, with a way back to it."""
-    return lambda text: render_template("payment_requests/conflict.html", req=req, text=text)
+    """The 409 page about `req`, with a way back to it: whether this user had already done it (a second
+    tap, another tab) or the request changed underneath, and then what changed (issue 16 item 10)."""
+    def page(text: str) -> str:
+        story = conflict_story(req, current_user.id, posted_seen())
+        if story.mine and text == _("该事项已被他人处理，请查看最新状态。"):
+            text = ""  # not someone else: the page says it was this user's own
+        return render_template("payment_requests/conflict.html", req=req, text=text, story=story)
+
+    return page
 
 
 def act(req: PaymentRequest, action: Action, call: Callable[[str | None, int | None], RequestAction | None],
