@@ -9,7 +9,6 @@ from finance.workflow import State
 from tests.browser.phone_support import on_live, press, request_in
 from tests.browser.support import check_page
 
-
 pytestmark = pytest.mark.e2e_story
 
 
