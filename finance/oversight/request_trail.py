@@ -26,7 +26,8 @@ from finance.payment_requests.route import steps_of
 # What a line sums up an event by (a new draft: its main fields; a change: what changed, bookkeeping
 # aside); the whole record is folded under it.
 CREATE_SUMMARY = ("amount", "payee_name")
-NOT_SUMMED = ("number", "village", "requester_id", "round", "policy_id", "step")  # the step: the role says it
+NOT_SUMMED = ("number", "village", "requester_id", "round", "policy_id", "step",  # the step: the role says it
+              "route_roles", "route_amount", "controls", "recusals", "committee")
 MONEY = ("amount", "meeting_amount")
 
 

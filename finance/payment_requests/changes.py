@@ -153,7 +153,8 @@ def _shown(name: str, value: Any) -> str:
 
 # --- the 409 page: who moved the request, and how (issue 16 item 10) -------------------------------------
 
-HIDDEN_ON_CONFLICT = ("number", "village", "requester_id", "round", "policy_id", "step")
+HIDDEN_ON_CONFLICT = ("number", "village", "requester_id", "round", "policy_id", "step", "route_roles",
+                      "route_amount")
 
 
 @dataclass(frozen=True)
