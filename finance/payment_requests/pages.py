@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,6 +19,8 @@ from finance.payment_requests.forms import clean_key
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.queries import get_visible
 from finance.payment_requests.route import role_label, waiting
+from finance.permissions import holds_role_for, roles_for_action
+from finance.roles import Role
 from finance.web import see_other, write
 from finance.workflow import Action, Actor
 
@@ -56,6 +58,17 @@ def posted_seen() -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo is not None else None
+
+
+def refuse_for_role(req: PaymentRequest, action: Action) -> NoReturn:
+    """403 for a user who may not take `action` on `req`: the reason is their role when they hold none
+    that takes it (a liaison opening an edit address, issue 16 item 13), else the plain 403."""
+    if holds_role_for(current_user, req, action):
+        abort(403)
+    mine = sorted(current_user.roles_at(req.village), key=list(Role).index)
+    abort(403, _("“%(action)s”只能由%(who)s办理；您的身份是%(mine)s，只能查看。", action=action.label,
+                 who=_("、").join(r.label for r in sorted(roles_for_action(action), key=list(Role).index)),
+                 mine=_("、").join(r.label for r in mine) or _("（无）")))
 
 
 def done(req: PaymentRequest, action: Action) -> ResponseReturnValue:

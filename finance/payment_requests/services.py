@@ -55,7 +55,7 @@ from finance.payment_requests.route import (
     steps_of,
     waiting_role,
 )
-from finance.permissions import Acting, Permission, acting_for, acting_role, can
+from finance.permissions import Acting, Permission, acting_for, acting_role, can, holds_role_for
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -127,7 +127,10 @@ def facts(req: PaymentRequest) -> Facts:
 
 def check(user: User, req: PaymentRequest, action: Action) -> Role:
     """The role in which `user` may take `action` on `req` now; NotAllowed when the state does not open
-    it, Forbidden when it is not theirs. Changes nothing (pages ask it before showing a form)."""
+    it, Forbidden when it is not theirs. Changes nothing (pages ask it before showing a form). A user who
+    holds no role that ever takes `action` is Forbidden whatever the state (the reason is the role)."""
+    if not holds_role_for(user, req, action):
+        raise Forbidden(action)
     decide(facts(req), action)
     role = acting_role(user, req, action)
     if role is None:

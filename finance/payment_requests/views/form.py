@@ -18,7 +18,7 @@ from finance.orgs.models import OrgUnit
 from finance.payment_requests import route, services
 from finance.payment_requests.forms import RequestForm, clean_key, new_key
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.pages import conflict_page, done, load_visible
+from finance.payment_requests.pages import conflict_page, done, load_visible, refuse_for_role
 from finance.payment_requests.views.blueprint import bp
 from finance.roles import OrgKind, Role
 from finance.web import FORM_ERROR, see_other, write
@@ -145,7 +145,7 @@ def edit(request_id: int) -> ResponseReturnValue:
         return see_other(url_for(".detail", request_id=req.id),
                          _("该申请当前状态为“%(state)s”，不能修改。", state=req.state.label), "error")
     except Forbidden:
-        abort(403)
+        refuse_for_role(req, Action.EDIT)
     form.fill_from(req)
     if (kind := AttachmentKind.parse(request.args.get("kind"))) is not None:
         form.kind.data = kind.value  # kept from a refused upload (issue 16 item 6)
