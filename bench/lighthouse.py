@@ -94,12 +94,21 @@ with app.app_context():
         req = services.create_draft(user, village, request_input("12000.00"))
         db.session.commit()
     township = db.session.execute(select(OrgUnit).where(OrgUnit.code == "HL-YC")).scalar_one()
-    print(req.id, township.id)
+    # issue 16's pages: a request waiting for the village lead (the 同意 confirmation), one waiting for
+    # the cashier (the pay form); 0 when the demo has none
+    from finance.workflow import State
+    def first(state, step=None):
+        q = select(PaymentRequest.id).where(PaymentRequest.village_id == village.id, PaymentRequest.state == state)
+        if step is not None:
+            q = q.where(PaymentRequest.step == step)
+        return db.session.execute(q.order_by(PaymentRequest.id).limit(1)).scalar_one_or_none() or 0
+    print(req.id, township.id, first(State.PENDING, 1), first(State.APPROVED))
 """
     result = subprocess.run([sys.executable, "-c", script, PASSWORD], env=env, cwd=ROOT, check=True,
                             capture_output=True, text=True)
-    request_id, township_id = (int(x) for x in result.stdout.strip().splitlines()[-1].split())
+    request_id, township_id, pending_id, approved_id = (int(x) for x in result.stdout.strip().splitlines()[-1].split())
     env["SANZI_BENCH_TOWNSHIP"] = str(township_id)
+    env["SANZI_BENCH_PENDING"], env["SANZI_BENCH_APPROVED"] = str(pending_id), str(approved_id)
     return env, request_id
 
 
@@ -205,6 +214,13 @@ def main() -> int:
             # delegation (代理审批): a village lead's page with its form, and the admin's list
             pages += [("delegations", "/delegations", login(base, "dy_shuji")),
                       ("delegations-admin", "/delegations/admin", admin)]
+            # issue 16: the 同意 confirmation, the cashier's pay form, the liaison's trail of one request
+            if env["SANZI_BENCH_PENDING"] != "0":
+                pages.append(("approve-confirm", f"/requests/{env['SANZI_BENCH_PENDING']}/approve",
+                              login(base, "dy_shuji")))
+            if env["SANZI_BENCH_APPROVED"] != "0":
+                pages.append(("pay-form", f"/payments/{env['SANZI_BENCH_APPROVED']}/pay", login(base, "yc_chuna")))
+            pages.append(("request-trail", f"/oversight/requests/{request_id}", login(base, "yc_lianqing")))
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
                 if not routed(base, path, page_cookie or cookie):

@@ -145,7 +145,7 @@ def register_errorhandlers(app: Flask) -> None:
         description = getattr(error, "description", None)
         # A message the app gave abort() is shown; werkzeug's and Flask-WTF's English defaults are not.
         default = getattr(type(error), "description", None)
-        if (code in (400, 409, 429) and isinstance(description, str) and description != default
+        if (code in (400, 403, 409, 429) and isinstance(description, str) and description != default
                 and not description.startswith(("The ", "CSRF", "Bad"))):
             text = description
         ext.db.scoped.rollback()

@@ -305,3 +305,18 @@ def villages_in_scope(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES
         select(OrgUnit).where(OrgUnit.id.in_(jurisdiction(user, roles)), OrgUnit.kind == OrgKind.VILLAGE)
         .order_by(OrgUnit.code)
     ).scalars())
+
+
+def roles_for_action(action: Action) -> frozenset[Role]:
+    """The roles whose holders take `action` in some state (the table's actors for it)."""
+    return frozenset().union(*(ACTOR_ROLES[t.actor] for (_s, a), t in TABLE.items() if a is action))
+
+
+def holds_role_for(user: User, request: PaymentRequest, action: Action) -> bool:
+    """Whether `user` holds, over the request's village, a role that takes `action` in some state: the
+    question of the role, apart from the request's state (issue 16 item 13: a liaison is told about the
+    role, not the state). Delegates, who act for a holder, count too."""
+    roles = roles_for_action(action)
+    if user.roles_at(request.village) & roles:
+        return True
+    return any(grant.role in roles and request.village_id in grant.villages for grant in grants_of(user))

@@ -89,3 +89,4 @@ def test_the_approval_form_prints_the_changes(client):
     assert len(pages) == 1
     assert "第2次提交的改动（与上一次相比）" in pages[0]
     assert "¥58,000.00¥58,500.00" in pages[0] and "验收单.jpg" in pages[0] and "minutes.jpg" in pages[0]
+

@@ -28,6 +28,7 @@ from finance.extensions import db
 from finance.money import amount_in_words
 from finance.orgs.models import AccountSubject
 from finance.payment_requests import services
+from finance.payment_requests.changes import changes_since_last_round
 from finance.payment_requests.filters import FilterForm, read_filters
 from finance.payment_requests.models import MAX_ATTENDANCE, MAX_LENGTH, Attachment, PaymentRequest, RequestAction
 from finance.payment_requests.queries import get_visible, inbox_for, search
@@ -109,6 +110,39 @@ class RequestSummary(Out):
     waiting_since: Time | None
 
 
+class FieldChangeOut(Out):
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+class AttachmentChangeOut(Out):
+    kind: str = Field(description="附件类型（名称）")
+    filename: str
+
+
+class RoundChangesOut(Out):
+    """What changed at the latest resubmission against the round before (issue 16 item 1)."""
+
+    round: int
+    fields: list[FieldChangeOut]
+    attachments_added: list[AttachmentChangeOut]
+    attachments_removed: list[AttachmentChangeOut]
+
+
+def round_changes_out(req: PaymentRequest) -> RoundChangesOut | None:
+    changes = changes_since_last_round(req)
+    if changes is None:
+        return None
+    return RoundChangesOut(
+        round=changes.round,
+        fields=[FieldChangeOut(field=c.name, label=c.label, old=c.old, new=c.new) for c in changes.fields],
+        attachments_added=[AttachmentChangeOut(kind=a.kind, filename=a.filename) for a in changes.added],
+        attachments_removed=[AttachmentChangeOut(kind=a.kind, filename=a.filename) for a in changes.removed],
+    )
+
+
 class RequestOut(RequestSummary):
     """A request with everything the request's page shows."""
 
@@ -132,6 +166,8 @@ class RequestOut(RequestSummary):
     may: list[str] = Field(description="此用户现在可执行的操作")
     missing: dict[str, str] = Field(description="提交前还缺少的内容（字段 → 说明）")
     payment: PaymentOut | None
+    changes_since_last_round: RoundChangesOut | None = Field(
+        default=None, description="重新提交的申请：与上一轮相比改动的字段（原值 → 新值）和增删的附件")
 
 
 def unit_out(unit: Any) -> UnitOut:
@@ -186,6 +222,7 @@ def request_out(req: PaymentRequest) -> RequestOut:
         updated_at=req.updated_at, attachments=[attachment_out(a) for a in req.attachments],
         history=[_action_out(a) for a in req.actions], may=may_take(req),
         missing=services.missing_for_submit(req) if req.state.editable else {}, payment=payment,
+        changes_since_last_round=round_changes_out(req),
     )
 
 

@@ -21,7 +21,7 @@ from finance import audit_keys, keyset, storage, trail
 from finance.errors import InputError
 from finance.extensions import db, login_manager
 from finance.flags import queries as flag_queries
-from finance.oversight import labels, queries, services
+from finance.oversight import labels, queries, request_trail, services
 from finance.oversight.models import Question
 from finance.oversight.verification import verify_chains
 from finance.params import parse_page
@@ -221,13 +221,17 @@ def download_checkpoints(chain_id: str) -> Response:
 
 
 def _render_request(req: PaymentRequest, errors: dict[str, str] | None = None, form: Any = None) -> str:
+    timeline = queries.timeline(req)
+    chain = audit.village_chain(req.village.code)
     return render_template(
         "oversight/request.html",
         req=req,
-        timeline=queries.timeline(req),
+        timeline=timeline,
+        trail_lines=request_trail.lines_of(req, timeline),
+        verification=request_trail.verification_of(req, timeline, chain),
         questions=queries.questions_on(req),
         today=today_local(),
-        chain=audit.village_chain(req.village.code),
+        chain=chain,
         page_of_seq=queries.page_of_seq,
         attachments_by_sha={a.sha256: a for a in req.attachments},
         errors=errors or {},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,9 +22,10 @@ from finance.attachment_kinds import AttachmentKind
 from finance.extensions import db
 from finance.money import format_amount
 from finance.orgs.models import AccountSubject
-from finance.oversight.labels import field_label
+from finance.oversight.labels import field_label, show_value
 from finance.payment_requests.models import PaymentRequest
-from finance.trail import AuditAction, AuditSubject
+from finance.roles import role_label
+from finance.trail import AuditAction, AuditSubject, action_label
 
 # The request's own fields as the trail records them (services.snapshot), in the form's order.
 ROUND_FIELDS = ("payee_name", "payee_bank", "payee_account", "amount", "purpose", "subject", "fund_source",
@@ -147,3 +149,80 @@ def _shown(name: str, value: Any) -> str:
         subject = db.session.execute(select(AccountSubject).where(AccountSubject.code == str(value))).scalars().first()
         return f"{value} {subject.name}" if subject is not None else str(value)
     return str(value)
+
+
+# --- the 409 page: who moved the request, and how (issue 16 item 10) -------------------------------------
+
+HIDDEN_ON_CONFLICT = ("number", "village", "requester_id", "round", "policy_id", "step", "route_roles",
+                      "route_amount")
+
+
+@dataclass(frozen=True)
+class EventLine:
+    who: str
+    role: str
+    at: Any  # datetime
+    action: str
+    fields: list[FieldChange]
+
+
+@dataclass(frozen=True)
+class ConflictStory:
+    """Why a form was refused as already handled: this user's own earlier action (a second tap, or
+    another tab), or what others did since this user last acted on the request."""
+
+    mine: bool
+    lines: list[EventLine]
+
+
+def conflict_story(req: PaymentRequest, user_id: int, since: datetime | None = None, limit: int = 5
+                   ) -> ConflictStory:
+    """The request's events since the refused page was shown (`since`, the page's render time), read for
+    its 409 page: `mine` when they are all this user's own. Without `since`: what others did after this
+    user's own last event (the draft's creation left out), or this user's own newest."""
+    events = list(db.session.execute(
+        select(audit.Event)
+        .where(audit.Event.chain_id == audit.village_chain(req.village.code),
+               audit.Event.subject_type == AuditSubject.PAYMENT_REQUEST.value,
+               audit.Event.subject_id == str(req.id))
+        .order_by(audit.Event.seq.desc()).limit(20)
+    ).scalars())
+    if since is not None:
+        newer = [e for e in events if _aware(e.occurred_at) > since]
+        if newer:
+            mine = all(e.actor_id == user_id for e in newer)
+            return ConflictStory(mine, [_line(e) for e in reversed(newer[:limit])])
+    if not events:
+        return ConflictStory(False, [])
+    if events[0].actor_id == user_id:
+        return ConflictStory(True, [_line(events[0])])
+    others = []
+    for event in events:
+        if event.actor_id == user_id or event.action == AuditAction.CREATE.value:
+            break  # what happened before this user's own last step they have seen
+        others.append(event)
+    return ConflictStory(False, [_line(e) for e in reversed(others[:3])])
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _line(event: audit.Event) -> EventLine:
+    before, after = _obj(event.before), _obj(event.after)
+    if event.action in (AuditAction.ATTACHMENT_ADD.value, AuditAction.ATTACHMENT_REMOVE.value):
+        att = after.get("attachment") or before.get("attachment") or {}
+        name = _file(att) if isinstance(att, dict) else AttachmentChange("", "")
+        fields = [FieldChange("attachment", field_label("attachment"), "", f"{name.kind} · {name.filename}")]
+    else:
+        fields = []
+        for key in after:
+            if key in HIDDEN_ON_CONFLICT or isinstance(after[key], dict):
+                continue
+            if key in ROUND_FIELDS:
+                old, new = _shown(key, before.get(key)), _shown(key, after[key])
+            else:
+                old, new = show_value(key, before.get(key)), show_value(key, after[key])
+            fields.append(FieldChange(key, field_label(key), old, new))
+    return EventLine(event.actor_name or "", role_label(event.actor_role), event.occurred_at,
+                     action_label(event.action), fields)

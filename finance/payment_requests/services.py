@@ -55,7 +55,17 @@ from finance.payment_requests.route import (
     steps_of,
     waiting_role,
 )
-from finance.permissions import ACTOR_ROLES, Acting, Permission, acting_for, acting_role, barred, barred_sql, can
+from finance.permissions import (
+    ACTOR_ROLES,
+    Acting,
+    Permission,
+    acting_for,
+    acting_role,
+    barred,
+    barred_sql,
+    can,
+    holds_role_for,
+)
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -128,7 +138,10 @@ def facts(req: PaymentRequest) -> Facts:
 def check(user: User, req: PaymentRequest, action: Action) -> Role:
     """The role in which `user` may take `action` on `req` now; NotAllowed when the state does not open
     it, Forbidden when it is not theirs, ImportedHistory for imported history. Changes nothing (pages ask
-    it before showing a form)."""
+    it before showing a form). A user who holds no role that ever takes `action` is Forbidden whatever the
+    state (the reason is the role)."""
+    if not holds_role_for(user, req, action):
+        raise Forbidden(action)
     _refuse_history(req)
     decide(facts(req), action)
     role = acting_role(user, req, action)
@@ -582,7 +595,9 @@ def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind | None,
     try:
         stored = storage.save(data)
     except storage.StorageError as exc:
-        raise RequestError(str(exc), {"file": str(exc)}) from None
+        # named: several files may be sent at once (issue 16 item 6)
+        message = _("“%(name)s”：%(why)s", name=filename, why=str(exc)) if filename else str(exc)
+        raise RequestError(message, {"file": message}) from None
     return attach(user, req, kind, filename, stored, Role.ACCOUNTANT)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from finance.errors import Forbidden, InputError
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.pages import act, load_visible
+from finance.payment_requests.pages import act, load_visible, refuse_for_role
 from finance.payments import pending, services
 from finance.payments.forms import PaymentForm
 from finance.web import FORM_ERROR, see_other
@@ -68,7 +68,7 @@ def pay(request_id: int) -> ResponseReturnValue:
             return see_other(url_for("payment_requests.detail", request_id=req.id),
                              _("该申请当前状态为“%(state)s”，不能登记支付。", state=req.state.label), "error")
         except Forbidden:
-            abort(403)
+            refuse_for_role(req, Action.PAY)
         form.fill_from(req)
         return render_pay(form, req)
     name, receipt, kept = _receipt(req)

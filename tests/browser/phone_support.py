@@ -48,3 +48,14 @@ def press(me: Any, name: str, wait_for: str, javascript: bool = True) -> None:
     me.page.locator(wait_for).first.wait_for()
     if javascript:
         me.responses.clear()  # the script's own 422 is an answer shown, not a resource that failed
+
+
+def requests_with_purpose(live: LiveServer, purpose: str) -> list[tuple[int, str]]:
+    """(id, state) of every request whose purpose is `purpose`."""
+    from sqlalchemy import select
+
+    from finance.extensions import db
+    from finance.payment_requests.models import PaymentRequest
+
+    return on_live(live, lambda: [(r.id, r.state.value) for r in db.session.execute(
+        select(PaymentRequest).where(PaymentRequest.purpose == purpose)).scalars()])

@@ -3,6 +3,8 @@ themselves (original, display size, thumbnail)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -22,11 +24,13 @@ from finance.security import send_user_file
 from finance.web import see_other, write
 
 
-def _back(request_id: int) -> str:
-    """Where the page that posted goes back to: the form or the detail page."""
+def _back(request_id: int, kind: AttachmentKind | None = None) -> str:
+    """Where the page that posted goes back to: the form or the detail page; with the 附件类型 chosen
+    when an upload was refused, so the next file is not filed under the wrong kind (issue 16 item 6)."""
+    args: dict[str, Any] = {"kind": kind.value} if kind is not None else {}
     if request.form.get("back") == "edit":
-        return url_for(".edit", request_id=request_id)
-    return url_for(".detail", request_id=request_id)
+        return url_for(".edit", request_id=request_id, **args)
+    return url_for(".detail", request_id=request_id, **args) + ("#attachments" if args else "")
 
 
 @bp.route("/<int:request_id>/attachments", methods=["POST"])
@@ -35,13 +39,14 @@ def upload(request_id: int) -> ResponseReturnValue:
     back = _back(req.id)
     files = uploaded_files()
     if not files:
-        return see_other(back, _("请先拍照或选择文件。"), "error")
+        return see_other(_back(req.id, AttachmentKind.parse(request.form.get("kind"))), _("请先拍照或选择文件。"),
+                         "error")
     kind = AttachmentKind.parse(request.form.get("kind"))
     return write(
         lambda: services.add_attachments(current_user, req, kind, read_uploads(files)),
         done=lambda added: see_other(back, _("附件已上传。") if any(a is not None for a in added)
                                      else _("该文件已经上传过了。")),
-        back=back,
+        back=_back(req.id, kind),
         conflict=conflict_page(req),
     )
 

@@ -16,7 +16,7 @@ from finance.payment_requests import route, services
 from finance.payment_requests.changes import changes_since_last_round
 from finance.payment_requests.forms import kind_choices, new_key
 from finance.payment_requests.models import PaymentRequest, RequestAction
-from finance.payment_requests.pages import act, conflict_page, load_visible
+from finance.payment_requests.pages import act, conflict_page, load_visible, seen_now
 from finance.payment_requests.views.blueprint import bp
 from finance.payments.queries import payment_of
 from finance.permissions import acting_role
@@ -68,6 +68,8 @@ def render_detail(
         new_key=new_key,
         kinds=kind_choices(),
         uploadable=AttachmentKind.uploadable(),
+        chosen_kind=AttachmentKind.parse(request.args.get("kind")),
+        seen=seen_now(),
         Action=Action,
     )
 
@@ -108,6 +110,7 @@ def approve(request_id: int) -> ResponseReturnValue:
                                                        else None),
                      done=lambda summary: render_template("payment_requests/confirm_approve.html", req=req,
                                                           summary=summary, new_key=new_key,
+                                                          seen=request.args.get("seen") or seen_now(),
                                                           changes=changes_since_last_round(req)),
                      conflict=conflict_page(req))
     return _action(request_id, Action.APPROVE, lambda req, key, version: services.approve(

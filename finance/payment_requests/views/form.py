@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from flask import abort, current_app, flash, render_template, request, url_for
+from flask import abort, current_app, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +18,7 @@ from finance.orgs.models import OrgUnit
 from finance.payment_requests import route, services
 from finance.payment_requests.forms import RequestForm, clean_key, new_key
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.pages import conflict_page, done, load_visible
+from finance.payment_requests.pages import conflict_page, done, load_visible, refuse_for_role
 from finance.payment_requests.views.blueprint import bp
 from finance.roles import OrgKind, Role
 from finance.web import FORM_ERROR, see_other, write
@@ -49,9 +49,9 @@ def read_uploads(uploads: list[FileStorage]) -> list[tuple[str, bytes]]:
 
 
 def render_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit,
-                other_errors: dict[str, str] | None = None, refused: bool = False, file_saved: bool = False) -> str:
+                other_errors: dict[str, str] | None = None, refused: bool = False) -> str:
     # A file chosen with a form that was refused is gone: the browser will not keep it either.
-    reselect = refused and not file_saved and bool(uploaded_files()) and not form.file.errors
+    reselect = refused and bool(uploaded_files()) and not form.file.errors
     return render_template(
         "payment_requests/form.html",
         reselect=reselect,
@@ -96,20 +96,32 @@ def save_form(form: RequestForm, req: PaymentRequest | None, village: OrgUnit) -
             return see_other(url_for(".detail", request_id=saved.id), text)
         return write(lambda: services.submit(current_user, saved, client_key=key),
                      done=lambda _row: done(saved, Action.SUBMIT),
-                     invalid=lambda exc: not_yet(form, saved, key, exc),
+                     invalid=lambda exc: not_yet(saved, exc),
                      conflict=conflict_page(saved))
 
     return write(save, done=saved_page, invalid=refused,
                  conflict=conflict_page(req) if req is not None else None)
 
 
-def not_yet(form: RequestForm, req: PaymentRequest, key: str, exc: InputError) -> str:
-    """The draft is saved, but submitting needs more: the form again with what is missing."""
-    form.fill_from(req)
-    form.client_key.data = key
-    other = form.add_errors(exc.errors)
-    flash(_("草稿已保存，但还不能提交：请补充标红的项目。"), "error")
-    return render_form(form, req, req.village, other, refused=True, file_saved=True)
+NOT_YET = "sanzi_not_yet"  # the session's note of what a saved draft still needs, for its edit page
+
+
+def not_yet(req: PaymentRequest, exc: InputError) -> ResponseReturnValue:
+    """The draft is saved, but submitting needs more: to the draft's own address (issue 16 item 8: a
+    reload then shows the saved draft, never an empty form inviting a duplicate), which shows what is
+    missing once."""
+    session[NOT_YET] = {"id": req.id, "errors": {str(k): str(v) for k, v in exc.errors.items()}
+                        or {"form": str(exc)}}
+    return see_other(url_for(".edit", request_id=req.id), _("草稿已保存，但还不能提交：请补充标红的项目。"),
+                     "error")
+
+
+def _not_yet_errors(form: RequestForm, req: PaymentRequest) -> dict[str, str] | None:
+    """What `not_yet` noted for this draft, marked on the form; None when nothing was noted."""
+    noted = session.pop(NOT_YET, None)
+    if not isinstance(noted, dict) or noted.get("id") != req.id or not isinstance(noted.get("errors"), dict):
+        return None
+    return form.add_errors({str(k): str(v) for k, v in noted["errors"].items()})
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -133,6 +145,8 @@ def edit(request_id: int) -> ResponseReturnValue:
         return see_other(url_for(".detail", request_id=req.id),
                          _("该申请当前状态为“%(state)s”，不能修改。", state=req.state.label), "error")
     except Forbidden:
-        abort(403)
+        refuse_for_role(req, Action.EDIT)
     form.fill_from(req)
-    return render_form(form, req, req.village)
+    if (kind := AttachmentKind.parse(request.args.get("kind"))) is not None:
+        form.kind.data = kind.value  # kept from a refused upload (issue 16 item 6)
+    return render_form(form, req, req.village, _not_yet_errors(form, req))
