@@ -49,6 +49,7 @@ def create_unit(*, code: str, name: str, kind: OrgKind, parent: OrgUnit | None, 
     trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.ORG_CREATE,
                  subject_type=AuditSubject.ORG_UNIT, subject_id=unit.id,
                  after={"code": unit.code, "name": unit.name, "kind": kind.value,
-                        "parent": parent.code if parent else None, "bank_account": unit.bank_account})
+                        "parent": parent.code if parent else None, "bank_account": unit.bank_account,
+                        "bank_name": unit.bank_name, "bank_account_name": unit.bank_account_name})
     db.session.flush()
     return unit

@@ -93,7 +93,8 @@ def snapshot(req: PaymentRequest) -> dict[str, Any]:
         "meeting_date": req.meeting_date,
         "meeting_attendance": req.meeting_attendance,
         "meeting_amount": req.meeting_amount,
-        "policy_id": req.policy_id,
+        # the relationship first: a policy taken at submit has its id before the row is flushed
+        "policy_id": req.policy.id if req.policy is not None else req.policy_id,
     }
 
 
