@@ -171,18 +171,18 @@ class RequestReplayer:
         rows = list(session.execute(
             select(PaymentRequest).where(PaymentRequest.village_id == village.id).execution_options(**fresh)
         ).scalars())
-        ids = [r.id for r in rows]
+        # The village's rows by a subquery, not a list of ids (SQLite bounds the number of parameters).
+        ids = select(PaymentRequest.id).where(PaymentRequest.village_id == village.id)
         payments = {p.request_id: p for p in session.execute(
-            select(Payment).where(Payment.request_id.in_(ids)).execution_options(**fresh)).scalars()} if ids else {}
+            select(Payment).where(Payment.request_id.in_(ids)).execution_options(**fresh)).scalars()}
         actions: dict[int, list[RequestAction]] = {}
         attachments: dict[int, list[Attachment]] = {}
-        if ids:
-            for act in session.execute(select(RequestAction).where(RequestAction.request_id.in_(ids))
-                                       .order_by(RequestAction.id).execution_options(**fresh)).scalars():
-                actions.setdefault(act.request_id, []).append(act)
-            for att in session.execute(select(Attachment).where(Attachment.request_id.in_(ids))
-                                       .order_by(Attachment.id).execution_options(**fresh)).scalars():
-                attachments.setdefault(att.request_id, []).append(att)
+        for act in session.execute(select(RequestAction).where(RequestAction.request_id.in_(ids))
+                                   .order_by(RequestAction.id).execution_options(**fresh)).scalars():
+            actions.setdefault(act.request_id, []).append(act)
+        for att in session.execute(select(Attachment).where(Attachment.request_id.in_(ids))
+                                   .order_by(Attachment.id).execution_options(**fresh)).scalars():
+            attachments.setdefault(att.request_id, []).append(att)
         seen = set()
         for req in rows:
             seen.add(req.id)
@@ -273,10 +273,10 @@ class RequestReplayer:
             return [_replay_failure(self.chain_id, where, "paid_amount_differs", request=req.number)]
         return []
 
-    def _check_questions(self, session: Session, request_ids: list[int]) -> list[Failure]:
-        rows = list(session.execute(
+    def _check_questions(self, session: Session, request_ids: Any) -> list[Failure]:
+        rows = session.execute(
             select(Question).where(Question.request_id.in_(request_ids)).execution_options(populate_existing=True)
-        ).scalars()) if request_ids else []
+        ).scalars()
         out, seen = [], set()
         for q in rows:
             seen.add(q.id)
