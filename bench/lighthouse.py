@@ -1,6 +1,7 @@
 """Lighthouse (mobile: a mid-range phone, simulated slow 4G) on the login, to-do, request form and request
 detail pages of the demo app served by gunicorn, and on the controls' pages (the accountant's resolutions
-and contracts, the resolution form; the admin's register and 负面清单); prints the performance,
+and contracts, the resolution form; the admin's register and 负面清单; the liaison's history of rules and
+roles); prints the performance,
 accessibility, best-practices and SEO scores of each page. Aim (issue 6): performance, accessibility and
 best practices at least 95.
 
@@ -186,7 +187,8 @@ def main() -> int:
             admin = login(base, "hl_admin")
             township = env["SANZI_BENCH_TOWNSHIP"]
             pages += [("register", f"/controls/townships/{township}/register", admin),
-                      ("negative-list", f"/controls/townships/{township}/negative-list", admin)]
+                      ("negative-list", f"/controls/townships/{township}/negative-list", admin),
+                      ("rules-and-roles", "/oversight/system", login(base, "yc_lianqing"))]
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
                 if not routed(base, path, page_cookie or cookie):
