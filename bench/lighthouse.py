@@ -189,6 +189,9 @@ def main() -> int:
             pages += [("register", f"/controls/townships/{township}/register", admin),
                       ("negative-list", f"/controls/townships/{township}/negative-list", admin),
                       ("rules-and-roles", "/oversight/system", login(base, "yc_lianqing"))]
+            # delegation (代理审批): a village lead's page with its form, and the admin's list
+            pages += [("delegations", "/delegations", login(base, "dy_shuji")),
+                      ("delegations-admin", "/delegations/admin", admin)]
             print(f"{'page':<16}{'perf':>6}{'a11y':>6}{'best':>6}{'seo':>6}   FCP / LCP / TBT / CLS")
             for name, path, page_cookie in pages:
                 if not routed(base, path, page_cookie or cookie):

@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     register_notices(app)
+    register_flags(app)
     return app
 
 
@@ -176,6 +177,12 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_notices(app: Flask) -> None:
     from finance.notices.app import init_app
+
+    init_app(app)
+
+
+def register_flags(app: Flask) -> None:
+    from finance.flags.app import init_app
 
     init_app(app)
 

@@ -3,20 +3,24 @@
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from finance.auth.models import LoginSession, RoleAssignment, User
 from finance.controls.models import (
+    CommitteeVote,
     Contract,
     ControlPolicy,
     ImageFingerprint,
     InvoiceFact,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     RequestControl,
     Resolution,
 )
 from finance.db import Base
+from finance.delegations.models import Delegation
+from finance.flags.models import FlagPayeeKey, FlagPolicy, FlagScanState, RiskFlag, RiskFlagRequest
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
 from finance.orgs.models import AccountSubject, OrgUnit
-from finance.oversight.models import Question
+from finance.oversight.models import PaymentHold, Question
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
 from finance.payments.models import Payment
 from finance.ratelimit import RateLimit
@@ -25,8 +29,11 @@ metadata = [Base.metadata, AuditBase.metadata]
 
 __all__ = [
     "AccountSubject", "Attachment", "AuditBase", "Base", "ChainHead", "Checkpoint", "Contract", "ControlPolicy",
+    "Delegation",
     "Event", "ImageFingerprint", "InvoiceFact", "LoginSession", "NegativeItem", "Notice", "NoticeDelivery",
     "NoticePolicy", "NoticeSetting", "OrgUnit", "Payment", "PaymentRequest", "Question", "RateLimit",
     "RelatedAccount", "RelatedPerson", "RequestAction", "RequestControl", "Resolution", "RoleAssignment",
     "RoutingPolicy", "User", "metadata",
+    "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
+    "CommitteeVote", "OriginalsReceipt",
 ]

@@ -4,22 +4,30 @@
 Permission names follow `scope:resource:action`. Views, queries and templates all ask `can()`. Who may
 take a step of a request's workflow is `acting_role`, which reads the workflow table: the transition's
 actor says which role, its bars say who is excluded whatever their role (the separation of duties);
-the to-do count asks the same bars in SQL (`barred_sql`).
+the to-do count asks the same bars in SQL (`barred_sql`). A delegate (finance.delegations) may act
+for the person who named them, in that role over those villages while the delegation is in force
+(`grants_of`); the bars then apply to both, and an action taken for someone counts as theirs too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select
+from sqlalchemy.orm import selectinload
 
 from finance.auth.models import User
+from finance.controls.queries import recusal_matches
+from finance.delegations.models import Delegation
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.route import current_step_role
 from finance.roles import APPROVER_ROLES, OrgKind, Role
+from finance.timefmt import today_local
 from finance.workflow import DECISION_ACTIONS, RAISING_ACTIONS, TABLE, Action, Actor, Bar, Transition
 
 
@@ -35,10 +43,15 @@ class Permission(StrEnum):
     ORG_MANAGE = "district:org:manage"
     USER_MANAGE = "district:user:manage"
     POLICY_MANAGE = "district:policy:manage"
+    FLAG_DECIDE = "township:flag:decide"  # a liaison's 已核实无异常 / 需问询 on a risk flag
+    PAYMENT_HOLD = "township:payment:hold"  # a liaison's 暂缓支付 and its lifting
+    DISTRICT_READ = "district:oversight:read"  # the district page (提级监督): read every township
 
 
 READ_ROLES = frozenset(Role) - {Role.ADMIN}
 TOWNSHIP_STAFF = frozenset({Role.AGENCY_REVIEWER, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_HEAD, Role.CASHIER})
+# Who answers a liaison's question (问询): township staff, and the village's 书记 and 报账员 (issue 12 item 4).
+ANSWER_ROLES = TOWNSHIP_STAFF | {Role.VILLAGE_LEAD, Role.ACCOUNTANT}
 # The roles each actor of the workflow table stands for, and the permission that names their moves.
 ACTOR_ROLES: dict[Actor, frozenset[Role]] = {
     Actor.REQUESTER: frozenset({Role.ACCOUNTANT}),
@@ -57,7 +70,10 @@ PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     **{permission: ACTOR_ROLES[actor] for actor, permission in ACTOR_PERMISSION.items()},
     Permission.AUDIT_READ: frozenset({Role.LIAISON}),
     Permission.QUESTION_ASK: frozenset({Role.LIAISON}),
-    Permission.QUESTION_ANSWER: TOWNSHIP_STAFF,
+    Permission.QUESTION_ANSWER: ANSWER_ROLES,
+    Permission.FLAG_DECIDE: frozenset({Role.LIAISON}),
+    Permission.PAYMENT_HOLD: frozenset({Role.LIAISON}),
+    Permission.DISTRICT_READ: frozenset({Role.LIAISON, Role.ADMIN}),
     Permission.ORG_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.POLICY_MANAGE: frozenset({Role.ADMIN}),
@@ -68,12 +84,19 @@ def raised_by(user: User, request: PaymentRequest) -> bool:
     the village who took over, or revised a returned request)?"""
     if user.id == request.requester_id:
         return True
-    return any(a.actor_id == user.id and a.action in RAISING_ACTIONS for a in request.actions)
+    return any(_by(a, user) and a.action in RAISING_ACTIONS for a in request.actions)
 
 
 def decided_by(user: User, request: PaymentRequest) -> bool:
-    """Has `user` approved, returned or rejected `request` at any step of any round?"""
-    return any(a.actor_id == user.id and a.action in DECISION_ACTIONS for a in request.actions)
+    """Has `user` approved, returned or rejected `request` at any step of any round (themselves, or a
+    delegate for them)?"""
+    return any(_by(a, user) and a.action in DECISION_ACTIONS for a in request.actions)
+
+
+def _by(action: RequestAction, user: User) -> bool:
+    """Is `action` this user's: taken by them, or by a delegate on their behalf? (An action a delegate
+    takes counts as both people's, so the separation of duties holds for each.)"""
+    return action.actor_id == user.id or action.on_behalf_of_id == user.id
 
 
 def barred(user: User, request: PaymentRequest, bar: Bar) -> bool:
@@ -82,14 +105,15 @@ def barred(user: User, request: PaymentRequest, bar: Bar) -> bool:
         return raised_by(user, request)
     if bar is Bar.DECIDED:
         return decided_by(user, request)
-    return any(a.actor_id == user.id and a.action in DECISION_ACTIONS and a.step != request.step
+    return any(_by(a, user) and a.action in DECISION_ACTIONS and a.step != request.step
                for a in request.actions)
 
 
 def barred_sql(user: Any, bar: Bar) -> ColumnElement[bool]:
     """`barred` as a condition on PaymentRequest rows, for counting in SQL what `acting_role` decides."""
     action = RequestAction
-    mine = select(action.id).where(action.request_id == PaymentRequest.id, action.actor_id == user.id)
+    mine = select(action.id).where(action.request_id == PaymentRequest.id,
+                                   or_(action.actor_id == user.id, action.on_behalf_of_id == user.id))
     if bar is Bar.RAISED:
         return or_(PaymentRequest.requester_id == user.id, exists(mine.where(action.action.in_(RAISING_ACTIONS))))
     if bar is Bar.DECIDED:
@@ -98,25 +122,98 @@ def barred_sql(user: Any, bar: Bar) -> ColumnElement[bool]:
                              or_(action.step.is_(None), action.step != PaymentRequest.step)))
 
 
-def role_for(user: User, request: PaymentRequest, transition: Transition) -> Role | None:
-    """The role in which `user` may take `transition` on `request`, or None: a role of its actor held
-    over the request's village (the current step's role, for a step approver), and none of its bars."""
-    roles = user.roles_at(request.village)
+@dataclass(frozen=True)
+class Grant:
+    """What an active delegation lets its delegate do: act in `role` over `villages` for `principal`."""
+
+    delegation_id: int
+    role: Role
+    villages: frozenset[int]  # village ids the principal still holds the role over
+    principal: User
+
+
+@dataclass(frozen=True)
+class Acting:
+    """In which role a user may take a move, and for whom (None: in their own right)."""
+
+    role: Role
+    on_behalf_of: User | None = None
+    delegation_id: int | None = None
+
+
+def grants_of(user: Any) -> list[Grant]:
+    """The delegations naming `user` as delegate that are in force today (China date), each for the
+    villages over which its principal, still active, still holds the role. Read once per web request."""
+    user_id = getattr(user, "id", None)
+    if user_id is None:
+        return []
+    today = today_local()
+    cache: dict[tuple[int, Any], list[Grant]] | None = None
+    if has_request_context():
+        cache = g.setdefault("delegation_grants", {})
+        if (user_id, today) in cache:
+            return cache[(user_id, today)]
+    rows = db.session.execute(
+        select(Delegation).where(Delegation.delegate_id == user_id, Delegation.ends_on >= today,
+                                 Delegation.starts_on <= today, Delegation.ended_at.is_(None))
+        .options(selectinload(Delegation.villages), selectinload(Delegation.principal))
+        .order_by(Delegation.id)
+    ).scalars()
+    grants = []
+    for d in rows:
+        principal = d.principal
+        villages = frozenset(v.id for v in d.villages if d.role in principal.roles_at(v))
+        if principal.active and villages:
+            grants.append(Grant(d.id, d.role, villages, principal))
+    if cache is not None:
+        cache[(user_id, today)] = grants
+    return grants
+
+
+def acting_as(user: User, request: PaymentRequest, transition: Transition) -> Acting | None:
+    """The role in which `user` may take `transition` on `request`, and for whom, or None: a role of its
+    actor held over the request's village (the current step's role, for a step approver) in their own
+    right, or else through a delegation in force; and none of its bars, for the user nor (through a
+    delegation) for the person they act for."""
     if transition.actor is Actor.STEP_APPROVER:
         step_role = current_step_role(request)
-        role = step_role if step_role in roles else None
+        wanted = frozenset({step_role}) if step_role is not None else frozenset()
     else:
-        role = next((r for r in ACTOR_ROLES[transition.actor] if r in roles), None)
-    if role is None or any(barred(user, request, bar) for bar in transition.barred):
+        wanted = ACTOR_ROLES[transition.actor]
+    if any(barred(user, request, bar) for bar in transition.barred):
         return None
-    return role
+    recusing = transition.actor is Actor.STEP_APPROVER
+    if recusing and recusal_matches(user.id, request):
+        return None  # 须回避: the payee is the approver or in his register (finance.controls)
+    roles = user.roles_at(request.village)
+    own = next((r for r in wanted if r in roles), None)
+    if own is not None:
+        return Acting(own)
+    for grant in grants_of(user):
+        if (grant.role in wanted and request.village_id in grant.villages
+                and not any(barred(grant.principal, request, bar) for bar in transition.barred)
+                and not (recusing and recusal_matches(grant.principal.id, request))):
+            return Acting(grant.role, grant.principal, grant.delegation_id)
+    return None
+
+
+def role_for(user: User, request: PaymentRequest, transition: Transition) -> Role | None:
+    """The role in which `user` may take `transition` on `request`, or None (see `acting_as`)."""
+    acting = acting_as(user, request, transition)
+    return acting.role if acting is not None else None
+
+
+def acting_for(user: User, request: PaymentRequest, action: Action) -> Acting | None:
+    """`acting_role`, with the person a delegate acts for (None when the state does not open `action`)."""
+    transition = TABLE.get((request.state, action))
+    return acting_as(user, request, transition) if transition is not None else None
 
 
 def acting_role(user: User, request: PaymentRequest, action: Action) -> Role | None:
     """The role in which `user` may take `action` on `request` now, or None (also when the request's
     state does not open `action`)."""
-    transition = TABLE.get((request.state, action))
-    return role_for(user, request, transition) if transition is not None else None
+    acting = acting_for(user, request, action)
+    return acting.role if acting is not None else None
 
 
 def can(user: Any, permission: Permission, obj: Any = None) -> bool:
@@ -125,12 +222,13 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
         return False
     if isinstance(obj, PaymentRequest):
         roles = user.roles_at(obj.village)
-        if permission is Permission.REQUEST_READ:
-            return bool(roles & READ_ROLES)
-        if permission is Permission.AUDIT_READ or permission is Permission.QUESTION_ASK:
+        if permission is Permission.REQUEST_READ:  # in their own right, or as a delegate for the village
+            return bool(roles & READ_ROLES) or any(obj.village_id in grant.villages for grant in grants_of(user))
+        if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK, Permission.FLAG_DECIDE,
+                          Permission.PAYMENT_HOLD):
             return Role.LIAISON in roles
         if permission is Permission.QUESTION_ANSWER:
-            return bool(roles & TOWNSHIP_STAFF)
+            return bool(roles & ANSWER_ROLES)
         # a workflow permission: a move of its actor that the request's state opens and the user may take
         return any(role_for(user, obj, t) is not None for (state, _a), t in TABLE.items()
                    if state is obj.state and ACTOR_PERMISSION[t.actor] is permission)
@@ -140,8 +238,11 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
             return obj.kind == OrgKind.VILLAGE and Role.ACCOUNTANT in roles
         if permission in (Permission.ORG_MANAGE, Permission.USER_MANAGE, Permission.POLICY_MANAGE):
             return Role.ADMIN in roles
-        if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK):
+        if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK, Permission.FLAG_DECIDE):
             return Role.LIAISON in roles
+        if permission is Permission.DISTRICT_READ:
+            return obj.kind == OrgKind.DISTRICT and bool({a.role for a in user.assignments
+                                                         if a.org_unit_id == obj.id} & {Role.LIAISON, Role.ADMIN})
         if permission is Permission.REQUEST_READ:
             return bool(roles & READ_ROLES)
         return False
@@ -154,9 +255,11 @@ def jurisdiction(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> 
     """The ids of org units the user's assignments (in `roles`) cover. Every list query filters by it,
     so no view can forget; a record outside it is a 404 like a missing one."""
     paths = [a.org_unit.path for a in getattr(user, "assignments", []) if a.role in roles]
-    if not paths:
+    delegated = {v for grant in grants_of(user) if grant.role in roles for v in grant.villages}
+    if not paths and not delegated:
         return select(OrgUnit.id).where(false())
-    return select(OrgUnit.id).where(or_(*[OrgUnit.path.startswith(p, autoescape=True) for p in paths]))
+    return select(OrgUnit.id).where(or_(*[OrgUnit.path.startswith(p, autoescape=True) for p in paths],
+                                        OrgUnit.id.in_(delegated) if delegated else false()))
 
 
 def villages_in_scope(user: Any, roles: frozenset[Role] | set[Role] = READ_ROLES) -> list[OrgUnit]:

@@ -32,6 +32,12 @@ class Role(StrEnum):
     def label(self) -> str:
         return str(ROLE_LABELS[self])
 
+    def label_at(self, township_name: str | None) -> str:
+        """The role's name in a given township: its head is 镇长, 乡长 or 街道主任 by the unit's name."""
+        if self is Role.TOWNSHIP_HEAD and township_name:
+            return head_title(township_name)
+        return self.label
+
     @property
     def levels(self) -> tuple[OrgKind, ...]:
         """The org levels an assignment of this role may be bound to."""
@@ -69,11 +75,24 @@ ROLE_LEVELS: dict[Role, tuple[OrgKind, ...]] = {
     Role.VILLAGE_LEAD: (OrgKind.VILLAGE,),
     Role.VILLAGE_SUPERVISOR: (OrgKind.VILLAGE,),
     Role.AGENCY_REVIEWER: (OrgKind.TOWNSHIP,),
-    Role.TOWNSHIP_LEADER: (OrgKind.TOWNSHIP,),
+    Role.TOWNSHIP_LEADER: (OrgKind.TOWNSHIP, OrgKind.VILLAGE),  # at a village: the 包村领导 of the villages he covers
     Role.TOWNSHIP_HEAD: (OrgKind.TOWNSHIP,),
     Role.CASHIER: (OrgKind.TOWNSHIP,),
-    Role.LIAISON: (OrgKind.TOWNSHIP, OrgKind.VILLAGE),
+    Role.LIAISON: (OrgKind.DISTRICT, OrgKind.TOWNSHIP, OrgKind.VILLAGE),  # district: 提级监督
     Role.ADMIN: (OrgKind.DISTRICT,),
 }
 
 ORG_KIND_LABELS = {OrgKind.DISTRICT: _l("区/县"), OrgKind.TOWNSHIP: _l("乡镇/街道"), OrgKind.VILLAGE: _l("村/社区")}
+
+
+def head_title(township_name: str) -> str:
+    """镇长, 乡长 or 街道主任, from what the township is (the end of its name: 镇, 乡, 街道/街道办事处)."""
+    name = township_name.strip()
+    if name.endswith(("街道", "街道办事处", "街道办")):
+        return str(HEAD_TITLES["subdistrict"])
+    if name.endswith("乡"):
+        return str(HEAD_TITLES["xiang"])
+    return str(HEAD_TITLES["zhen"])
+
+
+HEAD_TITLES = {"zhen": _l("镇长"), "xiang": _l("乡长"), "subdistrict": _l("街道主任")}

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     WITHDRAW = "withdraw"
     PAY = "pay"
     RECONCILE = "reconcile"
+    DISCARD = "discard"
     ATTACHMENT_ADD = "attachment_add"
     ATTACHMENT_REMOVE = "attachment_remove"
     # a liaison's reads and questions
@@ -71,6 +72,19 @@ class AuditAction(StrEnum):
     NEGATIVE_LIST_UPDATE = "negative_list_update"
     NEGATIVE_LIST_REMOVE = "negative_list_remove"
     CONTROL_POLICY_PUBLISH = "control_policy_publish"
+    # finance.delegations (on the system chain)
+    DELEGATION_CREATE = "delegation_create"
+    DELEGATION_END = "delegation_end"
+    # risk flags (issue 12): raised by a scan or at submit, extended, cleared or asked about; payment holds
+    FLAG_RAISE = "flag_raise"
+    FLAG_UPDATE = "flag_update"
+    FLAG_CLEAR = "flag_clear"
+    FLAG_ASK = "flag_ask"
+    PAYMENT_HOLD = "payment_hold"
+    PAYMENT_HOLD_LIFT = "payment_hold_lift"
+    FLAG_POLICY_PUBLISH = "flag_policy_publish"
+    COMMITTEE_VOTE = "committee_vote"  # a member's agreement at a k-of-n step, before the k-th
+    ORIGINALS_RECEIVED = "originals_received"  # the agency has the paper vouchers (原件已收)
 
     @classmethod
     def of(cls, action: Action) -> AuditAction:
@@ -90,8 +104,8 @@ _ACTION_LABELS = {
     AuditAction.ATTACHMENT_REMOVE: _l("删除附件"),
     AuditAction.LIAISON_VIEW_ATTACHMENT: _l("联络员查看附件"),
     AuditAction.LIAISON_EXPORT: _l("联络员导出"),
-    AuditAction.QUESTION_ASK: _l("提出质询"),
-    AuditAction.QUESTION_ANSWER: _l("答复质询"),
+    AuditAction.QUESTION_ASK: _l("提出问询"),
+    AuditAction.QUESTION_ANSWER: _l("答复问询"),
     AuditAction.PRINT_FORM: _l("打印支付审批单"),
     AuditAction.EXPORT_TRAIL_REPORT: _l("导出审计轨迹报告"),
     AuditAction.PRINT_DISCLOSURE: _l("打印财务公开表"),
@@ -120,6 +134,17 @@ _ACTION_LABELS = {
     AuditAction.NEGATIVE_LIST_UPDATE: _l("修改负面清单"),
     AuditAction.NEGATIVE_LIST_REMOVE: _l("移出负面清单"),
     AuditAction.CONTROL_POLICY_PUBLISH: _l("发布控制设置"),
+    AuditAction.DELEGATION_CREATE: _l("委托代理审批"),
+    AuditAction.DELEGATION_END: _l("结束代理审批"),
+    AuditAction.FLAG_RAISE: _l("发现风险提示"),
+    AuditAction.FLAG_UPDATE: _l("风险提示新增关联申请"),
+    AuditAction.FLAG_CLEAR: _l("核实风险提示无异常"),
+    AuditAction.FLAG_ASK: _l("风险提示转问询"),
+    AuditAction.PAYMENT_HOLD: _l("暂缓支付"),
+    AuditAction.PAYMENT_HOLD_LIFT: _l("解除暂缓支付"),
+    AuditAction.FLAG_POLICY_PUBLISH: _l("发布风险提示阈值"),
+    AuditAction.COMMITTEE_VOTE: _l("集体审议同意"),
+    AuditAction.ORIGINALS_RECEIVED: _l("原件已收"),
 }
 
 
@@ -142,6 +167,10 @@ class AuditSubject(StrEnum):
     CONTRACT = "contract"
     NEGATIVE_ITEM = "negative_item"
     CONTROL_POLICY = "control_policy"
+    DELEGATION = "delegation"
+    RISK_FLAG = "risk_flag"
+    PAYMENT_HOLD = "payment_hold"
+    FLAG_POLICY = "flag_policy"
 
     @property
     def label(self) -> str:
@@ -152,7 +181,7 @@ _SUBJECT_LABELS = {
     AuditSubject.PAYMENT_REQUEST: _l("支出申请"),
     AuditSubject.PAYMENT_REQUEST_LIST: _l("支出申请列表"),
     AuditSubject.ATTACHMENT: _l("附件"),
-    AuditSubject.QUESTION: _l("质询"),
+    AuditSubject.QUESTION: _l("问询"),
     AuditSubject.CHAIN: _l("台账"),
     AuditSubject.TRAIL_REPORT: _l("审计轨迹报告"),
     AuditSubject.DISCLOSURE: _l("财务公开"),
@@ -165,6 +194,10 @@ _SUBJECT_LABELS = {
     AuditSubject.CONTRACT: _l("合同"),
     AuditSubject.NEGATIVE_ITEM: _l("负面清单"),
     AuditSubject.CONTROL_POLICY: _l("控制设置"),
+    AuditSubject.DELEGATION: _l("代理审批"),
+    AuditSubject.RISK_FLAG: _l("风险提示"),
+    AuditSubject.PAYMENT_HOLD: _l("暂缓支付"),
+    AuditSubject.FLAG_POLICY: _l("风险提示阈值"),
 }
 
 

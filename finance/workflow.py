@@ -8,6 +8,7 @@ reason is required, and which move a request waits for in each state. Everything
 
     draft --submit--> pending(step 1..n) --approve(last step)--> approved --pay--> paid
     draft --submit(no step applies)--> approved
+    draft --discard--> discarded
     paid --reconcile--> reconciled
     pending --return(reason)--> returned --submit(resubmit)--> pending(step 1)
     pending(no step acted yet) --withdraw--> withdrawn
@@ -32,6 +33,7 @@ class State(StrEnum):
     APPROVED = "approved"
     PAID = "paid"
     RECONCILED = "reconciled"
+    DISCARDED = "discarded"  # a draft thrown away by its accountant (issue 16 item 7); its number stays used
 
     @property
     def label(self) -> str:
@@ -83,6 +85,7 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     PAY = "pay"
     RECONCILE = "reconcile"
+    DISCARD = "discard"
 
     @property
     def label(self) -> str:
@@ -119,6 +122,7 @@ _STATE_LABELS = {
     State.APPROVED: _l("待支付"),
     State.PAID: _l("已支付"),
     State.RECONCILED: _l("已对账"),
+    State.DISCARDED: _l("已作废"),
 }
 
 _STATUS = {
@@ -130,6 +134,7 @@ _STATUS = {
     State.APPROVED: _l("审批已通过，等待代理中心出纳支付"),
     State.PAID: _l("已支付，等待出纳核对银行对账单"),
     State.RECONCILED: _l("已支付并对账，流程结束"),
+    State.DISCARDED: _l("草稿已作废，流程结束"),
 }
 
 _TODO = {
@@ -149,6 +154,7 @@ _ACTION_LABELS = {
     Action.WITHDRAW: _l("撤回"),
     Action.PAY: _l("支付"),
     Action.RECONCILE: _l("对账"),
+    Action.DISCARD: _l("作废草稿"),
 }
 
 _DONE = {
@@ -159,6 +165,7 @@ _DONE = {
     Action.WITHDRAW: _l("已撤回。"),
     Action.PAY: _l("支付已登记，申请已完成支付。"),
     Action.RECONCILE: _l("已对账确认。"),
+    Action.DISCARD: _l("草稿已作废，已从待办中移除。"),
 }
 
 
@@ -186,6 +193,7 @@ TABLE: dict[tuple[State, Action], Transition] = {
     (State.DRAFT, Action.EDIT): Transition(State.DRAFT, Actor.REQUESTER, REQUESTER_BARS),
     (State.DRAFT, Action.SUBMIT): Transition(State.PENDING, Actor.REQUESTER, REQUESTER_BARS,
                                              no_step_target=State.APPROVED, awaited=True),
+    (State.DRAFT, Action.DISCARD): Transition(State.DISCARDED, Actor.REQUESTER, REQUESTER_BARS),
     (State.RETURNED, Action.EDIT): Transition(State.RETURNED, Actor.REQUESTER, REQUESTER_BARS),
     (State.RETURNED, Action.SUBMIT): Transition(State.PENDING, Actor.REQUESTER, REQUESTER_BARS,
                                                 no_step_target=State.APPROVED, awaited=True),

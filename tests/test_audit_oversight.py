@@ -194,7 +194,7 @@ def test_question_ask_and_answer_each_one_event(client, make_client, db):
     assert events() == before + 2
     assert queries.open_questions_for(staff) == []
     detail = client.get(f"/oversight/requests/{req.id}").get_data(as_text=True)
-    assert "提出质询" in detail and "答复质询" in detail and "经核查无亲属关系" in detail
+    assert "提出问询" in detail and "答复问询" in detail and "经核查无亲属关系" in detail
 
 
 @pytest.mark.parametrize(
@@ -310,9 +310,9 @@ def test_open_question_appears_on_the_township_home_page(client, make_client, db
     db.commit()
     staff = login_as(make_client, "yc_baocun")
     home = staff.get("/").get_data(as_text=True)
-    assert "待答复的质询" in home and "请补充验收单照片" in home and "/oversight/questions/" in home
+    assert "待答复的问询" in home and "请补充验收单照片" in home and "/oversight/questions/" in home
     villager = login_as(make_client, "dy_baozhang")
-    assert "待答复的质询" not in villager.get("/").get_data(as_text=True)
+    assert "待答复的问询" not in villager.get("/").get_data(as_text=True)
 
 
 def test_csv_export_is_an_event_per_village_and_safe_in_a_spreadsheet(client, db):

@@ -250,6 +250,9 @@ ROUTES: dict[str, Case] = {
     "payment_requests.submit": Case(
         "dy_baozhang", setup=_in(State.DRAFT), form=lambda v: {"client_key": _key()}, actions=("submit",)
     ),
+    "payment_requests.discard": Case(
+        "dy_baozhang", setup=_in(State.DRAFT), form=lambda v: {"client_key": _key()}, actions=("discard",)
+    ),
     "payment_requests.withdraw": Case(
         "dy_baozhang", setup=_pending, form=lambda v: {"client_key": _key()}, actions=("withdraw",)
     ),
@@ -378,7 +381,32 @@ ROUTES: dict[str, Case] = {
         "dy_baozhang", setup=_in(State.DRAFT), form=lambda v: {"payee_id_number": "11010519491231002X"},
         actions=("request_link",),
     ),
+    "flags.clear": Case("yc_lianqing", setup=lambda: _flag(), form=lambda v: {"reason": "核实为正常采购。"},
+                        actions=("flag_clear",), liaison_may=True),
+    "flags.ask": Case("yc_lianqing", setup=lambda: _flag(),
+                      form=lambda v: {"text": "请说明金额依据。", "deadline": _deadline()},
+                      actions=("question_ask", "flag_ask"), liaison_may=True,
+                      why="需问询 opens a question (its own event) and marks the flag asked"),
+    "flags.hold": Case("yc_lianqing", setup=_in(State.APPROVED), form=lambda v: {"hold_reason": "待问询答复"},
+                       actions=("payment_hold",), liaison_may=True),
+    "flags.lift": Case("yc_lianqing", setup=lambda: _hold(), form=lambda v: {"lift_reason": "已核实"},
+                       actions=("payment_hold_lift",), liaison_may=True),
 }
+
+
+def _flag() -> dict[str, Any]:
+    from finance.flags.models import RiskFlag
+
+    req = f.in_state(State.PENDING, "9880.00")  # just under the 10,000 band: flagged at submit
+    flag = ext_db.session.execute(select(RiskFlag).where(RiskFlag.key == f"just_under_band:{req.id}")).scalar_one()
+    ext_db.session.commit()
+    return {"flag_id": flag.id}
+
+
+def _hold() -> dict[str, Any]:
+    hold = oversight.hold_payment(f.user("yc_lianqing"), f.in_state(State.APPROVED), "待核实")
+    ext_db.session.commit()
+    return {"hold_id": hold.id}
 
 
 def _register_line() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from flask import Flask, Request
+from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
 from finance.oversight import services as oversight
@@ -92,12 +93,35 @@ def recording(app: Flask) -> Iterator[None]:
 
 def path_values() -> dict[str, str]:
     """A real, in-scope value for every path parameter of the URL map."""
+    from finance.controls import services as controls
+    from finance.controls.policy import DEFAULT_CONTROL_RULES
     from finance.documents import services as documents
+    from finance.notices import services as notices
+    from finance.notices.models import NoticeDelivery
+    from finance.timefmt import today_local
 
+    notices.save_settings(f.user("dy_shuji"), notices.SettingsInput(sms_on=True, mobile="13900000001"))
     pending = f.in_state(State.PENDING)
     approved = f.in_state(State.APPROVED)
+    person = controls.add_related_person(f.user("hl_admin"), f.user("dy_shuji"), controls.PersonInput(
+        name="王小明", relation="child", accounts="6228480012340000111"))
+    item = controls.add_negative_item(f.user("hl_admin"), f.unit("HL-YC"), controls.NegativeItemInput(item="礼品"))
+    resolution = controls.create_resolution(f.user("dy_baozhang"), f.unit("HL-YC-01"), controls.ResolutionInput(
+        matter="主街硬化工程", matter_kind="works", meeting_date=today_local(), expected=40, present=35,
+        amount="80000", minutes=controls.Upload("m.jpg", f.jpeg_bytes(color="gray")),
+        publicity=controls.Upload("p.jpg", f.jpeg_bytes(color="silver"))), DEFAULT_CONTROL_RULES)
+    contract = controls.create_contract(f.user("dy_baozhang"), f.unit("HL-YC-01"), controls.ContractInput(
+        title="主街硬化施工合同", counterparty="兴农建筑有限公司", amount="80000", signed_on=today_local(),
+        starts_on=today_local(), ends_on=today_local() + timedelta(days=90), resolution_id=resolution.id,
+        file=controls.Upload("c.pdf", f.pdf_bytes())))
     question = oversight.ask_question(f.user("yc_lianqing"), pending, "为何分两笔？", date.today() + timedelta(days=5))
     from finance.extensions import db
+    from finance.flags.models import RiskFlag
+
+    flagged = f.in_state(State.PENDING, "9880.00")  # just under the 10,000 band: a flag at submit
+    flag_id = db.session.execute(select(RiskFlag.id)
+                                 .where(RiskFlag.key == f"just_under_band:{flagged.id}")).scalar_one()
+    hold = oversight.hold_payment(f.user("yc_lianqing"), f.in_state(State.APPROVED), "待核实")
 
     db.session.commit()
     user = f.user("dy_jianwei")
@@ -116,8 +140,32 @@ def path_values() -> dict[str, str]:
         "token": documents.make_token(pending, documents.newest_change(pending)),
         "code": "HL-YC-01",
         "period": f"{date.today():%Y-%m}",
+        "person_id": str(person.id),
+        "item_id": str(item.id),
+        "resolution_id": str(resolution.id),
+        "name": "minutes",
+        "contract_id": str(contract.id),
+        "township_id": str(f.unit("HL-YC").id),
+        "delivery_id": str(db.session.execute(select(NoticeDelivery.id)).scalars().first()),
         "_approved": str(approved.id),
+        "delegation_id": str(_delegation().id),  # finance.delegations
+        "flag_id": str(flag_id),
+        "hold_id": str(hold.id),
     }
+
+
+def _delegation() -> Any:
+    from finance.delegations import services as delegations
+    from finance.extensions import db
+    from finance.roles import Role
+    from finance.timefmt import today_local
+
+    today = today_local()
+    d = delegations.create(f.user("dy_shuji"), delegations.DelegationInput(
+        role=Role.VILLAGE_LEAD.value, delegate_id=f.user("xy_shuji").id, village_ids=[f.unit("HL-YC-01").id],
+        starts_on=today, ends_on=today + timedelta(days=3)))
+    db.session.commit()
+    return d
 
 
 def build(rule: Any, values: dict[str, str]) -> str:

@@ -149,7 +149,9 @@ def _pages(app) -> list[tuple[str, str]]:
     from tests import factories as f
 
     pending = f.in_state(State.PENDING, **ASCII_REQUEST)
-    approved = f.in_state(State.APPROVED, "60000", **ASCII_REQUEST)
+    # Another payee: with one payee the 60,000 would count with the others (issue 11's cumulative bands).
+    approved = f.in_state(State.APPROVED, "60000", **{**ASCII_REQUEST, "payee_name": "Blue Bridge Works Ltd",
+                                                       "payee_account": "6228480099998888777"})
     returned = f.in_state(State.RETURNED, **ASCII_REQUEST)
     paid = f.in_state(State.PAID, **ASCII_REQUEST)
     draft = f.draft(**ASCII_REQUEST)

@@ -36,7 +36,9 @@ def _expected(user, requests: list[PaymentRequest]) -> set[int]:
 
 
 def _world(db) -> list[PaymentRequest]:
-    made = [f.in_state(state, amount) for state in State for amount in ("800.00", "60000.00")]
+    # Each to its own payee: one payee's requests would count together (issue 11's cumulative bands).
+    made = [f.in_state(state, amount, payee_name=f"兴农农资经营部{i}号店", payee_account=f"62284800{i:011d}")
+            for i, (state, amount) in enumerate((s, a) for s in State for a in ("800.00", "60000.00"))]
     made.append(f.in_state(State.PENDING, "1200.00", accountant="xy_baozhang", village="HL-YC-02"))
     # Move some along so several steps are waited on.
     for req in made:

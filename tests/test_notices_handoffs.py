@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from finance.demo import PEOPLE
 from finance.extensions import db
+from finance.notices import dispatch
 from finance.notices import services as notices
 from finance.notices.models import Channel, DeliveryState, Notice, NoticeDelivery, NoticeKind
 from finance.notices.worker import run_once
@@ -149,9 +150,9 @@ def test_a_question_tells_the_township_staff_and_the_answer_tells_the_liaison(ou
     told = walk(lambda: asked.append(oversight.ask_question(f.user("yc_lianqing"), req, "这笔苗木款为何未招标？",
                                                               today_local() + timedelta(days=5))))
     assert sorted(told) == ["yc_baocun", "yc_chuna", "yc_shenhe", "yc_zhenzhang"]  # not 孟轲乡's staff
-    assert all(f"/oversight/questions/{asked[0].id}" in t[0] and "收到质询" in t[0] for t in told.values())
+    assert all(f"/oversight/questions/{asked[0].id}" in t[0] and "收到问询" in t[0] for t in told.values())
     told = walk(lambda: oversight.answer_question(f.user("yc_shenhe"), asked[0], "金额未达招标标准。"))
-    assert list(told) == ["yc_lianqing"] and "质询已答复" in told["yc_lianqing"][0]
+    assert list(told) == ["yc_lianqing"] and "问询已答复" in told["yc_lianqing"][0]
 
 
 def test_alert_agency_tells_the_reviewers_over_the_village_once(outside):
@@ -159,9 +160,9 @@ def test_alert_agency_tells_the_reviewers_over_the_village_once(outside):
     req = f.in_state(State.PENDING)
     walk(lambda: None)
     link = f"/requests/{req.id}"
-    told = walk(lambda: notices.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req))
+    told = walk(lambda: dispatch.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req))
     assert list(told) == ["yc_shenhe"] and "异常提醒" in told["yc_shenhe"][0]
-    assert notices.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req) is None
+    assert dispatch.alert_agency(req.village, key=f"flag:test-{req.id}", link=link, request=req) is None
 
 
 def test_e_mail_goes_through_smtp_with_the_dedupe_key_as_message_id(outside, smtp):

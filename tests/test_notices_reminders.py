@@ -237,3 +237,18 @@ def test_the_liaison_sees_reminders_in_the_request_s_trail(sms_for_all, client):
     client.login("yc_lianqing")
     page = client.get(f"/oversight/requests/{req.id}").get_data(as_text=True)
     assert "催办提醒" in page and "超时上报" in page
+
+
+def test_the_admin_page_warns_while_a_year_is_counted_provisionally(client, monkeypatch):
+    """On 30 November 2026 the package knows nothing of 2027: the admin is told how it is counted."""
+    from datetime import date
+
+    from finance.notices import views, workdays
+
+    monkeypatch.setattr(views, "today_local", lambda: date(2026, 11, 30))
+    monkeypatch.setattr(workdays, "calendar_knows", lambda year: year <= 2026)
+    client.login("hl_admin")
+    page = client.get("/notices/admin").get_data(as_text=True)
+    assert 'id="calendar-provisional"' in page and "2027 年的节假日安排尚未收录" in page
+    monkeypatch.setattr(workdays, "calendar_knows", lambda year: True)  # the package upgraded
+    assert 'id="calendar-provisional"' not in client.get("/notices/admin").get_data(as_text=True)

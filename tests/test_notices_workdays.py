@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 
 from finance.notices.workdays import (
     add_working_days,
+    calendar_knows,
     is_workday,
     nth_working_day_back,
+    provisional_years,
+    statutory_holidays,
     waiting_cutoff,
     working_days_between,
     working_days_waited,
@@ -72,6 +75,44 @@ def test_add_working_days_and_counting_agree_around_the_holidays():
 
 def test_a_year_the_calendar_does_not_know_counts_monday_to_friday():
     assert is_workday(D(2031, 1, 6)) and not is_workday(D(2031, 1, 4))  # Monday, Saturday
+
+
+@pytest.mark.parametrize(("day", "works"), [
+    (D(2027, 1, 1), False),  # 元旦, a Friday
+    (D(2027, 1, 4), True),
+    (D(2027, 2, 5), False), (D(2027, 2, 8), False),  # 春节 2027: 除夕 (Fri 5 Feb) to 初三 (Mon 8 Feb)
+    (D(2027, 2, 9), True),
+    (D(2027, 4, 5), False),  # 清明, a Monday
+    (D(2027, 4, 30), True), (D(2027, 5, 3), True),  # 劳动节 is 1-2 May (a weekend): no make-up known
+    (D(2027, 6, 9), False),  # 端午, a Wednesday
+    (D(2027, 9, 15), False),  # 中秋, a Wednesday
+    (D(2027, 10, 1), False), (D(2027, 10, 4), True),  # 国庆: 1-3 Oct by law; the bridge is not known yet
+])
+def test_2027_is_counted_provisionally_with_the_statutory_holidays(day, works):
+    """chinesecalendar 1.11 (the newest release) stops at 2026: 2027 counts Monday to Friday less the
+    holidays the law fixes, the lunar ones computed, and says so."""
+    assert not calendar_knows(2027) and calendar_knows(2026)
+    assert is_workday(day) is works
+
+
+def test_the_statutory_holidays_of_a_known_year_agree_with_the_package():
+    """The provisional rule, checked against 2025 and 2026 as the State Council published them: every
+    statutory day off is a holiday in the package (the notice adds bridges and make-up days on top)."""
+    for year in (2025, 2026):
+        off = statutory_holidays(year)
+        assert len(off) == 13
+        assert all(not is_workday(day) for day in off), sorted(d for d in off if is_workday(d))
+
+
+def test_spring_festival_2027_holds_the_clock_for_its_working_days():
+    assert working_days_between(D(2027, 2, 4), D(2027, 2, 10)) == 2  # Tue 9 and Wed 10 Feb
+    assert add_working_days(D(2027, 2, 4), 1) == D(2027, 2, 9)
+
+
+def test_the_admin_is_told_which_years_are_provisional():
+    assert provisional_years(D(2026, 11, 30)) == [2027]  # 45 days ahead reaches January
+    assert provisional_years(D(2026, 10, 1)) == []
+    assert provisional_years(D(2027, 3, 1)) == [2027]
 
 
 days = st.dates(min_value=D(2024, 1, 1), max_value=D(2026, 12, 20))

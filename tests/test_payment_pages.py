@@ -1,5 +1,6 @@
-"""The cashier's pages through the test client, on SQLite and PostgreSQL: the pay form pre-filled with
-what was approved, every check of the payment against it, the receipt, a resent form, reconciliation."""
+"""The cashier's pages through the test client, on SQLite and PostgreSQL: the pay form, typed from the
+bank receipt beside what was approved (issue 16 item 2), every check of the payment against it, the receipt
+(kept after a refusal: item 11), a resent form, reconciliation."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from audit.models import Event
 from finance.extensions import db
 from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction
+from finance.payments import pending
 from finance.payments.models import Payment
 from finance.timefmt import today_local
 from finance.workflow import State
@@ -33,7 +35,8 @@ def reload(req: PaymentRequest) -> PaymentRequest:
 
 
 def pay_form(client, req: PaymentRequest) -> tuple[str, dict[str, object]]:
-    """The pay page and what it pre-fills, plus a bank reference and a receipt photo."""
+    """The pay page, and what the cashier types off the bank receipt: a transfer that matches the approval,
+    a bank reference and a receipt photo."""
     html = client.get(f"/payments/{req.id}/pay").get_data(as_text=True)
 
     def value(name: str) -> str:
@@ -45,16 +48,10 @@ def pay_form(client, req: PaymentRequest) -> tuple[str, dict[str, object]]:
 
     data: dict[str, object] = {
         name: value(name)
-        for name in (
-            "amount",
-            "payee_name",
-            "payee_account",
-            "payer_account",
-            "value_date",
-            "client_key",
-            "version",
-        )
+        for name in ("value_date", "client_key", "version")
     }
+    data.update(amount=f"{req.amount:.2f}", payee_name=req.payee_name, payee_account=req.payee_account,
+                payer_account=req.village.bank_account)
     data["bank_reference"] = f"NYH{uuid.uuid4().hex[:14].upper()}"
     data["receipt"] = (io.BytesIO(f.jpeg_bytes(color="lightblue")), "huidan.jpg")
     return html, data
@@ -64,14 +61,16 @@ def post(client, req: PaymentRequest, data: dict[str, object]):
     return client.post(f"/payments/{req.id}/pay", data=data, content_type="multipart/form-data")
 
 
-def test_pay_form_prefills_and_shows_what_was_approved(client):
+def test_pay_form_leaves_the_receipts_figures_to_type_and_shows_the_approval_beside_them(client):
     req = f.in_state(State.APPROVED, "23456.70")
     client.login("yc_chuna")
     html, data = pay_form(client, req)
-    assert data["amount"] == "23456.70" and data["payee_name"] == req.payee_name
-    assert data["payee_account"] == req.payee_account
-    assert data["payer_account"] == req.village.bank_account and data["payer_account"]  # 东岳村's account
+    for name in ("amount", "payee_name", "payee_account", "payer_account", "bank_reference"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+        assert tag and 'value=""' in tag.group(0) or "value=" not in tag.group(0), name  # typed, not copied
     assert data["value_date"] == today_local().isoformat()
+    assert f"批准：{req.payee_name}" in html and f"批准：{req.payee_account}" in html
+    assert f"村集体账户：{req.village.bank_name} {req.village.bank_account}" in html
     assert "批准：¥23,456.70" in html and "贰万叁仟肆佰伍拾陆元柒角整" in html
     assert 'name="receipt"' in html and 'capture="environment"' in html and "确认支付" in html
     assert 'inputmode="decimal"' in html and 'type="date"' in html
@@ -118,7 +117,7 @@ def test_pay_form_refuses_what_differs_from_the_approval(client, field, value, m
     response = post(client, req, data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert message in html and "请重新选择回单" in html
+    assert message in html and "已保留刚才上传的回单“huidan.jpg”" in html and 'name="pending_receipt"' in html
     assert counts() == before and reload(req).state == State.APPROVED
     if value:
         assert f'value="{value}"' in html  # what was typed stays in the form
@@ -248,3 +247,48 @@ def test_cashier_todo_lists_approved_requests(client):
     client.login("yc_chuna")
     html = client.get("/").get_data(as_text=True)
     assert "待支付的收款人" in html and "待代理中心出纳支付" in html and "已等待 2 天" in html
+
+
+def kept_token(html: str) -> str:
+    match = re.search(r'name="pending_receipt" value="([^"]+)"', html)
+    assert match, "no receipt kept"
+    return match.group(1)
+
+
+def test_the_receipt_of_a_refused_form_is_kept_and_used_by_the_next_send(client):
+    """Issue 16 item 11: after a mistake the bank-receipt photo is not chosen again."""
+    req = f.in_state(State.APPROVED)
+    client.login("yc_chuna")
+    _, data = pay_form(client, req)
+    photo = f.jpeg_bytes(color="lightblue")
+    first = post(client, req, dict(data, amount="1199.00", receipt=(io.BytesIO(photo), "回单.jpg")))
+    assert first.status_code == 422
+    html = first.get_data(as_text=True)
+    assert "已保留刚才上传的回单“回单.jpg”" in html and "不用重新选择" in html
+    before = counts()
+    again = {k: v for k, v in data.items() if k != "receipt"}
+    response = post(client, req, dict(again, pending_receipt=kept_token(html)))
+    assert response.status_code == 303
+    assert reload(req).state == State.PAID and counts()[0] == before[0] + 1
+    payment = db.session.execute(select(Payment).where(Payment.request_id == req.id)).scalar_one()
+    assert payment.receipt is not None and payment.receipt.sha256 == f.storage_digest(photo)
+    assert payment.receipt.filename == "回单.jpg"
+
+
+def test_a_kept_receipt_serves_only_its_cashier_and_request(make_client):
+    req, other = f.in_state(State.APPROVED), f.in_state(State.APPROVED, "900.00")
+    client = make_client()
+    client.login("yc_chuna")
+    _, data = pay_form(client, req)
+    html = post(client, req, dict(data, amount="1.00")).get_data(as_text=True)
+    token = kept_token(html)
+    _, other_data = pay_form(client, other)
+    other_data.pop("receipt")
+    refused = post(client, other, dict(other_data, pending_receipt=token))  # another request's token
+    assert refused.status_code == 422 and "请上传银行回单" in refused.get_data(as_text=True)
+    forged = post(client, other, dict(other_data, pending_receipt=token[:-3] + "abc"))
+    assert forged.status_code == 422 and reload(other).state == State.APPROVED
+    cashier = f.user("yc_chuna")
+    assert pending.take(token, cashier.id, req.id) is not None
+    assert pending.take(token, cashier.id + 1, req.id) is None  # another person's send
+    assert reload(req).state == State.APPROVED

@@ -47,14 +47,15 @@ ACTORS = {
 
 # A 1,200 yuan request goes village_lead -> village_supervisor -> agency_reviewer (three steps).
 SITUATIONS = ["draft", "pending@1", "pending@2", "pending@3", "returned", "withdrawn", "rejected", "approved",
-              "paid", "reconciled"]
+              "paid", "reconciled", "discarded"]
 ACTIONS = [Action.EDIT, Action.SUBMIT, Action.APPROVE, Action.RETURN, Action.REJECT, Action.WITHDRAW,
-           Action.PAY, Action.RECONCILE]
+           Action.PAY, Action.RECONCILE, Action.DISCARD]
 
 # (situation, action, actor) -> the situation it leads to. Every cell not listed is refused.
 ALLOWED: dict[tuple[str, Action, str], str] = {
     ("draft", Action.EDIT, "requester"): "draft",
     ("draft", Action.SUBMIT, "requester"): "pending@1",
+    ("draft", Action.DISCARD, "requester"): "discarded",
     ("pending@1", Action.APPROVE, "village_lead"): "pending@2",
     ("pending@1", Action.RETURN, "village_lead"): "returned",
     ("pending@1", Action.REJECT, "village_lead"): "rejected",
@@ -75,7 +76,7 @@ ALLOWED: dict[tuple[str, Action, str], str] = {
 # (situation, action) pairs the design opens; any other cell is refused as NotAllowed, an open cell by
 # anyone but its one permitted actor as Forbidden.
 OPEN: set[tuple[str, Action]] = {
-    ("draft", Action.EDIT), ("draft", Action.SUBMIT),
+    ("draft", Action.EDIT), ("draft", Action.SUBMIT), ("draft", Action.DISCARD),
     ("pending@1", Action.APPROVE), ("pending@1", Action.RETURN), ("pending@1", Action.REJECT),
     ("pending@1", Action.WITHDRAW),  # withdrawn only while no approver has acted in the round
     ("pending@2", Action.APPROVE), ("pending@2", Action.RETURN), ("pending@2", Action.REJECT),
@@ -125,6 +126,8 @@ def attempt(action: Action, username: str, req: PaymentRequest) -> Any:
         return payments.record_payment(who, req, f.payment_input(req), client_key=key)
     if action == Action.RECONCILE:
         return payments.reconcile(who, req, client_key=key)
+    if action == Action.DISCARD:
+        return requests.discard(who, req, client_key=key)
     raise AssertionError(action)
 
 
@@ -269,6 +272,7 @@ def test_decide_for_every_state_and_action(state: State, action: Action) -> None
     expected = {
         (State.DRAFT, Action.EDIT): State.DRAFT,
         (State.DRAFT, Action.SUBMIT): State.PENDING,
+        (State.DRAFT, Action.DISCARD): State.DISCARDED,
         (State.PENDING, Action.APPROVE): State.PENDING,
         (State.PENDING, Action.RETURN): State.RETURNED,
         (State.PENDING, Action.REJECT): State.REJECTED,
@@ -316,7 +320,8 @@ def test_terminal_states_have_no_way_out() -> None:
     for state in State:
         if state.terminal:
             assert actions_open(Facts(state)) == []
-    assert {s for s in State if s.terminal} == {State.WITHDRAWN, State.REJECTED, State.RECONCILED}
+    assert {s for s in State if s.terminal} == {State.WITHDRAWN, State.REJECTED, State.RECONCILED,
+                                                State.DISCARDED}
 
 
 def test_every_writing_service_writes_one_event_and_refusals_none(db: Any) -> None:

@@ -37,13 +37,13 @@ from finance.auth.models import User
 from finance.controls import images
 from finance.controls import queries as q
 from finance.controls.models import Relation, RequestControl
-from finance.controls.normalise import is_business, name_key, normalise_account, normalise_name
+from finance.controls.normalise import is_business, name_key, normalise_name
 from finance.controls.policy import ControlRules, bands_of
 from finance.controls.services import fingerprint_attachments
 from finance.db import utcnow
 from finance.money import format_amount
 from finance.payment_requests.models import PaymentRequest
-from finance.payment_requests.route import rules_for
+from finance.payment_requests.route import current_step_role, rules_for
 from finance.permissions import acting_role
 from finance.roles import Role
 from finance.workflow import Action
@@ -149,9 +149,16 @@ def preview_report(req: PaymentRequest, viewer: Any = None) -> ControlReport:
     recusal when they hold the current step."""
     if req.state.editable:
         return _run(req, Stage.SUBMIT, None, prepare=False)
-    approver = viewer if viewer is not None and getattr(
-        viewer, "is_authenticated", False) and acting_role(viewer, req, Action.APPROVE) is not None else None
+    approver = viewer if viewer is not None and getattr(viewer, "is_authenticated", False) and (
+        acting_role(viewer, req, Action.APPROVE) is not None or must_recuse_here(viewer, req)) else None
     return _run(req, Stage.APPROVE, approver, prepare=False)
+
+
+def must_recuse_here(user: Any, req: PaymentRequest) -> bool:
+    """Does `user` hold the current step's role over the village and must recuse on it (the permission
+    then refuses them the step; the page says why)?"""
+    role = current_step_role(req)
+    return role is not None and role in user.roles_at(req.village) and bool(q.recusal_matches(user.id, req))
 
 
 def _run(req: PaymentRequest, stage: Stage, approver: User | None, *, prepare: bool) -> ControlReport:
@@ -277,10 +284,6 @@ def _read(sha256: str) -> bytes | None:
 
 # --- the register: related payees, 代垫, recusal ----------------------------------------------------------
 
-def _payee_ids(req: PaymentRequest, link: RequestControl | None) -> tuple[list[str], list[str]]:
-    accounts = [normalise_account(req.payee_account)] if normalise_account(req.payee_account) else []
-    ids = [link.payee_id_number] if link is not None and link.payee_id_number else []
-    return accounts, ids
 
 
 def is_salary(req: PaymentRequest, rules: ControlRules) -> bool:
@@ -292,8 +295,7 @@ def check_related_payee(req: PaymentRequest, rules: ControlRules, report: Contro
     """A payee (by normalised account or 身份证号, never by name) who is an official of the village or its
     township, or in such an official's register: a warning and a 包村领导 step, unless it is salary
     (应付工资). A payee who is the requester (代垫) needs a third party's 发票."""
-    link = q.link_of(req)
-    accounts, ids = _payee_ids(req, link)
+    accounts, ids = q.payee_identifiers(req)
     if not accounts and not ids:
         return
     officials = q.officials_of(req.village)
@@ -333,8 +335,7 @@ def _needs_third_party_invoice(req: PaymentRequest, report: ControlReport) -> No
 def must_recuse(approver: User, req: PaymentRequest) -> list[q.RegisterMatch]:
     """The register lines by which `approver` must recuse on `req` (须回避): the payee's account or
     身份证号 belongs to the approver (本人) or to someone in the approver's register. Empty: no need."""
-    accounts, ids = _payee_ids(req, q.link_of(req))
-    return q.register_matches(accounts, ids, [approver.id])
+    return q.recusal_matches(approver.id, req)
 
 
 # --- resolutions and contracts ---------------------------------------------------------------------------

@@ -261,3 +261,35 @@ class ControlPolicy(Base):
     rules: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CommitteeVote(Base):
+    """One member's agreement at a committee step (村监会: k of n members must agree, ControlRules.committee).
+    The k-th vote is the step's approval (a RequestAction); the votes before it are these rows."""
+
+    __tablename__ = "committee_vote"
+    __table_args__ = (UniqueConstraint("request_id", "round", "step", "user_id", name="uq_committee_vote"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class OriginalsReceipt(Base):
+    """The agency's "原件已收": the paper vouchers of an approved request reached the agency (required
+    before the cashier pays where the township's ControlRules.originals_before_payment is on)."""
+
+    __tablename__ = "originals_receipt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), unique=True)
+    received_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    received_by: Mapped[User] = relationship(lazy="joined")

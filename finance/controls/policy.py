@@ -29,6 +29,10 @@ class ControlRules:
     # Subjects under which paying an official is ordinary (his salary): no related-person warning.
     salary_subjects: tuple[str, ...] = ("211", "2301")
     image_distance: int = 12  # pHash bits that may differ between two photos of one invoice
+    # Committee steps: a step of this role needs this many of its holders to agree (村监会 two of three).
+    committee: dict[str, int] = field(default_factory=dict)
+    # The agency marks "原件已收" (the paper vouchers arrived) before the cashier may pay.
+    originals_before_payment: bool = False
 
     def to_json(self) -> str:
         return json.dumps({
@@ -36,6 +40,7 @@ class ControlRules:
             "major_matters": [m.value for m in self.major_matters],
             "matter_words": {k: list(v) for k, v in self.matter_words.items()},
             "salary_subjects": list(self.salary_subjects), "image_distance": self.image_distance,
+            "committee": dict(self.committee), "originals_before_payment": self.originals_before_payment,
         }, ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -50,6 +55,8 @@ class ControlRules:
             if "matter_words" in data else default.matter_words,
             salary_subjects=tuple(data.get("salary_subjects", default.salary_subjects)),
             image_distance=int(data.get("image_distance", default.image_distance)),
+            committee={str(k): int(v) for k, v in (data.get("committee") or {}).items()},
+            originals_before_payment=bool(data.get("originals_before_payment", False)),
         )
 
 

@@ -4,6 +4,7 @@ drafts do not count until submitted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,11 +17,13 @@ import audit
 from audit.models import Event
 from finance.auth.models import RoleAssignment, User
 from finance.controls.models import (
+    CommitteeVote,
     Contract,
     ControlPolicy,
     ImageFingerprint,
     InvoiceFact,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     RequestControl,
@@ -167,6 +170,33 @@ def register_matches(accounts: Iterable[str], id_numbers: Iterable[str], officia
             hit = next(a.account for a in person.accounts if a.account in accounts)
             out.append(RegisterMatch(person, "account", hit))
     return out
+
+
+def payee_identifiers(req: PaymentRequest) -> tuple[list[str], list[str]]:
+    """The payee's normalised account and 身份证号 (from the request's link), the keys of the register."""
+    account = normalise_account(req.payee_account)
+    link = link_of(req) if req.id is not None else None
+    ids = [link.payee_id_number] if link is not None and link.payee_id_number else []
+    return ([account] if account else []), ids
+
+
+def recusal_matches(official_id: int, req: PaymentRequest) -> list[RegisterMatch]:
+    """The register lines by which this official must recuse on `req` (须回避): the payee's account or
+    身份证号 is his own (本人) or a registered relative's. Never by name."""
+    accounts, ids = payee_identifiers(req)
+    return register_matches(accounts, ids, [official_id])
+
+
+def committee_votes(req: PaymentRequest) -> list[CommitteeVote]:
+    """The votes cast at the request's current step in its current round (a committee step)."""
+    return list(db.session.execute(select(CommitteeVote).where(
+        CommitteeVote.request_id == req.id, CommitteeVote.round == req.round, CommitteeVote.step == req.step)
+        .order_by(CommitteeVote.id)).scalars())
+
+
+def originals_receipt(req: PaymentRequest) -> OriginalsReceipt | None:
+    return db.session.execute(select(OriginalsReceipt).where(OriginalsReceipt.request_id == req.id)
+                              ).scalar_one_or_none()
 
 
 def register_of(officials: Iterable[User], include_inactive: bool = False) -> list[RelatedPerson]:
@@ -343,3 +373,38 @@ def unit(unit_id: int) -> OrgUnit | None:
 
 def person(person_id: int) -> RelatedPerson | None:
     return db.session.get(RelatedPerson, person_id)
+
+
+@dataclass(frozen=True)
+class TrailControls:
+    """What the controls said on a request's current round, as its events recorded it: the findings shown
+    at submission and to each approver (warnings and refusals, each once), and the steps moved by recusal."""
+
+    findings: list[dict[str, Any]]
+    recusals: list[dict[str, Any]]
+    committee: list[dict[str, Any]]
+
+
+def trail_controls(req: PaymentRequest) -> TrailControls:
+    rows = list(db.session.execute(select(Event.action, Event.after).where(
+        Event.subject_type == "payment_request", Event.subject_id == str(req.id),
+        Event.action.in_(("submit", "approve", "committee_vote"))).order_by(Event.id)).all())
+    starts = [i for i, (action, _after) in enumerate(rows) if action == "submit"]
+    rows = rows[starts[-1]:] if starts else []
+    findings: dict[str, dict[str, Any]] = {}
+    recusals: list[dict[str, Any]] = []
+    committee: list[dict[str, Any]] = []
+    for _action, after in rows:
+        data = json.loads(after) if after else {}
+        for finding in (data.get("controls") or {}).get("findings", []):
+            if finding.get("severity") in ("warn", "refuse") and finding.get("code") != "recusal":
+                findings.setdefault(finding.get("message", ""), finding)
+        recusals.extend(data.get("recusals") or [])
+        if data.get("committee"):
+            committee.append(data["committee"])
+    return TrailControls(list(findings.values()), recusals, committee)
+
+
+def control_policy_versions(township: OrgUnit) -> list[ControlPolicy]:
+    return list(db.session.execute(select(ControlPolicy).where(ControlPolicy.township_id == township.id)
+                                   .order_by(ControlPolicy.version.desc())).scalars())

@@ -6,7 +6,7 @@ Bad input raises ControlError (a Chinese message, and `errors` by field) before 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -29,6 +29,7 @@ from finance.controls.models import (
     ListAction,
     MatterKind,
     NegativeItem,
+    OriginalsReceipt,
     RelatedAccount,
     RelatedPerson,
     Relation,
@@ -45,6 +46,7 @@ from finance.controls.normalise import (
     parse_invoice_number,
 )
 from finance.controls.policy import ControlRules
+from finance.controls.queries import control_rules
 from finance.db import utcnow
 from finance.errors import Forbidden, InputError
 from finance.extensions import db
@@ -55,7 +57,7 @@ from finance.permissions import Permission, acting_role, can
 from finance.roles import OrgKind, Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
-from finance.workflow import Action
+from finance.workflow import TABLE, Action
 
 MAX_ATTENDANCE = 100_000
 
@@ -712,8 +714,89 @@ def publish_control_rules(by: User | None, township: OrgUnit, rules: ControlRule
     return row
 
 
+QUORUM_CHOICES = ("1/2", "2/3", "3/4", "1")
+COMMITTEE_ROLES = (Role.VILLAGE_SUPERVISOR, Role.VILLAGE_LEAD)  # the steps a township may make k of n
+
+
+@dataclass
+class ControlSettingsInput:
+    """The control policy page's fields, as typed (the 负面清单 and the matters' words are kept apart)."""
+
+    window_days: str = "30"
+    quorum: str = "2/3"
+    image_distance: str = "12"
+    salary_subjects: str = ""
+    committee_village_supervisor: str = "1"
+    committee_village_lead: str = "1"
+    originals_before_payment: bool = False
+
+
+def settings_input(rules: ControlRules) -> ControlSettingsInput:
+    return ControlSettingsInput(
+        window_days=str(rules.window_days), quorum=f"{rules.quorum.numerator}/{rules.quorum.denominator}"
+        if rules.quorum.denominator != 1 else "1", image_distance=str(rules.image_distance),
+        salary_subjects=" ".join(rules.salary_subjects),
+        committee_village_supervisor=str(rules.committee.get(Role.VILLAGE_SUPERVISOR.value, 1)),
+        committee_village_lead=str(rules.committee.get(Role.VILLAGE_LEAD.value, 1)),
+        originals_before_payment=rules.originals_before_payment)
+
+
+def publish_control_settings(by: User | None, township: OrgUnit, data: ControlSettingsInput) -> ControlPolicy | None:
+    """A new version of the township's control settings from the policy page (None: nothing changed).
+    The matters that need 四议两公开 and their words are kept from the current version."""
+    errors: dict[str, str] = {}
+    window = _count(data.window_days, "window_days", errors, _("累计期间（天）"))
+    if data.quorum not in QUORUM_CHOICES:
+        errors["quorum"] = _("请选择到会比例。")
+    distance = _count(data.image_distance, "image_distance", errors, _("照片相似度阈值"))
+    if distance is not None and not 1 <= distance <= 20:
+        errors["image_distance"] = _("照片相似度阈值应在 1 到 20 之间。")
+    subjects = tuple(s for s in data.salary_subjects.replace("，", " ").replace(",", " ").split() if s)
+    if any(not s.isdigit() or len(s) > 12 for s in subjects):
+        errors["salary_subjects"] = _("工资类科目请填写科目代码（数字），用空格分开。")
+    committee: dict[str, int] = {}
+    for role in COMMITTEE_ROLES:
+        name = f"committee_{role.value}"
+        k = _count(getattr(data, name), name, errors, _("同意人数"))
+        if k is not None and not 1 <= k <= 9:
+            errors[name] = _("同意人数应在 1 到 9 之间。")
+        elif k is not None and k > 1:
+            committee[role.value] = k
+    _raise_if(errors)
+    current = control_rules(township)
+    assert window is not None and distance is not None
+    rules = replace(current, window_days=window, quorum=Fraction(data.quorum), image_distance=distance,
+                    salary_subjects=subjects, committee=committee,
+                    originals_before_payment=bool(data.originals_before_payment))
+    if rules.to_json() == current.to_json():
+        return None
+    return publish_control_rules(by, township, rules)
+
+
 def officials_with_roles(unit: OrgUnit) -> list[User]:
     """Users holding a role at `unit` itself (for the register page's list of officials)."""
     return list(db.session.execute(
         select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
         .where(RoleAssignment.org_unit_id == unit.id).distinct().order_by(User.username)).scalars())
+
+
+def mark_originals_received(user: User, req: PaymentRequest) -> OriginalsReceipt:
+    """The agency's reviewer confirms that the paper vouchers of an approved request have arrived (原件已收),
+    which the cashier waits for where the township's ControlRules.originals_before_payment is on. Said
+    twice, it stays the first time's."""
+    if (req.state, Action.PAY) not in TABLE:
+        raise ControlError(_("只有审批通过、等待支付的申请才能确认原件已收。"),
+                           {"originals": _("只有审批通过、等待支付的申请才能确认原件已收。")})
+    if Role.AGENCY_REVIEWER not in user.roles_at(req.village):
+        raise Forbidden("originals")
+    existing = db.session.execute(select(OriginalsReceipt).where(OriginalsReceipt.request_id == req.id)
+                                  ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    row = OriginalsReceipt(request_id=req.id, received_by_id=user.id, received_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    trail.record(village=req.village, user=user, role=Role.AGENCY_REVIEWER, action=AuditAction.ORIGINALS_RECEIVED,
+                 subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id,
+                 after={"originals": {"received_by": user.id, "received_at": row.received_at}})
+    return row

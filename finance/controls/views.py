@@ -8,6 +8,7 @@ page is a 404."""
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -19,6 +20,7 @@ from werkzeug.wrappers import Response
 from finance import storage
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
+from finance.controls import chain
 from finance.controls import queries as q
 from finance.controls import services as controls
 from finance.controls.checks import preview_report
@@ -35,13 +37,14 @@ from finance.controls.models import (
 )
 from finance.errors import InputError
 from finance.orgs.models import OrgUnit
+from finance.params import parse_id
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.queries import get_visible
 from finance.permissions import Permission, acting_role, can
 from finance.roles import OrgKind, Role
 from finance.trail import AuditSubject
 from finance.web import see_other, write
-from finance.workflow import Action
+from finance.workflow import TABLE, Action
 
 bp = Blueprint("controls", __name__, url_prefix="/controls")
 
@@ -74,9 +77,17 @@ def control_panel(req: PaymentRequest) -> dict[str, Any]:
         if isinstance(other, int) and other not in seen:
             seen[other] = get_visible(current_user, other) is not None
     editable = req.state.editable and acting_role(current_user, req, Action.EDIT) is not None
+    shown = q.trail_controls(req) if req.state.submitted else None
+    awaiting_pay = (req.state, Action.PAY) in TABLE
+    originals_on = awaiting_pay and chain.originals_required(req)
+    receipt = q.originals_receipt(req) if originals_on or req.state.paid else None
     return {"report": report, "facts": q.invoice_facts(req), "link": q.link_of(req), "visible": seen,
-            "editable": editable,
-            "invoices": [a for a in req.attachments if a.kind == AttachmentKind.INVOICE]}
+            "editable": editable, "invoices": [a for a in req.attachments if a.kind == AttachmentKind.INVOICE],
+            "moved": [chain.moved_message(req, m) for m in shown.recusals] if shown else [],
+            "committee": chain.committee_state(req) if req.state.approval_to_come else None,
+            "originals_on": originals_on, "originals": receipt,
+            "may_receive": originals_on and receipt is None and Role.AGENCY_REVIEWER in current_user.roles_at(
+                req.village)}
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -229,6 +240,51 @@ def remove_negative_item(item_id: int) -> ResponseReturnValue:
                  done=lambda _r: see_other(back, _("已从负面清单移除。")), back=back)
 
 
+# --- the control policy (district admin, per township) ---------------------------------------------------
+
+@bp.route("/townships/<int:unit_id>/policy", methods=["GET", "POST"])
+def control_policy(unit_id: int) -> ResponseReturnValue:
+    township = _township_or_404(unit_id)
+    rules = q.control_rules(township)
+    current = controls.settings_input(rules)
+    if request.method == "POST":
+        form = request.form
+        typed = controls.ControlSettingsInput(
+            window_days=form.get("window_days", ""), quorum=form.get("quorum", ""),
+            image_distance=form.get("image_distance", ""), salary_subjects=form.get("salary_subjects", ""),
+            committee_village_supervisor=form.get("committee_village_supervisor", ""),
+            committee_village_lead=form.get("committee_village_lead", ""),
+            originals_before_payment=form.get("originals_before_payment") == "1")
+    else:
+        typed = current
+
+    def page(errors: dict[str, str]) -> str:
+        return render_template("controls/policy.html", township=township, typed=vars(typed), errors=errors,
+                               rules=rules, versions=q.control_policy_versions(township),
+                               quorums=[(v, controls.quorum_text(Fraction(v))) for v in controls.QUORUM_CHOICES])
+
+    if request.method != "POST":
+        return page({})
+    return write(
+        lambda: controls.publish_control_settings(current_user, township, typed),
+        done=lambda row: see_other(url_for(".control_policy", unit_id=township.id),
+                                   _("已发布第 %(v)d 版审核规则。", v=row.version) if row else _("没有改动。")),
+        invalid=lambda exc: page(_errors(exc)),
+    )
+
+
+# --- 原件已收 (the agency's reviewer, on an approved request) -------------------------------------------------
+
+@bp.route("/requests/<int:request_id>/originals", methods=["POST"])
+def originals(request_id: int) -> ResponseReturnValue:
+    req = get_visible(current_user, request_id)
+    if req is None:
+        abort(404)
+    back = url_for("payment_requests.detail", request_id=req.id, _anchor="controls")
+    return write(lambda: controls.mark_originals_received(current_user, req),
+                 done=lambda _r: see_other(back, _("已确认原件已收，出纳可以支付。")), back=back)
+
+
 # --- resolutions and contracts (village accountant) ------------------------------------------------------
 
 def _upload(name: str) -> controls.Upload | None:
@@ -307,7 +363,7 @@ def new_contract() -> ResponseReturnValue:
         return page({})
     rid = typed.get("resolution_id", "")
     data = controls.ContractInput(**{k: v for k, v in typed.items() if k != "resolution_id"},
-                                  resolution_id=int(rid) if rid.isdigit() else None, file=_upload("file"))
+                                  resolution_id=_int(rid), file=_upload("file"))
     return write(
         lambda: controls.create_contract(current_user, village, data),
         done=lambda row: see_other(url_for(".contract", contract_id=row.id), _("已登记合同。")),
@@ -397,7 +453,9 @@ def invoice(attachment_id: int) -> ResponseReturnValue:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    """An id from a form field: digits within the database's integers, else none (the service then says
+    what is missing)."""
+    return parse_id(text)
 
 
 @bp.route("/requests/<int:request_id>/link", methods=["GET", "POST"])

@@ -19,6 +19,8 @@ from sqlalchemy import and_, func, or_, select
 import audit
 from finance import trail
 from finance.auth.models import User
+from finance.controls.chain import moved_message
+from finance.controls.queries import trail_controls
 from finance.documents.rendering import qr_svg_data_uri
 from finance.extensions import db
 from finance.money import to_capital
@@ -26,7 +28,8 @@ from finance.orgs.models import AccountSubject, OrgUnit
 from finance.oversight.labels import failure_text
 from finance.oversight.verification import run_verify
 from finance.params import parse_id
-from finance.payment_requests.models import PaymentRequest
+from finance.payment_requests.changes import changes_since_last_round
+from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.route import route_of
 from finance.payments.models import Payment
 from finance.payments.queries import payment_of
@@ -279,6 +282,13 @@ class Round:
     outcome_comment: str = ""
 
 
+def _who(act: RequestAction) -> str:
+    """Who took the action; a delegate with the person they acted for (finance.delegations)."""
+    if act.on_behalf_of_id is None or act.on_behalf_of is None:
+        return act.actor.display_name
+    return _("%(b)s（代 %(a)s）", b=act.actor.display_name, a=act.on_behalf_of.display_name)
+
+
 def _rounds(req: PaymentRequest) -> list[Round]:
     rounds: OrderedDict[int, Round] = OrderedDict()
     for act in req.actions:
@@ -288,11 +298,11 @@ def _rounds(req: PaymentRequest) -> list[Round]:
         if act.action == Action.SUBMIT:
             rnd.submitted_by, rnd.submitted_at = act.actor.display_name, act.created_at
         elif act.action in DECISION_ACTIONS:
-            rnd.steps.append(StepRow(act.step or 0, role_label(act.actor_role), act.actor.display_name,
+            rnd.steps.append(StepRow(act.step or 0, role_label(act.actor_role), _who(act),
                                      act.action.label, act.created_at, act.comment or ""))
         if act.action in (Action.RETURN, Action.REJECT, Action.WITHDRAW):
             rnd.outcome, rnd.outcome_at = act.action.label, act.created_at
-            rnd.outcome_by, rnd.outcome_role = act.actor.display_name, role_label(act.actor_role)
+            rnd.outcome_by, rnd.outcome_role = _who(act), role_label(act.actor_role)
             rnd.outcome_comment = act.comment or ""
     # The current round lists its steps still to come as blank rows, as a paper form has empty boxes.
     route = route_of(req)
@@ -301,9 +311,12 @@ def _rounds(req: PaymentRequest) -> list[Round]:
         done = {s.step for s in current.steps}
         for step in route:
             if step["n"] not in done:
-                current.steps.append(StepRow(step["n"], role_label(step["role"]), action=_("待审批")))
+                current.steps.append(StepRow(step["n"], step["label"], action=_("待审批")))
         current.steps.sort(key=lambda s: s.step)
     return list(rounds.values())
+
+
+FORM_CONTROL_NOTES = 6  # the controls' notes the one-page form has room for; the rest: "N more"
 
 
 def approval_form(req: PaymentRequest, printed_by: User) -> dict[str, Any]:
@@ -314,7 +327,11 @@ def approval_form(req: PaymentRequest, printed_by: User) -> dict[str, Any]:
     rounds = _rounds(req)
     pay = payment_of(req)
     pay_action = next((a for a in req.actions if a.action == Action.PAY), None)
+    said = trail_controls(req)  # what the controls said at submission and to each approver (issue 11)
+    notes = [moved_message(req, m) for m in said.recusals] + [str(f.get("message", "")) for f in said.findings]
     return {
+        "control_notes": notes[:FORM_CONTROL_NOTES],
+        "control_notes_more": max(0, len(notes) - FORM_CONTROL_NOTES),
         "req": req,
         "village": req.village,
         "township": req.village.township,
@@ -322,6 +339,7 @@ def approval_form(req: PaymentRequest, printed_by: User) -> dict[str, Any]:
         "attachments": [{"label": a.kind.label, "filename": a.filename,
                          "sha": short_hash(a.sha256, 16), "size": a.size} for a in req.attachments],
         "current_round": rounds[-1] if rounds else None,
+        "changes": changes_since_last_round(req),
         "earlier_rounds": rounds[:-1],
         "payment": pay,
         "paid_at": pay_action.created_at if pay_action else None,

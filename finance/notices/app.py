@@ -8,12 +8,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from finance import trail
+    from finance.delegations.views import bp as delegations_bp
     from finance.notices import dispatch, queries
     from finance.notices.cli import notices_cli, worker
     from finance.notices.views import bp
 
     trail.on_record(dispatch.after_event)  # the notices every audit event causes, in its transaction
     app.register_blueprint(bp)
+    app.register_blueprint(delegations_bp)  # delegation (代理审批): issue 14's fourth part
     app.cli.add_command(worker)
     app.cli.add_command(notices_cli)
     app.jinja_env.globals.update(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import audit
 from finance.extensions import db
 from finance.notices import recipients
-from finance.notices.models import NoticeKind
+from finance.notices.models import Notice, NoticeKind
 from finance.notices.outbox import enqueue
 from finance.orgs.models import OrgUnit
 from finance.oversight.models import Question
@@ -43,6 +43,19 @@ def after_event(event: audit.Event, village: OrgUnit | None) -> None:
     handler = HANDLERS.get((AuditSubject(event.subject_type), AuditAction(event.action)))
     if handler is not None:
         handler(event, village)
+
+
+def alert_agency(village: OrgUnit, *, key: str, link: str, request: PaymentRequest | None = None,
+                 event_id: str | None = None) -> Notice | None:
+    """Tell the agency (三资代理中心 reviewers over `village`) that an exception or a red flag appeared:
+    the one notice other packages (bank, flags, controls) trigger themselves.
+
+    Call it in the same transaction as the audit event of the flag or exception, with a `key` unique to
+    that cause (e.g. "flag:<flag id>", "bank-exception:<line id>") and a `link` to the page that shows it.
+    The notice carries the request's number, village and amount (when there is a request) and the link,
+    nothing else. Returns None when a notice with that key exists already (a second scan, a retry)."""
+    return enqueue(NoticeKind.ALERT, key=f"alert:{key}", village=village, request=request, link=link,
+                   recipients=recipients.agency(village), event_id=event_id)
 
 
 def _key(event: audit.Event, kind: NoticeKind) -> str:

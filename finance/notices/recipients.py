@@ -8,12 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from finance.auth.models import RoleAssignment, User
+from finance.delegations.models import Delegation, delegation_village
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.route import waiting
 from finance.permissions import TOWNSHIP_STAFF, acting_role
 from finance.roles import Role
+from finance.timefmt import today_local
 from finance.workflow import Actor, State, awaited
 
 # The states in which a request waits for someone other than its accountant (a step approver, the
@@ -45,15 +47,33 @@ def holders(roles: Iterable[Role], unit: OrgUnit) -> list[User]:
     return list(db.session.execute(stmt).scalars())
 
 
+def delegates(role: Role, village: OrgUnit) -> list[User]:
+    """Active people who act in `role` over `village` for someone else today (finance.delegations)."""
+    today = today_local()
+    stmt = (
+        select(User)
+        .join(Delegation, Delegation.delegate_id == User.id)
+        .join(delegation_village, delegation_village.c.delegation_id == Delegation.id)
+        .where(Delegation.role == role, delegation_village.c.village_id == village.id,
+               Delegation.starts_on <= today, Delegation.ends_on >= today, Delegation.ended_at.is_(None),
+               User.active.is_(True))
+        .options(selectinload(User.assignments))
+        .order_by(User.id)
+        .distinct()
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
 def next_actors(req: PaymentRequest) -> list[User]:
     """Whose move it is now, by the same rule that guards the action (separation of duties included):
     the approvers of the current step, or the cashiers once it is approved (what the workflow table
-    says the request waits for)."""
+    says the request waits for), and whoever acts for one of them through a delegation in force."""
     role = waiting_for(req)
     now = waiting(req)
     if role is None or now is None:
         return []
-    return [u for u in holders([role], req.village) if acting_role(u, req, now.action) is not None]
+    people = list({u.id: u for u in [*holders([role], req.village), *delegates(role, req.village)]}.values())
+    return [u for u in people if acting_role(u, req, now.action) is not None]
 
 
 def accountants(req: PaymentRequest) -> list[User]:

@@ -1,6 +1,6 @@
-"""What other packages and the notices pages call to change things: alerting the agency, a person's
-notice settings, a township's reminder policy, sending a failed delivery again. Each change of settings or
-policy records one audit event; nothing here commits."""
+"""What the notices pages call to change things: a person's notice settings, a township's reminder
+policy, sending a failed delivery again. Each change records one audit event; nothing here commits.
+(Other packages alert the agency through `finance.notices.dispatch.alert_agency`.)"""
 
 from __future__ import annotations
 
@@ -14,21 +14,16 @@ from finance.auth.models import User
 from finance.db import utcnow
 from finance.errors import Forbidden, InputError, NotFound
 from finance.extensions import db
-from finance.notices import recipients
 from finance.notices.models import (
     ESCALATE_AFTER_DEFAULT,
     REMIND_AFTER_DEFAULT,
     Channel,
     DeliveryState,
-    Notice,
     NoticeDelivery,
-    NoticeKind,
     NoticePolicy,
     NoticeSetting,
 )
-from finance.notices.outbox import enqueue
 from finance.orgs.models import OrgUnit
-from finance.payment_requests.models import PaymentRequest
 from finance.permissions import Permission, can
 from finance.roles import OrgKind, Role
 from finance.trail import AuditAction, AuditSubject
@@ -38,18 +33,6 @@ MAX_POLICY_DAYS = 30
 
 class SettingsError(InputError):
     """Notice settings or a reminder policy the user must correct (field name -> message)."""
-
-
-def alert_agency(village: OrgUnit, *, key: str, link: str, request: PaymentRequest | None = None,
-                 event_id: str | None = None) -> Notice | None:
-    """Tell the agency (三资代理中心 reviewers over `village`) that an exception or a red flag appeared.
-
-    For other packages (flags, controls, bank): call it in the same transaction as the audit event of the
-    flag or exception, with a `key` unique to that cause (e.g. "flag:<flag id>") and a `link` to the page
-    where it is shown. The notice carries the request's number, village and amount (when there is a
-    request) and the link, nothing else. Returns None when a notice with that key exists already."""
-    return enqueue(NoticeKind.ALERT, key=f"alert:{key}", village=village, request=request, link=link,
-                   recipients=recipients.agency(village), event_id=event_id)
 
 
 # ---- a person's settings ------------------------------------------------------------------------------

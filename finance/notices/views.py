@@ -12,11 +12,12 @@ from flask_login import current_user, login_required
 
 from finance.errors import InputError
 from finance.extensions import db
-from finance.notices import queries, services
+from finance.notices import queries, services, workdays
 from finance.notices.models import Channel, DeliveryState, NoticeSetting
 from finance.notices.outbox import channels_for
 from finance.orgs.models import OrgUnit
 from finance.permissions import Permission, can
+from finance.timefmt import today_local
 from finance.web import see_other, write
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -88,6 +89,7 @@ def render_admin(errors: dict[int, dict[str, str]] | None = None,
         errors=errors or {},
         typed=typed or {},
         DeliveryState=DeliveryState,
+        provisional=workdays.provisional_years(today_local()),
     )
 
 

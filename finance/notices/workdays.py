@@ -1,7 +1,15 @@
 """Working days in China: Monday to Friday, less the public holidays, plus the make-up working days
 (调休) the State Council announces each year. The calendar comes from the `chinesecalendar` package
 (import name `chinese_calendar`), which is updated every year when the next year's holidays are
-published; a year it does not know yet falls back to plain Monday-to-Friday, and says so in the log.
+published.
+
+A year the package does not know yet (2027 with chinesecalendar 1.11, the newest release) is counted
+*provisionally*: Monday to Friday less the statutory holidays the law itself fixes (全国年节及纪念日放假
+办法 as amended in 2024: 元旦 1 day, 春节 4 days from 除夕, 清明 1, 劳动节 2, 端午 1, 中秋 1, 国庆 3),
+the lunar ones from `lunardate` and 清明 from the package's solar terms. What only the yearly notice
+says (the bridged days and the make-up Saturdays and Sundays) is missing, so the clock may run a day
+or two early around a long holiday. It says so: a warning in the log, and `provisional_years` for the
+admin's page, until the package is upgraded.
 
 The clock of reminders counts whole working days: a request that began waiting on some day has waited
 one working day at the start of the next working day, and so on. So a step that arrives on Friday
@@ -15,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import chinese_calendar
+from lunardate import LunarDate
 
 from finance.timefmt import CST, to_local
 
@@ -29,13 +38,47 @@ def is_workday(day: date) -> bool:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:  # a year the package does not cover yet
         _warn_unknown_year(day.year)
-        return day.weekday() < 5
+        return day.weekday() < 5 and day not in statutory_holidays(day.year)
 
 
 @lru_cache(maxsize=64)
 def _warn_unknown_year(year: int) -> None:
-    log.warning("chinese_calendar has no holidays for %s: counting Monday to Friday only "
-                "(upgrade the chinesecalendar package)", year)
+    log.warning("chinese_calendar has no holidays for %s: counting Monday to Friday less the statutory "
+                "holidays, without make-up working days (upgrade the chinesecalendar package)", year)
+
+
+@lru_cache(maxsize=64)
+def calendar_knows(year: int) -> bool:
+    """Does the installed chinesecalendar know `year`'s holidays and make-up days?"""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def provisional_years(today: date, ahead_days: int = 45) -> list[int]:
+    """The years from `today` to `ahead_days` later that are counted provisionally (see the module)."""
+    years = range(today.year, (today + timedelta(days=ahead_days)).year + 1)
+    return [y for y in years if not calendar_knows(y)]
+
+
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The days off the law fixes in `year` (without the yearly notice's bridges and make-up days)."""
+    spring = LunarDate(year, 1, 1).to_solar_date()
+    qingming = next(d for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
+                    if name == "清明")
+    days = {
+        date(year, 1, 1),
+        *(spring + timedelta(days=i) for i in range(-1, 3)),  # 除夕 to 初三
+        qingming,
+        date(year, 5, 1), date(year, 5, 2),
+        LunarDate(year, 5, 5).to_solar_date(),  # 端午
+        LunarDate(year, 8, 15).to_solar_date(),  # 中秋
+        date(year, 10, 1), date(year, 10, 2), date(year, 10, 3),
+    }
+    return frozenset(days)
 
 
 def working_days_between(start: date, end: date) -> int:

@@ -36,7 +36,7 @@ FIELD_LABELS: dict[str, Any] = {
     "policy_id": _l("审批规则版本"),
     "payment": _l("支付"),
     "attachment": _l("附件"),
-    "text": _l("质询内容"),
+    "text": _l("问询内容"),
     "deadline": _l("答复期限"),
     "answer": _l("答复"),
     "request_id": _l("申请"),
@@ -88,6 +88,13 @@ FIELD_LABELS: dict[str, Any] = {
     "asked_by_id": _l("提问人"),
     "answered_by_id": _l("答复人"),
     "active": _l("账号启用"),
+    # finance.controls in the request's events (issue 11)
+    "route_roles": _l("审批路线"),
+    "route_amount": _l("按累计金额审批"),
+    "controls": _l("审核提示"),
+    "recusals": _l("回避"),
+    "committee": _l("集体审议"),
+    "originals": _l("原件已收"),
 }
 
 # The verifier's findings by code (audit.verify.CHAIN_FAILURES and the app's replayer's

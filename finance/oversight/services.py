@@ -1,5 +1,6 @@
 """What a liaison's actions write: the record of viewing an attachment or exporting from the trail, and
-questions (质询) with their answers. Each records exactly one audit event on the village's chain; nothing
+questions (问询) with their answers, and holds on a payment (暂缓支付).
+Each records exactly one audit event on the village's chain; nothing
 here commits (the view does) and nothing here touches a financial record."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from finance import trail
@@ -17,9 +18,9 @@ from finance.db import utcnow
 from finance.errors import AlreadyHandled, Forbidden, InputError
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
-from finance.oversight.models import Question
+from finance.oversight.models import PaymentHold, Question
 from finance.payment_requests.models import Attachment, PaymentRequest
-from finance.permissions import TOWNSHIP_STAFF, Permission, can
+from finance.permissions import ANSWER_ROLES, Permission, can
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -100,7 +101,7 @@ def _check_text(text: str, field: str) -> str:
 
 
 def ask_question(user: User, req: PaymentRequest, text: str, deadline: date | None) -> Question:
-    """A liaison's question (质询) on a request, with a deadline for the township's answer."""
+    """A liaison's question (问询) on a request, with a deadline for the township's answer."""
     if not can(user, Permission.QUESTION_ASK, req):
         raise Forbidden(Permission.QUESTION_ASK)
     text = _check_text(text, "text")
@@ -126,14 +127,15 @@ def ask_question(user: User, req: PaymentRequest, text: str, deadline: date | No
 
 
 def answer_question(user: User, question: Question, text: str) -> None:
-    """Township staff answer a question once; a second answer is refused (AlreadyAnswered)."""
+    """Township staff, or the village's 书记 or 报账员, answer a question once; a second answer is refused
+    (AlreadyAnswered). A payment held until this question is answered is released (its own event)."""
     req = question.request
     if not can(user, Permission.QUESTION_ANSWER, req):
         raise Forbidden(Permission.QUESTION_ANSWER)
     if question.answered_at is not None:
-        raise AlreadyAnswered(_("该质询已答复。"))
+        raise AlreadyAnswered(_("该问询已答复。"))
     text = _check_text(text, "answer")
-    role = sorted(user.roles_at(req.village) & TOWNSHIP_STAFF)[0]
+    role = sorted(user.roles_at(req.village) & ANSWER_ROLES)[0]
     # A conditional update, not a read then a write: of two answers sent at the same moment exactly one
     # finds the question unanswered (PostgreSQL re-checks the condition once the first commits).
     now = utcnow()
@@ -143,7 +145,7 @@ def answer_question(user: User, question: Question, text: str) -> None:
         .execution_options(synchronize_session=False)
     )).rowcount
     if won != 1:
-        raise AlreadyAnswered(_("该质询已答复。"))
+        raise AlreadyAnswered(_("该问询已答复。"))
     for name, value in (("answer", text), ("answered_by_id", user.id), ("answered_at", now)):
         set_committed_value(question, name, value)  # what the row now holds; no second UPDATE
     trail.record(
@@ -156,3 +158,65 @@ def answer_question(user: User, question: Question, text: str) -> None:
         before={"answer": None},
         after={"request_id": req.id, "answer": text},
     )
+    for hold in list(db.session.execute(select(PaymentHold).where(PaymentHold.question_id == question.id,
+                                                                  PaymentHold.lifted_at.is_(None))).scalars()):
+        _lift(user, role, hold, _("问询已答复"), now)
+
+
+# --- 暂缓支付 ---------------------------------------------------------------------------------------------
+
+class AlreadyHeld(AlreadyHandled):
+    """The payment is on hold already, or the hold was lifted already."""
+
+
+def active_hold(req: PaymentRequest) -> PaymentHold | None:
+    return db.session.execute(select(PaymentHold).where(PaymentHold.request_id == req.id,
+                                                        PaymentHold.lifted_at.is_(None))
+                              .order_by(PaymentHold.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def hold_payment(user: User, req: PaymentRequest, reason: str, question: Question | None = None) -> PaymentHold:
+    """A liaison holds the payment of a request (暂缓支付) until `question` is answered or the hold is lifted.
+    The cashier's service refuses to pay while it is on."""
+    if not can(user, Permission.PAYMENT_HOLD, req):
+        raise Forbidden(Permission.PAYMENT_HOLD)
+    if req.state.paid:
+        raise AlreadyHeld(_("该申请已支付，不能暂缓支付。"))
+    if active_hold(req) is not None:
+        raise AlreadyHeld(_("该申请已暂缓支付。"))
+    reason = _check_text(reason, "hold_reason")
+    if question is not None and (question.request_id != req.id or question.answered_at is not None):
+        question = None
+    hold = PaymentHold(request_id=req.id, question_id=question.id if question else None, reason=reason,
+                       held_by_id=user.id, held_at=utcnow())
+    db.session.add(hold)
+    db.session.flush()
+    trail.record(village=req.village, user=user, role=Role.LIAISON, action=AuditAction.PAYMENT_HOLD,
+                 subject_type=AuditSubject.PAYMENT_HOLD, subject_id=hold.id,
+                 after={"request_id": req.id, "reason": reason, "question_id": hold.question_id})
+    return hold
+
+
+def _lift(user: User | None, role: Role | None, hold: PaymentHold, reason: str, now: Any) -> None:
+    won = cast(CursorResult[Any], db.session.execute(
+        update(PaymentHold).where(PaymentHold.id == hold.id, PaymentHold.lifted_at.is_(None))
+        .values(lifted_at=now, lifted_by_id=user.id if user else None, lift_reason=reason)
+        .execution_options(synchronize_session=False))).rowcount
+    if won != 1:
+        raise AlreadyHeld(_("暂缓支付已解除。"))
+    for name, value in (("lifted_at", now), ("lifted_by_id", user.id if user else None), ("lift_reason", reason)):
+        set_committed_value(hold, name, value)
+    req = db.session.get(PaymentRequest, hold.request_id)
+    assert req is not None
+    trail.record(village=req.village, user=user, role=role, action=AuditAction.PAYMENT_HOLD_LIFT,
+                 subject_type=AuditSubject.PAYMENT_HOLD, subject_id=hold.id, before={"lifted_at": None},
+                 after={"request_id": req.id, "reason": reason})
+
+
+def lift_hold(user: User, hold: PaymentHold, reason: str) -> None:
+    """A liaison lifts a hold (reason required)."""
+    req = db.session.get(PaymentRequest, hold.request_id)
+    if req is None or not can(user, Permission.PAYMENT_HOLD, req):
+        raise Forbidden(Permission.PAYMENT_HOLD)
+    reason = _check_text(reason, "lift_reason")
+    _lift(user, Role.LIAISON, hold, reason, utcnow())

@@ -82,7 +82,8 @@ def _differing(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
 
 
 # The history row a workflow event writes (finance.payment_requests.services._apply), as compared.
-_ACTION_FIELDS = ("action", "actor_id", "actor_role", "round", "step", "from_state", "to_state", "comment")
+_ACTION_FIELDS = ("action", "actor_id", "actor_role", "round", "step", "from_state", "to_state", "comment",
+                  "on_behalf_of_id")
 _RECORDED_ACTIONS = frozenset(a.value for a in Action) - {Action.EDIT.value}
 _ATTACHMENT_FIELDS = ("kind", "filename", "size", "sha256", "uploaded_by_id")
 
@@ -144,6 +145,7 @@ class RequestReplayer:
                 "round": folded.fields.get("round"),
                 "step": before_step if rule is not None and rule.actor is Actor.STEP_APPROVER else None,
                 "from_state": before_state, "to_state": folded.fields.get("state"), "comment": event.reason,
+                "on_behalf_of_id": (after.get("on_behalf_of") or {}).get("user_id"),  # a delegate's action
             })
 
     def _feed_question(self, event: Any) -> None:
@@ -226,7 +228,7 @@ class RequestReplayer:
     def _check_actions(self, req: PaymentRequest, rows: list[RequestAction], folded: _Folded) -> list[Failure]:
         have = [{"action": a.action.value, "actor_id": a.actor_id, "actor_role": a.actor_role.value,
                  "round": a.round, "step": a.step, "from_state": a.from_state.value, "to_state": a.to_state.value,
-                 "comment": a.comment} for a in rows]
+                 "comment": a.comment, "on_behalf_of_id": a.on_behalf_of_id} for a in rows]
         for n in range(max(len(have), len(folded.actions))):
             said = folded.actions[n] if n < len(folded.actions) else {}
             row = have[n] if n < len(have) else {}

@@ -1,5 +1,5 @@
 """The liaison's pages (廉情监督): read-only and scoped. The only writes are the records of a liaison's
-reads (attachment views, exports) and questions (质询) with their answers."""
+reads (attachment views, exports) and questions (问询) with their answers."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import audit
 from finance import audit_keys, keyset, storage, trail
 from finance.errors import InputError
 from finance.extensions import db, login_manager
+from finance.flags import queries as flag_queries
 from finance.oversight import labels, queries, services
 from finance.oversight.models import Question
 from finance.oversight.verification import verify_chains
@@ -69,6 +70,7 @@ def index() -> str:
         rows=rows,
         questions=queries.open_questions_for(current_user),
         page_of_seq=queries.page_of_seq,
+        open_flag_count=flag_queries.open_count(current_user),
     )
 
 
@@ -259,7 +261,7 @@ def ask(request_id: int) -> ResponseReturnValue:
     return write(
         lambda: services.ask_question(current_user, req, request.form.get("text", ""), deadline),
         done=lambda _q: see_other(url_for("oversight.request_detail", request_id=req.id) + "#questions",
-                                  _("质询已提出，已进入乡镇待办。")),
+                                  _("问询已提出，已进入乡镇待办。")),
         invalid=invalid,
     )
 

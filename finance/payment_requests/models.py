@@ -49,6 +49,11 @@ class PaymentRequest(Base):
     meeting_attendance: Mapped[int | None] = mapped_column(Integer)
     meeting_amount: Mapped[Decimal | None] = mapped_column(Money())
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("routing_policy.id"))
+    # The route fixed at submission (issue 11): the step roles, comma-separated, after the controls added
+    # theirs (a cumulative band, a related payee) and recusals moved a step up; and the amount it was
+    # chosen by when a cumulative band made it more than the request's own. NULL before submission.
+    route_roles: Mapped[str | None] = mapped_column(String(200))
+    route_amount: Mapped[Decimal | None] = mapped_column(Money())
     step: Mapped[int] = mapped_column(Integer, default=0)  # 1-based index into the policy's steps
     round: Mapped[int] = mapped_column(Integer, default=0)  # 1 on first submit, +1 per resubmission
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -99,9 +104,14 @@ class RequestAction(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Taken by a delegate (actor) for this person (finance.delegations): the separation of duties
+    # counts the action as both people's.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     request: Mapped[PaymentRequest] = relationship(back_populates="actions")
-    actor: Mapped[User] = relationship()  # a history shown in full loads it (selectinload), a check does not
+    # a history shown in full loads it (selectinload), a check does not
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
 
 
 class Attachment(Base):

@@ -16,7 +16,7 @@ from finance.errors import InputError
 from finance.payment_requests.forms import clean_key
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payment_requests.queries import get_visible
-from finance.payment_requests.route import waiting
+from finance.payment_requests.route import role_label, waiting
 from finance.web import see_other, write
 from finance.workflow import Action, Actor
 
@@ -45,7 +45,7 @@ def done(req: PaymentRequest, action: Action) -> ResponseReturnValue:
     message = action.done
     now = waiting(req)
     if now is not None and now.actor is Actor.STEP_APPROVER and now.role is not None:
-        message += _("下一步：%(role)s审批。", role=now.role.label)
+        message += _("下一步：%(role)s审批。", role=role_label(req, now.role))
     elif now is not None and now.action is Action.PAY:
         message += _("审批已全部通过，等待出纳支付。")
     return see_other(url_for("payment_requests.detail", request_id=req.id), message)

@@ -13,7 +13,8 @@ from finance import keyset
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest
-from finance.permissions import ACTOR_ROLES, Permission, acting_role, barred_sql, can, jurisdiction
+from finance.permissions import ACTOR_ROLES, Permission, acting_role, barred_sql, can, grants_of, jurisdiction
+from finance.roles import Role
 from finance.timefmt import CST
 from finance.workflow import Actor, Bar, State, awaited
 
@@ -60,27 +61,31 @@ AWAITED = _awaited_bars()
 
 def _waiting_for(user: Any, *, with_bars: bool) -> ColumnElement[bool] | None:
     """Requests whose move is this user's: for each role assignment, the requests waiting for that role in
-    that unit's villages (one indexed range per assignment). An accountant's are the requests they
-    raised. With `with_bars`, also less those the awaited move's bars (the workflow table's) keep from
-    them, in SQL, for counting; without, only the cheap part of the bars (permissions.acting_role then
-    decides each listed request)."""
+    that unit's villages (one indexed range per assignment), and for each delegation in force naming
+    them, those waiting for its role in its villages. An accountant's are the requests they raised.
+    With `with_bars`, also less those the awaited move's bars (the workflow table's) keep from them (and,
+    as a delegate, from the person they act for), in SQL, for counting; without, only the cheap part of
+    the bars (permissions.acting_role then decides each listed request)."""
     conditions = []
-    for assignment in user.assignments:
-        role = assignment.role
+    sources: list[tuple[Role, list[int], list[Any]]] = [
+        (a.role, _units_under(a.org_unit), [user]) for a in user.assignments]
+    sources += [(grant.role, sorted(grant.villages), [user, grant.principal]) for grant in grants_of(user)]
+    for role, units, people in sources:
         actor = next((a for a, roles in ACTOR_ROLES.items() if role in roles and a in AWAITED), None)
         if actor is None:
             continue
-        waiting = and_(PaymentRequest.waiting_role == role,
-                       PaymentRequest.village_id.in_(_units_under(assignment.org_unit)))
+        waiting = and_(PaymentRequest.waiting_role == role, PaymentRequest.village_id.in_(units))
         if actor is Actor.REQUESTER:
             waiting = and_(waiting, PaymentRequest.requester_id == user.id)
         by_bars = AWAITED[actor]
         guards = []
         for bars, states in by_bars.items():
             if with_bars:
-                guard = and_(*[~barred_sql(user, bar) for bar in bars]) if bars else true()
+                guard = and_(*[~barred_sql(p, bar) for bar in bars for p in people]) if bars else true()
+            elif Bar.RAISED in bars:
+                guard = and_(*[PaymentRequest.requester_id != p.id for p in people])
             else:
-                guard = PaymentRequest.requester_id != user.id if Bar.RAISED in bars else true()
+                guard = true()
             guards.append(guard if len(by_bars) == 1 else and_(PaymentRequest.state.in_(states), guard))
         conditions.append(and_(waiting, or_(*guards)))
     return or_(*conditions) if conditions else None

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from finance.approval_policy.models import RoutingPolicy
 from finance.approval_policy.queries import current_policy, rules_of
 from finance.approval_policy.rules import Rules, StepRule
 from finance.payment_requests.models import PaymentRequest, RequestAction
-from finance.roles import Role
+from finance.roles import APPROVER_ROLES, Role
 from finance.workflow import Action, Actor, awaited, has_steps
 
 # The role a non-step actor of the table stands for.
@@ -33,10 +34,35 @@ def rules_for(req: PaymentRequest) -> Rules:
 
 
 def steps_of(req: PaymentRequest) -> list[StepRule]:
-    """The approval steps that apply to this request under its policy version."""
+    """The approval steps of this request: the route fixed when it was submitted (its policy's steps for
+    the amount it was routed by, the steps the controls added, recusals moved up), or, while it can still
+    be (re)submitted, its policy's steps for its own amount."""
+    if req.route_roles and not req.state.editable:
+        return [StepRule(Role(r)) for r in req.route_roles.split(",")]
     if req.amount is None:
         return []
     return rules_for(req).steps_for(req.amount, req.subject.code if req.subject else None)
+
+
+def fixed_route(rules: Rules, amount: Decimal, subject_code: str | None, extra: tuple[Role, ...] = ()) -> list[Role]:
+    """The step roles a request is submitted with: the policy's steps for `amount` (the request's own, or
+    the cumulative sum a band was crossed with), and each role of `extra` (added by the controls whatever
+    the amount) not already among them, in the order of APPROVER_ROLES."""
+    roles = [s.role for s in rules.steps_for(amount, subject_code)]
+    for role in extra:
+        if role in roles:
+            continue
+        rank = APPROVER_ROLES.index(role)
+        at = next((i for i, r in enumerate(roles) if r in APPROVER_ROLES and APPROVER_ROLES.index(r) > rank),
+                  len(roles))
+        roles.insert(at, role)
+    return roles
+
+
+def role_label(req: PaymentRequest, role: Role) -> str:
+    """A role's name for this request (its township's head is 镇长, 乡长 or 街道主任)."""
+    township = req.village.township if req.village is not None else None
+    return role.label_at(township.name if township is not None else None)
 
 
 def current_step_role(req: PaymentRequest) -> Role | None:
@@ -74,7 +100,7 @@ def waiting_role(req: PaymentRequest) -> Role | None:
 
 def _words(template: str, req: PaymentRequest) -> str:
     now = waiting(req)
-    role = now.role.label if now is not None and now.role is not None else "—"
+    role = role_label(req, now.role) if now is not None and now.role is not None else "—"
     return template % {"n": req.step, "total": len(steps_of(req)), "role": role}
 
 
@@ -109,5 +135,5 @@ def route_of(req: PaymentRequest) -> list[dict[str, Any]]:
     for i, step in enumerate(steps_of(req), start=1):
         act = decided.get(i) if req.round else None
         status = act.action.value if act is not None else "current" if current == i else "waiting"
-        out.append({"n": i, "role": step.role, "status": status, "action": act})
+        out.append({"n": i, "role": step.role, "label": role_label(req, step.role), "status": status, "action": act})
     return out

@@ -26,10 +26,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from finance import storage, trail
 from finance.attachment_kinds import AttachmentKind, kinds_present
 from finance.auth.models import User
+from finance.controls.chain import (
+    cast_vote,
+    committee_quorum,
+    move_recused_steps,
+    recusal_message,
+)
+from finance.controls.checks import Code, ControlReport, Stage, check_request, must_recuse_here
+from finance.controls.queries import committee_votes as q_committee_votes
 from finance.db import utcnow
 from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
-from finance.money import format_amount
+from finance.money import format_amount, to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
 from finance.payment_requests.churn import count_change
 from finance.payment_requests.models import (
@@ -39,8 +47,15 @@ from finance.payment_requests.models import (
     PaymentRequest,
     RequestAction,
 )
-from finance.payment_requests.route import policy_for, rules_for, steps_of, waiting_role
-from finance.permissions import Permission, acting_role, can
+from finance.payment_requests.route import (
+    current_step_role,
+    fixed_route,
+    policy_for,
+    rules_for,
+    steps_of,
+    waiting_role,
+)
+from finance.permissions import Acting, Permission, acting_for, acting_role, can
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -95,6 +110,8 @@ def snapshot(req: PaymentRequest) -> dict[str, Any]:
         "meeting_amount": req.meeting_amount,
         # the relationship first: a policy taken at submit has its id before the row is flushed
         "policy_id": req.policy.id if req.policy is not None else req.policy_id,
+        "route_roles": req.route_roles,
+        "route_amount": req.route_amount,
     }
 
 
@@ -117,6 +134,37 @@ def check(user: User, req: PaymentRequest, action: Action) -> Role:
     if role is None:
         raise Forbidden(action)
     return role
+
+
+@dataclass(frozen=True)
+class ApprovalSummary:
+    """What an approver is about to approve (issue 16 item 3): shown before 同意 takes effect."""
+
+    amount: Decimal
+    capital: str  # 大写, as printed on the approval form
+    payee_name: str
+    payee_bank: str
+    payee_account: str
+    purpose: str
+    step: int
+    steps_total: int
+    role: Role
+
+    @property
+    def last_step(self) -> bool:
+        """Approving this step sends the request to the cashier."""
+        return self.step >= self.steps_total
+
+
+def approval_summary(user: User, req: PaymentRequest, version: int | None = None) -> ApprovalSummary:
+    """What `user` would approve on `req` now, for the confirmation step; changes nothing. Refuses like
+    `approve` would: AlreadyHandled for a page out of date, NotAllowed, Forbidden."""
+    _check_version(req, version)
+    role = check(user, req, Action.APPROVE)
+    assert req.amount is not None  # a submitted request has its amount
+    return ApprovalSummary(amount=req.amount, capital=to_capital(req.amount, True), payee_name=req.payee_name,
+                           payee_bank=req.payee_bank, payee_account=req.payee_account, purpose=req.purpose,
+                           step=req.step, steps_total=len(steps_of(req)), role=role)
 
 
 def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: User | None = None
@@ -292,7 +340,13 @@ def lock(req: PaymentRequest) -> None:
 def submit(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
            ) -> RequestAction | None:
     """Submit a draft, or resubmit a returned request, to step 1 of its route (or straight to payment
-    when no step of its policy applies: the table's no-step target)."""
+    when no step of its policy applies: the table's no-step target).
+
+    The controls (finance.controls.checks) run first: a refusal raises RequestError with their messages
+    by field and nothing is saved; otherwise the route is fixed on the request (the steps for the amount a
+    cumulative band routes it by, the steps the controls add, a step whose holders must all recuse moved
+    up) and the report goes into the submit event under "controls"."""
+    extra: dict[str, Any] = {}
 
     def mutate() -> None:
         errors = missing_for_submit(req)
@@ -300,22 +354,117 @@ def submit(user: User, req: PaymentRequest, client_key: str | None = None, versi
             raise RequestError(_("还有内容需要补充，请检查标红的项目。"), errors)
         if req.policy_id is None:
             req.policy = policy_for(req)
+        report = check_request(req, Stage.SUBMIT)
+        if report.refusals:
+            raise refusal_error(report)
+        assert req.amount is not None
+        subject = req.subject.code if req.subject else None
+        roles = fixed_route(rules_for(req), report.route_amount or req.amount, subject, report.extra_roles)
+        req.route_roles = ",".join(r.value for r in roles) or None
+        req.route_amount = report.route_amount
         req.round += 1
         req.step = 1
         req.submitted_at = utcnow()
+        extra["controls"] = report.to_trail()
+        moved = move_recused_steps(req)
+        if moved:
+            extra["recusals"] = moved
 
-    return transition(user, req, Action.SUBMIT, client_key=client_key, version=version, mutate=mutate)
+    return transition(user, req, Action.SUBMIT, client_key=client_key, version=version, mutate=mutate,
+                      extra_after=extra)
+
+
+# Which field of the request (or its page) each refusal of the controls concerns.
+CONTROL_FIELDS = {
+    Code.INVOICE_FACTS_MISSING: "attachment_invoice", Code.INVOICE_NUMBER_USED: "attachment_invoice",
+    Code.BUSINESS_NEEDS_INVOICE: "attachment_invoice", Code.SELF_PAYEE_NEEDS_INVOICE: "attachment_invoice",
+    Code.BAND_REQUIREMENT_MISSING: "attachments", Code.COMMITMENT_EXCEEDED: "amount",
+    Code.RESOLUTION_REQUIRED: "link", Code.RESULT_PUBLICITY_MISSING: "link", Code.NEGATIVE_LIST: "purpose",
+}
+
+
+def refusal_error(report: ControlReport) -> RequestError:
+    """The controls' refusals as one RequestError: each message under the field it concerns."""
+    errors: dict[str, str] = {}
+    for finding in report.refusals:
+        key = CONTROL_FIELDS.get(finding.code, "controls")
+        errors[key] = f"{errors[key]} {finding.message}" if key in errors else finding.message
+    refusals = report.refusals
+    message = refusals[0].message if len(refusals) == 1 else _(
+        "有 %(n)d 项审核规则未通过，请按“审核提示”修改后再提交。", n=len(refusals))
+    return RequestError(message, {**errors, "form": message})
 
 
 def approve(user: User, req: PaymentRequest, comment: str | None = None, client_key: str | None = None,
             version: int | None = None) -> RequestAction | None:
+    """Approve the current step. The controls' warnings the approver saw go into the event under
+    "controls" (approving over them is the override, on the record); an approver who must recuse (须回避)
+    is refused with the reason. At a committee step (k of n) the agreements before the k-th are votes
+    (`finance.controls.chain`), and the k-th is the step's approval."""
+    if committee_quorum(req) > 1 and (vote := _committee_vote(user, req, comment, client_key, version)):
+        return vote if isinstance(vote, RequestAction) else None
+    extra: dict[str, Any] = {}
+
     def mutate() -> None:
         if missing := missing_attachments(req):  # an attachment may have gone since the request was submitted
             raise RequestError(_("缺少必需的附件，不能批准；请退回补充。"), missing)
+        report = check_request(req, Stage.APPROVE, approver=user)
+        extra["controls"] = report.to_trail()
+        votes = q_committee_votes(req)
+        if votes:
+            extra["committee"] = {"step": req.step, "agreed": [v.user_id for v in votes] + [user.id]}
         req.step += 1
+        moved = move_recused_steps(req)
+        if moved:
+            extra["recusals"] = moved
 
     return transition(user, req, Action.APPROVE, comment=comment, client_key=client_key, version=version,
-                      mutate=mutate)
+                      mutate=mutate, extra_after=extra)
+
+
+def _committee_vote(user: User, req: PaymentRequest, comment: str | None, client_key: str | None,
+                    version: int | None) -> bool | RequestAction:
+    """A member's agreement at a committee step while fewer than k - 1 have agreed: a vote, its event,
+    and the request's version moved (two votes at once: one is "already handled"). False when this
+    agreement is the k-th (the caller approves the step)."""
+    if (done := _replayed(client_key, req, user)) is not None:
+        return done
+    _check_version(req, version)
+    decide(facts(req), Action.APPROVE)
+    _require_role(user, req, Action.APPROVE)
+    votes = q_committee_votes(req)
+    if any(v.user_id == user.id for v in votes):
+        raise RequestError(_("您已同意，等待其他成员审议。"), {"form": _("您已同意，等待其他成员审议。")})
+    k = committee_quorum(req)
+    if len(votes) + 1 >= k:
+        return False
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > MAX_COMMENT:
+        raise RequestError(_("意见最多 1000 字。"), {"reason": _("意见最多 1000 字。")})
+    report = check_request(req, Stage.APPROVE, approver=user)
+    role = current_step_role(req)
+    try:
+        with db.session.begin_nested():
+            cast_vote(user, req, comment)
+            req.updated_at = utcnow()  # moves the version: a vote and another at once, one wins
+            db.session.flush()
+            trail.record(village=req.village, user=user, role=role, action=AuditAction.COMMITTEE_VOTE,
+                         subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=req.id, reason=comment,
+                         after={"committee": {"step": req.step, "round": req.round, "agreed": len(votes) + 1,
+                                              "of": k}, "controls": report.to_trail()})
+    except (StaleDataError, IntegrityError):
+        raise AlreadyHandled from None
+    return True
+
+
+def _require_role(user: User, req: PaymentRequest, action: Action) -> Acting:
+    """In which role (and for whom, for a delegate) `user` takes `action`; a recusal says why."""
+    acting = acting_for(user, req, action)
+    if acting is None:
+        if must_recuse_here(user, req) and (why := recusal_message(user, req)):
+            raise RequestError(why, {"form": why})
+        raise Forbidden(action)
+    return acting
 
 
 def return_for_revision(user: User, req: PaymentRequest, reason: str, client_key: str | None = None,
@@ -331,6 +480,13 @@ def reject(user: User, req: PaymentRequest, reason: str, client_key: str | None 
 def withdraw(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
              ) -> RequestAction | None:
     return transition(user, req, Action.WITHDRAW, client_key=client_key, version=version)
+
+
+def discard(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
+            ) -> RequestAction | None:
+    """Throw a draft away (issue 16 item 7): it leaves the to-do list, stays in the trail and keeps its
+    number (numbers come from the row's id, which is never freed)."""
+    return transition(user, req, Action.DISCARD, client_key=client_key, version=version)
 
 
 def transition(
@@ -359,9 +515,12 @@ def transition(
     _check_version(req, version)
     known = facts(req)
     rule, target = decide(known, action)  # NotAllowed: not open in this state
-    role = acting_role(user, req, action)
-    if role is None:
-        raise Forbidden(action)
+    acting = _require_role(user, req, action)
+    role = acting.role
+    if acting.on_behalf_of is not None:  # a delegate: the event's actor is them, for whom is in the payload
+        extra_after = {**(extra_after or {}), "on_behalf_of": {
+            "user_id": acting.on_behalf_of.id, "name": acting.on_behalf_of.display_name,
+            "delegation_id": acting.delegation_id}}
     comment = (comment or "").strip() or None
     if rule.reason_required and not comment:
         raise RequestError(_("请填写理由。"), {"reason": _("请填写理由。")})
@@ -373,7 +532,7 @@ def transition(
     try:
         with db.session.begin_nested():
             return _apply(user, req, action, rule, role, target, comment, client_key, mutate, extra_after,
-                          attachments, record_if_unchanged)
+                          attachments, record_if_unchanged, acting.on_behalf_of)
     except (StaleDataError, IntegrityError):
         if client_key and (done := _replayed(client_key, req, user)) is not None:
             return done  # the same form, sent twice at once: the other send did it
@@ -383,7 +542,7 @@ def transition(
 def _apply(user: User, req: PaymentRequest, action: Action, rule: Transition, role: Role, target: State,
            comment: str | None, client_key: str | None, mutate: Callable[[], None] | None,
            extra_after: dict[str, Any] | None, attachments: Iterable[str],
-           record_if_unchanged: bool) -> RequestAction | None:
+           record_if_unchanged: bool, on_behalf_of: User | None = None) -> RequestAction | None:
     before_state, step = req.state, req.step
     before = snapshot(req)
     if mutate is not None:
@@ -405,6 +564,7 @@ def _apply(user: User, req: PaymentRequest, action: Action, rule: Transition, ro
             request=req, round=req.round, step=step if rule.actor is Actor.STEP_APPROVER else None,
             action=action, from_state=before_state, to_state=req.state, actor_id=user.id, actor_role=role,
             comment=comment, client_key=client_key, created_at=now,
+            on_behalf_of_id=on_behalf_of.id if on_behalf_of is not None else None,
         )
         db.session.add(row)
     db.session.flush()  # the conditional UPDATE ... WHERE version = ?: StaleDataError if someone won

@@ -57,11 +57,11 @@ class PaymentForm(FlaskForm):
             self.client_key.data = new_key()
 
     def fill_from(self, req: Any) -> None:
-        """Pre-fill what was approved, for the cashier to check against the bank's transfer."""
-        self.amount.data = f"{req.amount:.2f}" if req.amount is not None else ""
-        self.payee_name.data = req.payee_name
-        self.payee_account.data = req.payee_account
-        self.payer_account.data = req.village.bank_account or ""
+        """A fresh form: the cashier types the amount, payee and accounts off the bank receipt (issue 16
+        item 2). Pre-filled with what was approved, the check "must match the receipt" would compare
+        the approval with itself; the approved values are shown beside the fields instead."""
+        for name in TYPED_FROM_RECEIPT:
+            getattr(self, name).data = ""
         self.value_date.data = today_local().isoformat()
         self.version.data = str(req.version)
 
@@ -101,4 +101,5 @@ class PaymentForm(FlaskForm):
         return rest
 
 
+TYPED_FROM_RECEIPT = ("bank_reference", "amount", "payee_name", "payee_account", "payer_account")
 FIELDS = ("bank_reference", "value_date", "amount", "payee_name", "payee_account", "payer_account", "receipt")

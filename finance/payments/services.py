@@ -14,8 +14,10 @@ from sqlalchemy import select
 from finance import audit_keys, storage, trail
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
+from finance.controls.chain import originals_missing
 from finance.db import utcnow
 from finance.extensions import db
+from finance.oversight.services import active_hold
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payments.models import Payment
@@ -45,6 +47,8 @@ def _norm_account(value: str) -> str:
 def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
     """What is wrong with a payment against what was approved, field -> message."""
     errors: dict[str, str] = {}
+    if (hold := active_hold(req)) is not None:
+        errors["hold"] = _("廉情联络员已暂缓支付：%(reason)s。问询答复或解除暂缓后才能支付。", reason=hold.reason)
     if message := reference_error(data.bank_reference):
         errors["bank_reference"] = message
     elif reference_used(data.bank_reference):
@@ -70,6 +74,8 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
         errors["payer_account"] = _("付款账号只能是数字，最多 40 位。")
     if not data.receipt_data:
         errors["receipt"] = _("请上传银行回单。")
+    if originals_missing(req):  # the township's control policy (issue 11)
+        errors["originals"] = _("本镇规定代理中心确认“原件已收”后才能支付，请等待审核会计确认。")
     return errors
 
 

@@ -208,7 +208,8 @@ def test_story_from_the_village_phone_to_the_liaison(story, phone):
     for n, username in enumerate(["dy_shuji", "dy_jianwei", "yc_shenhe", "yc_baocun"], start=4):
         approver = person(phone, username, f"{n:02d}")
         open_from_todo(approver, rid)
-        post_form(approver, f"/requests/{rid}/approve", "同意", fill={"comment": "同意。"})
+        post_form(approver, f"/requests/{rid}/approve", "同意")  # the confirmation (issue 16 item 3)
+        post_form(approver, f"/requests/{rid}/approve", "确认同意", fill={"comment": "同意。"})
         check_page(approver, "approved")
     assert state_of(live, rid) == "approved"
 

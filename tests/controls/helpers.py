@@ -100,7 +100,7 @@ def attach_invoice(req: PaymentRequest, number: str, amount: str | None = None, 
 
 
 def submit(req: PaymentRequest) -> PaymentRequest:
-    """Submit through the request service (which does not call the controls yet)."""
+    """Submit through the request service (the controls run: a refusal raises RequestError)."""
     requests.submit(req.requester, req, client_key=uuid.uuid4().hex)
     db.session.flush()
     return req

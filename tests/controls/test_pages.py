@@ -136,7 +136,8 @@ def test_an_approver_sees_the_warnings_and_both_photos_before_the_buttons(client
     attach_invoice(first, "25412000000012345678", image=jpeg(photo))
     submit(first)
     second = draft("980.00")
-    attach(second, jpeg(photo.rotate(90, expand=True), quality=60))
+    # The rotated copy carries a number typed differently (the typed number alone would not catch it).
+    attach_invoice(second, "25412000000012340000", image=jpeg(photo.rotate(90, expand=True), quality=60))
     attach_invoice(second, "25412000000099999999", image=jpeg(invoice_image("x", seller="别的店")))
     submit(second)
     fdb.session.commit()
@@ -160,6 +161,7 @@ def test_the_controls_pages_in_english_leave_no_chinese(make_client, db):
     pages = [("hl_admin", f"/controls/townships/{town.id}/register"),
              ("hl_admin", f"/controls/officials/{wang.id}/register"),
              ("hl_admin", f"/controls/townships/{town.id}/negative-list"),
+             ("hl_admin", f"/controls/townships/{town.id}/policy"),
              ("dy_baozhang", "/controls/"), ("dy_baozhang", "/controls/resolutions/new"),
              ("dy_baozhang", "/controls/contracts/new"), ("dy_baozhang", f"/controls/attachments/{att.id}/invoice"),
              ("dy_baozhang", f"/controls/requests/{req.id}/link"), ("dy_baozhang", f"/requests/{req.id}")]
