@@ -103,6 +103,7 @@ class Actor(StrEnum):
     REQUESTER = "requester"  # an accountant of the request's village
     STEP_APPROVER = "step_approver"  # holds the current step's role over the village
     CASHIER = "cashier"  # a cashier over the village
+    RECONCILER = "reconciler"  # the agency reviewer (审核会计) confirming a bank statement match
 
 
 class Bar(StrEnum):
@@ -111,6 +112,7 @@ class Bar(StrEnum):
     RAISED = "raised"  # raised it: the requester, or an accountant who submitted or withdrew it
     DECIDED = "decided"  # approved, returned or rejected it, at any step of any round
     DECIDED_ELSEWHERE = "decided_elsewhere"  # decided it at a step other than the current one
+    PAID = "paid"  # recorded its payment (钱账分管: who pays does not reconcile)
 
 
 _STATE_LABELS = {
@@ -132,7 +134,7 @@ _STATUS = {
     State.WITHDRAWN: _l("已撤回，流程结束"),
     State.REJECTED: _l("已驳回，流程结束"),
     State.APPROVED: _l("审批已通过，等待代理中心出纳支付"),
-    State.PAID: _l("已支付，等待出纳核对银行对账单"),
+    State.PAID: _l("已支付，等待银行流水与审核会计确认对账"),
     State.RECONCILED: _l("已支付并对账，流程结束"),
     State.DISCARDED: _l("草稿已作废，流程结束"),
 }
@@ -206,10 +208,12 @@ TABLE: dict[tuple[State, Action], Transition] = {
                                                reason_required=True),
     (State.PENDING, Action.WITHDRAW): Transition(State.WITHDRAWN, Actor.REQUESTER, REQUESTER_BARS,
                                                  only_before_first_decision=True),
-    # the cashier pays nothing they raised or decided; reconciling only checks the bank statement
+    # the cashier pays nothing they raised or decided; reconciling is confirming a bank statement line's
+    # match (finance.bank), by the agency reviewer, never the one who paid it
     (State.APPROVED, Action.PAY): Transition(State.PAID, Actor.CASHIER, frozenset({Bar.RAISED, Bar.DECIDED}),
                                              awaited=True),
-    (State.PAID, Action.RECONCILE): Transition(State.RECONCILED, Actor.CASHIER, frozenset({Bar.RAISED})),
+    (State.PAID, Action.RECONCILE): Transition(State.RECONCILED, Actor.RECONCILER,
+                                               frozenset({Bar.RAISED, Bar.PAID})),
 }
 
 # The recorded actions by kind of actor, read off the table: a step approver's are decisions, a

@@ -33,7 +33,7 @@ from finance import create_app
 from finance.approval_policy.rules import DEFAULT_RULES, Rules
 from finance.audit_keys import signing_key
 from finance.auth import services as accounts
-from finance.db import Base, Database
+from finance.db import Database
 from finance.demo import seed_base
 from finance.migrations.append_only import drop_append_only
 from finance.oversight import services as oversight
@@ -198,11 +198,10 @@ def test_untouched_chain_passes(attack, trail):
     report = run_verify(folder=trail["kept"], session=attack)
     assert report.ok, report.all_failures()
     chain = report.chains[CHAIN]
-    # The requests' own events: 60,000 paid = create, 3 attachments, the invoice's facts, submit, 5
-    # approvals, pay (its receipt is part of the pay event); 1,500 returned = create, invoice, its facts,
-    # submit, return; 20,000 pending = create, 2 attachments, the invoice's facts, submit; a risk flag
-    # raised and updated (finance.flags); then a question on the pending one and its answer.
-    assert chain.size == trail["size"] == NOTES + 12 + 5 + 5 + 2 + 2
+    # The requests' own events: 60,000 paid = create, 3 attachments, the invoice's facts, submit, 5 approvals,
+    # pay (its receipt is part of the pay event); 1,500 returned = create, invoice, facts, submit, return;
+    # 20,000 pending = create, 2 attachments, facts, submit; then a question on it and its answer.
+    assert chain.size == trail["size"] == NOTES + 12 + 5 + 5 + 2
     assert chain.checkpoints_checked >= 6  # 3 in the database, 3 kept, plus the one after the payment
 
 
@@ -471,17 +470,22 @@ def test_request_edited_in_sql(attack, trail, which, sql, reason):
 
 
 def test_request_deleted_in_sql(attack, trail):
+    from finance.db import Base
+
+    metadata = Base.metadata
+
     request_id = trail["returned"]
-    # every row that refers to the request (its history, attachments, invoice facts, flags ...), and to
-    # its attachments, goes first: the attacker removes the request without a trace in the tables
-    refs = [(t, fk.parent) for t in reversed(Base.metadata.sorted_tables) for fk in t.foreign_keys]
-    attachment_ids = select(text("id")).select_from(text("attachment")).where(text("request_id = :id"))
-    for table, column in refs:
-        if column.references(Base.metadata.tables["attachment"].c.id) and table.name != "payment":
-            attack.execute(table.delete().where(column.in_(attachment_ids)), {"id": request_id})
-    for table, column in refs:
-        if column.references(Base.metadata.tables["payment_request"].c.id):
-            attack.execute(table.delete().where(column == request_id))
+    # Every row that hangs off the request (its actions and attachments, and what later features keep about
+    # them: invoice facts, fingerprints, flags' links...), children first, as a careful attacker would.
+    attachments = [r[0] for r in attack.execute(text("SELECT id FROM attachment WHERE request_id = :id"),
+                                                {"id": request_id})]
+    for table in reversed(metadata.sorted_tables):
+        for fk in table.foreign_keys:
+            target = fk.column.table.name
+            if target == "attachment" and attachments:
+                attack.execute(table.delete().where(fk.parent.in_(attachments)))
+            elif target == "payment_request" and table.name != "payment_request":
+                attack.execute(table.delete().where(fk.parent == request_id))
     attack.execute(text("DELETE FROM payment_request WHERE id = :id"), {"id": request_id})
     found = [x for x in failures(attack, trail) if x.chain_id == CHAIN]
     assert len(found) == 1 and "not in the database" in found[0].reason

@@ -238,7 +238,9 @@ def test_verification_of_a_paid_request_printed_after_payment_is_live(app, clien
     req = f.in_state(State.PAID, "1200.00")
     token = token_for(app, req)
     assert "与打印时一致" in client.get(f"/v/{token}").get_data(as_text=True)
-    payments.reconcile(f.user("yc_chuna"), req)
+    from tests.bank_helpers import reconcile
+
+    reconcile(req)
     db.session.commit()
     page = client.get(f"/v/{token}").get_data(as_text=True)
     assert "打印后状态已变化" in page and "已对账" in page

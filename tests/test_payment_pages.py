@@ -89,7 +89,7 @@ def test_pay_records_the_payment_with_its_receipt(client):
     page = client.get(f"/requests/{req.id}").get_data(as_text=True)
     assert "支付已登记" in page and data["bank_reference"] in page and "查看回单" in page
     assert client.get(f"/requests/attachments/{payment.receipt_id}").status_code == 200
-    assert "对账确认" in page
+    assert "对账确认" not in page  # the cashier who paid never reconciles (finance.bank)
 
 
 @pytest.mark.parametrize(
@@ -206,9 +206,6 @@ def test_other_townships_cashier_gets_404(client):
     before = counts()
     assert client.get(f"/payments/{req.id}/pay").status_code == 404
     assert post(client, req, {"client_key": uuid.uuid4().hex}).status_code == 404
-    assert (
-        client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 404
-    )
     assert counts() == before
 
 
@@ -219,24 +216,21 @@ def test_pay_page_of_a_request_not_yet_approved_sends_back(client):
     assert "不能登记支付" in response.get_data(as_text=True)
 
 
-def test_reconcile_once(client):
+def test_the_cashier_has_no_reconcile_button_and_no_route(client, make_client):
+    """已对账 is reached only through a confirmed statement match (finance.bank): the cashier's manual
+    button and its route are gone; the agency reviewer is sent to the reconciliation page."""
     req = f.in_state(State.PAID)
     client.login("yc_chuna")
     page = client.get(f"/requests/{req.id}").get_data(as_text=True)
-    key = re.search(r'/reconcile">.*?name="client_key" value="([0-9a-f]+)"', page, re.S).group(1)
+    assert "对账确认" not in page and "/reconcile" not in page
     before = counts()
-    for _ in range(2):
-        assert client.post(f"/payments/{req.id}/reconcile", data={"client_key": key}).status_code == 303
-    after = counts()
-    assert after[1] == before[1] + 1 and after[3] == before[3] + 1
-    req = reload(req)
-    assert req.state == State.RECONCILED
-    page = client.get(f"/requests/{req.id}").get_data(as_text=True)
-    assert "已对账确认" in page and "已支付并对账" in page
-    # a fresh form on a reconciled request is refused
-    assert (
-        client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 409
-    )
+    assert client.post(f"/payments/{req.id}/reconcile", data={"client_key": uuid.uuid4().hex}).status_code == 404
+    assert counts() == before
+    assert reload(req).state == State.PAID
+    reviewer = make_client()
+    reviewer.login("yc_shenhe")
+    page = reviewer.get(f"/requests/{req.id}").get_data(as_text=True)
+    assert "/bank/HL-YC-01/reconcile" in page
 
 
 def test_cashier_todo_lists_approved_requests(client):

@@ -466,14 +466,24 @@ class DisclosureLine:
     purpose: str
     subject: str
     amount: Decimal
+    imported: bool = False  # history from an earlier system (EXCHANGE.md §4), marked 历史导入
 
 
 def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
-    """Every payment of the month (by the bank's value date) and totals by account subject.
+    """The month's sheet. Once the agency has closed the month (finance.bank, 扎账): 月初余额, every
+    income and spending line as the bank statement shows them, and 月末余额, which balance. Before: the
+    month's payments (by the bank's value date) and a sentence that the month is not closed yet, instead
+    of balances that could still change."""
+    from finance.bank.queries import limits_for, month_sheet
 
-    The app records payments out, not the collective's income or bank balance, so the opening and
-    closing balances are not known here: the sheet shows "—" and says where they come from, rather than
-    a balance computed from payments alone, which would be wrong whenever any money came in."""
+    sheet = month_sheet(village, f"{year:04d}-{month:02d}")
+    if sheet is not None:
+        spending = [DisclosureLine(x.value_date, x.number, x.name, x.purpose, x.subject, x.amount)
+                    for x in sheet.spending]
+        income = [DisclosureLine(x.value_date, x.number, x.name, x.purpose, x.subject, x.amount)
+                  for x in sheet.income]
+        return _disclosure_context(village, year, month, spending, income=income, sheet=sheet,
+                                   mask=limits_for(village).mask_public_names)
     first, following = month_bounds(year, month)
     rows = db.session.execute(
         select(Payment, PaymentRequest, AccountSubject)
@@ -484,7 +494,13 @@ def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
         .order_by(Payment.value_date, Payment.id)
     ).all()
     lines = [DisclosureLine(p.value_date, r.number or "", p.payee_name, r.purpose,
-                            f"{s.code} {s.name}" if s else "", p.amount) for p, r, s in rows]
+                            f"{s.code} {s.name}" if s else "", p.amount, r.imported) for p, r, s in rows]
+    return _disclosure_context(village, year, month, lines, mask=limits_for(village).mask_public_names)
+
+
+def _disclosure_context(village: OrgUnit, year: int, month: int, lines: list[DisclosureLine], *,
+                        income: list[DisclosureLine] | None = None, sheet: Any = None, mask: bool = True
+                        ) -> dict[str, Any]:
     totals: dict[str, Decimal] = {}
     for line in lines:
         totals[line.subject] = totals.get(line.subject, Decimal("0.00")) + line.amount
@@ -502,6 +518,13 @@ def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
         "public_url": public_url,
         "qr": qr_svg_data_uri(public_url),
         "generated_at": datetime.now(UTC),
+        # the bank side: set once the month is closed (扎账), None before
+        "closed": sheet is not None,
+        "income": income or [],
+        "income_total": sheet.income_total if sheet is not None else None,
+        "opening": sheet.opening if sheet is not None else None,
+        "closing": sheet.closing if sheet is not None else None,
+        "mask_names": mask,
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -50,6 +51,12 @@ def approval_form(request_id: int) -> Response:
     req = get_visible(current_user, request_id)
     if req is None:
         abort(404)
+    return approval_form_response(req)
+
+
+def approval_form_response(req: Any) -> Response:
+    """The 支付审批单 of a request the user may read, printed (an event), as the PDF answer. Shared by the
+    page and the API (finance.api.endpoints_requests)."""
     with force_locale(PRINT_LOCALE):
         context = services.approval_form(req, current_user)
         pages = {compact: render_template("pdf/approval_form.html", compact=compact, **context)
@@ -207,7 +214,10 @@ def public_disclosure(code: str, period: str) -> ResponseReturnValue:
         return _public_not_found(_("没有这一期财务公开"), text)
     context = services.disclosure(village, year, month)
     # A page anyone can open: private persons' names masked (the paper on the notice board keeps them).
-    context["lines"] = [replace(line, payee=mask_name(line.payee)) for line in context["lines"]]
+    # The township may choose otherwise (BankSettings.mask_public_names).
+    if context["mask_names"]:
+        context["lines"] = [replace(line, payee=mask_name(line.payee)) for line in context["lines"]]
+        context["income"] = [replace(line, payee=mask_name(line.payee)) for line in context["income"]]
     return render_template("documents/disclosure_public.html", **context)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from finance.bank.queries import open_exception_counts_by_village
 from finance.extensions import db
 from finance.flags.models import FlagStatus, RiskFlag
 from finance.orgs.models import OrgUnit
@@ -83,4 +84,8 @@ def report(district: OrgUnit, now: datetime | None = None) -> list[TownshipRow]:
             .group_by(RiskFlag.village_id, RiskFlag.kind)):
         flags = rows[village_of[vid]].flags
         flags[str(kind)] = flags.get(str(kind), 0) + int(count)
+    for row in rows.values():  # the bank's open exceptions (issue 10)
+        row.exceptions = 0
+    for vid, count in open_exception_counts_by_village(list(village_of)).items():
+        rows[village_of[vid]].exceptions = (rows[village_of[vid]].exceptions or 0) + count
     return list(rows.values())

@@ -330,11 +330,16 @@ class SystemReplayer:
                 self.roles.setdefault(subject, set()).discard((before.get("role"), before.get("org_unit")))
             elif action in (AuditAction.USER_ACTIVATE, AuditAction.USER_DEACTIVATE):
                 self.users.setdefault(subject, {})["active"] = after.get("active")
+            elif action == AuditAction.USER_UPDATE:
+                if "display_name" in after:
+                    self.users.setdefault(subject, {})["display_name"] = after["display_name"]
             else:
                 return
             self.last[("user", subject)] = event.seq
-        elif event.subject_type == AuditSubject.ORG_UNIT and action == AuditAction.ORG_CREATE:
-            self.units[subject] = after
+        elif event.subject_type == AuditSubject.ORG_UNIT and action in (AuditAction.ORG_CREATE,
+                                                                       AuditAction.ORG_UPDATE):
+            self.units[subject] = after if action == AuditAction.ORG_CREATE else {**self.units.get(subject, {}),
+                                                                                  **after}
             self.last[("unit", subject)] = event.seq
         elif event.subject_type == AuditSubject.ROUTING_POLICY and action == AuditAction.POLICY_PUBLISH:
             self.policies[subject] = after
@@ -383,7 +388,7 @@ class SystemReplayer:
             row = {"code": unit.code, "name": unit.name, "kind": unit.kind.value,
                    "parent": codes.get(unit.parent_id) if unit.parent_id else None,
                    "bank_name": unit.bank_name, "bank_account": unit.bank_account,
-                   "bank_account_name": unit.bank_account_name}
+                   "bank_account_name": unit.bank_account_name, "level_name": unit.level_name}
             if diffs := _differing(said, row):
                 out.append(_replay_failure(self.chain_id, self.last[("unit", unit.id)], "unit_differs",
                                            unit=unit.code, fields=", ".join(diffs)))

@@ -19,7 +19,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,7 +35,7 @@ from finance.controls.chain import (
 from finance.controls.checks import Code, ControlReport, Stage, check_request, must_recuse_here
 from finance.controls.queries import committee_votes as q_committee_votes
 from finance.db import utcnow
-from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
+from finance.errors import AlreadyHandled, Forbidden, ImportedHistory, InputError, NotFound
 from finance.extensions import db
 from finance.money import format_amount, to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
@@ -55,7 +55,7 @@ from finance.payment_requests.route import (
     steps_of,
     waiting_role,
 )
-from finance.permissions import Acting, Permission, acting_for, acting_role, can
+from finance.permissions import ACTOR_ROLES, Acting, Permission, acting_for, acting_role, barred, barred_sql, can
 from finance.roles import Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -128,7 +128,9 @@ def facts(req: PaymentRequest) -> Facts:
 
 def check(user: User, req: PaymentRequest, action: Action) -> Role:
     """The role in which `user` may take `action` on `req` now; NotAllowed when the state does not open
-    it, Forbidden when it is not theirs. Changes nothing (pages ask it before showing a form)."""
+    it, Forbidden when it is not theirs, ImportedHistory for imported history. Changes nothing (pages ask
+    it before showing a form)."""
+    _refuse_history(req)
     decide(facts(req), action)
     role = acting_role(user, req, action)
     if role is None:
@@ -165,6 +167,12 @@ def approval_summary(user: User, req: PaymentRequest, version: int | None = None
     return ApprovalSummary(amount=req.amount, capital=to_capital(req.amount, True), payee_name=req.payee_name,
                            payee_bank=req.payee_bank, payee_account=req.payee_account, purpose=req.purpose,
                            step=req.step, steps_total=len(steps_of(req)), role=role)
+
+
+def _refuse_history(req: PaymentRequest) -> None:
+    if req.imported:
+        raise ImportedHistory(_("这是历史导入的记录（原系统编号 %(number)s），不能在本系统中审批、支付或修改。",
+                                number=req.number))
 
 
 def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: User | None = None
@@ -366,7 +374,7 @@ def submit(user: User, req: PaymentRequest, client_key: str | None = None, versi
         req.step = 1
         req.submitted_at = utcnow()
         extra["controls"] = report.to_trail()
-        moved = move_recused_steps(req)
+        moved = move_recused_steps(req, ahead=True)
         if moved:
             extra["recusals"] = moved
 
@@ -501,6 +509,7 @@ def transition(
     extra_after: dict[str, Any] | None = None,
     attachments: Iterable[str] = (),
     record_if_unchanged: bool = True,
+    statement_role: Role | None = None,
 ) -> RequestAction | None:
     """The one path by which a request changes state: replay key, page version, table, permission,
     change, history, event.
@@ -512,15 +521,22 @@ def transition(
     if (done := _replayed(client_key, req, user)) is not None:
         return done
     lock(req)
+    _refuse_history(req)
     _check_version(req, version)
     known = facts(req)
     rule, target = decide(known, action)  # NotAllowed: not open in this state
-    acting = _require_role(user, req, action)
-    role = acting.role
-    if acting.on_behalf_of is not None:  # a delegate: the event's actor is them, for whom is in the payload
-        extra_after = {**(extra_after or {}), "on_behalf_of": {
-            "user_id": acting.on_behalf_of.id, "name": acting.on_behalf_of.display_name,
-            "delegation_id": acting.delegation_id}}
+    if statement_role is not None and acting_for(user, req, action) is None:
+        # the statement confirms it: the importer need not hold the role, but the table's bars hold
+        if any(barred(user, req, bar) for bar in rule.barred):
+            raise Forbidden(action)
+        role = statement_role
+    else:
+        acting = _require_role(user, req, action)
+        role = acting.role
+        if acting.on_behalf_of is not None:  # a delegate: the event's actor is them, for whom is in the payload
+            extra_after = {**(extra_after or {}), "on_behalf_of": {
+                "user_id": acting.on_behalf_of.id, "name": acting.on_behalf_of.display_name,
+                "delegation_id": acting.delegation_id}}
     comment = (comment or "").strip() or None
     if rule.reason_required and not comment:
         raise RequestError(_("请填写理由。"), {"reason": _("请填写理由。")})
@@ -645,3 +661,62 @@ def remove_attachment(user: User, att: Attachment) -> None:
     req.attachments.remove(att)
     db.session.delete(att)
     db.session.flush()
+
+
+def transition_many(user: User, reqs: list[PaymentRequest], action: Action, *, statement_role: Role,
+                    extra_after: dict[int, dict[str, Any]]) -> list[int]:
+    """`transition` for many requests of one village at once, for the bank statement confirming its exact
+    matches (no form, so no replay key or page version). The table decides each move (the action must not
+    depend on steps); the bars are asked in one SQL query (`permissions.barred_sql`): a barred request is
+    left alone and not returned (the caller proposes it instead); the rows move in one UPDATE ... WHERE
+    state = <from> (AlreadyHandled if any moved meanwhile); the history rows are one INSERT; each request
+    still gets its own event, as `transition` writes it. The user's role of the transition's actor over the
+    village if they hold one, else `statement_role`. Returns the ids of the requests moved."""
+    if not reqs:
+        return []
+    village = reqs[0].village
+    moves: dict[int, tuple[State, State]] = {}
+    rule: Transition | None = None
+    for req in reqs:
+        if req.village_id != village.id:
+            raise ValueError("transition_many: one village at a time")
+        rule, target = decide(Facts(state=req.state), action)
+        if rule.last_step_target or rule.no_step_target or rule.only_before_first_decision or has_steps(target):
+            raise ValueError(f"transition_many: {action} depends on steps")
+        moves[req.id] = (req.state, target)
+    assert rule is not None
+    ids = list(moves)
+    barred_ids = set()
+    if rule.barred:
+        barred_ids = set(db.session.execute(select(PaymentRequest.id).where(
+            PaymentRequest.id.in_(ids), or_(*[barred_sql(user, bar) for bar in rule.barred]))).scalars())
+    moving = [r for r in reqs if r.id not in barred_ids]
+    if not moving:
+        return []
+    held = user.roles_at(village) & ACTOR_ROLES[rule.actor]
+    role = sorted(held)[0] if held else statement_role
+    now = utcnow()
+    by_from: dict[tuple[State, State], list[int]] = {}
+    for r in moving:
+        by_from.setdefault(moves[r.id], []).append(r.id)
+    for (source, target), group in by_from.items():
+        done = db.session.execute(
+            update(PaymentRequest).where(PaymentRequest.id.in_(group), PaymentRequest.state == source)
+            .values(state=target, step=0, waiting_role=None, waiting_since=now, updated_at=now,
+                    version=PaymentRequest.version + 1)
+            .execution_options(synchronize_session=False))
+        if done.rowcount != len(group):  # type: ignore[attr-defined]
+            raise AlreadyHandled
+    db.session.execute(insert(RequestAction), [
+        {"request_id": r.id, "round": r.round, "step": None, "action": action, "from_state": moves[r.id][0],
+         "to_state": moves[r.id][1], "actor_id": user.id, "actor_role": role, "comment": None,
+         "client_key": None, "created_at": now} for r in moving])
+    for r in moving:
+        source, target = moves[r.id]
+        trail.record(village=village, user=user, role=role, action=AuditAction.of(action),
+                     subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=r.id, before={"state": source.value},
+                     after={"state": target.value, **extra_after.get(r.id, {})})
+    moved = [r.id for r in moving]
+    for r in moving:  # the rows changed under the ORM: read them again when next used
+        db.session.expire(r)
+    return moved

@@ -1,6 +1,7 @@
-"""The cashier's side: recording the bank transfer of an approved request, and reconciling it. Both go
-through the request's one state-change path (`payment_requests.services.transition`), which checks the
-replay key, the page version, the table and the separation of duties."""
+"""The cashier's side: recording the bank transfer of an approved request, through the request's one
+state-change path (`payment_requests.services.transition`), which checks the replay key, the page version,
+the table and the separation of duties. Reconciling is not the cashier's: it is a confirmed match of a bank
+statement line (finance.bank.services)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from finance import audit_keys, storage, trail
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
+from finance.bank.queries import village_account_numbers
 from finance.controls.chain import originals_missing
 from finance.db import utcnow
 from finance.extensions import db
@@ -21,7 +23,6 @@ from finance.oversight.services import active_hold
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import PaymentRequest, RequestAction
 from finance.payments.models import Payment
-from finance.payments.queries import payment_of
 from finance.payments.references import normalise_reference, reference_error
 from finance.roles import Role
 from finance.timefmt import today_local
@@ -72,6 +73,8 @@ def check_payment(req: PaymentRequest, data: PaymentInput) -> dict[str, str]:
         errors["payer_account"] = _("请填写付款账号。")
     elif len(payer) > 40 or not payer.isdigit():
         errors["payer_account"] = _("付款账号只能是数字，最多 40 位。")
+    elif payer not in village_account_numbers(req.village):
+        errors["payer_account"] = _("付款账号不是本村的银行账户；只能从本村自己的账户付款。")
     if not data.receipt_data:
         errors["receipt"] = _("请上传银行回单。")
     if originals_missing(req):  # the township's control policy (issue 11)
@@ -139,14 +142,3 @@ def payment_snapshot(payment: Payment) -> dict[str, object]:
         "payee_account": payment.payee_account,
         "payer_account": payment.payer_account,
     }
-
-
-def reconcile(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
-              ) -> RequestAction | None:
-    def mutate() -> None:
-        pay = payment_of(req)
-        assert pay is not None  # a paid request has its payment
-        pay.reconciled_at = utcnow()
-
-    return requests.transition(user, req, Action.RECONCILE, client_key=client_key, version=version,
-                               mutate=mutate)

@@ -1,5 +1,5 @@
-"""The cashier's pages: record the bank transfer of an approved request (checked against what was
-approved), and confirm it against the bank statement. Both go through the one write pipeline."""
+"""The cashier's page: record the bank transfer of an approved request (checked against what was
+approved), through the one write pipeline. Reconciliation is the bank's pages (finance.bank.views)."""
 
 from __future__ import annotations
 
@@ -85,11 +85,3 @@ def pay(request_id: int) -> ResponseReturnValue:
 
     return act(req, Action.PAY, lambda key, version: services.record_payment(
         current_user, req, data, client_key=key, version=version), invalid)
-
-
-@bp.route("/<int:request_id>/reconcile", methods=["POST"])
-def reconcile(request_id: int) -> ResponseReturnValue:
-    req = load_visible(request_id)
-    back = url_for("payment_requests.detail", request_id=req.id)
-    return act(req, Action.RECONCILE, lambda key, version: services.reconcile(
-        current_user, req, client_key=key, version=version), lambda exc: see_other(back, str(exc), "error"))

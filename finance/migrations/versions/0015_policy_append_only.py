@@ -3,7 +3,7 @@ routing_policy, like the trail (a version is published once and never edited; a 
 version it was submitted under)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0011
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -11,7 +11,7 @@ from alembic import op
 from finance.migrations.append_only import create_append_only, drop_append_only
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
