@@ -101,7 +101,8 @@ class Replayer(Protocol):
     """Folds a chain's events into the business state they describe and compares it with the rows."""
 
     def feed(self, event: Any) -> None:
-        """One event, in seq order: its `seq`, `subject_type`, `subject_id` and `after` (JSON text)."""
+        """One event, in seq order: its `seq`, `action`, `subject_type`, `subject_id`, `actor_id`,
+        `actor_role`, `before` and `after` (JSON text), `reason` and `attachments` (JSON list text)."""
 
     def finish(self, session: Session) -> list[Failure]:
         """Compare what the events said with the rows; failures name the event that last spoke."""
@@ -119,6 +120,12 @@ class _Fed:
     subject_type: str
     subject_id: str
     after: str | None
+    action: str = ""
+    actor_id: int | None = None
+    actor_role: str | None = None
+    before: str | None = None
+    reason: str | None = None
+    attachments: str | None = None
 
 
 def chain_ids(session: Session) -> list[str]:
@@ -336,7 +343,8 @@ def verify_chain(
                 else:
                     newest_good = max(newest_good, seq)
         if replayer is not None:
-            replayer.feed(_Fed(seq, subject_type, subject_id, after))
+            replayer.feed(_Fed(seq, subject_type, subject_id, after, action, actor_id, actor_role, before, reason,
+                               attachments))
         if occurred_at is not None:
             prev_time = _aware(occurred_at)
         before_prev, prev_hash = prev_hash, stored_entry

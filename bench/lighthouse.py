@@ -2,7 +2,7 @@
 detail pages of the demo app served by gunicorn, on the controls' pages (the accountant's resolutions
 and contracts, the resolution form; the admin's register and 负面清单), and on the bank's pages (import,
 reconciliation, exceptions, accounts, receipts, month close: the agency reviewer's), and the API reference
-and the API tokens page; prints the performance,
+and the API tokens page, and the liaison's history of rules and roles; prints the performance,
 accessibility, best-practices and SEO scores of each page. Aim (issue 6): performance, accessibility and
 best practices at least 95.
 
@@ -201,7 +201,8 @@ def main() -> int:
                       ("negative-list", f"/controls/townships/{township}/negative-list", admin),
                       ("control-policy", f"/controls/townships/{township}/policy", admin),
                       ("district", "/oversight/flags/district", admin),
-                      ("imports", "/imports", admin), ("activate", "/activate", None)]
+                      ("imports", "/imports", admin), ("activate", "/activate", None),
+                      ("rules-and-roles", "/oversight/system", login(base, "yc_lianqing"))]
             reviewer = login(base, "yc_shenhe")  # the bank's pages (issue 10): the agency reviewer's
             pages += [("bank-import", "/bank/import", reviewer),
                       ("bank-reconcile", "/bank/HL-YC-01/reconcile", reviewer),

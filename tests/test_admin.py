@@ -307,17 +307,17 @@ def test_publishing_a_policy_makes_a_new_version_and_old_requests_keep_theirs(ad
     submitted = f.in_state(State.PENDING, "20000.00")
     old_policy_id = submitted.policy_id
     data = policy_form(
-        [("village_lead", "", ""), ("agency_reviewer", "", ""), ("township_leader", "5000", ""),
-         ("township_head", "30000", "5501 1601")],
+        [("village_lead", "", ""), ("village_supervisor", "", ""), ("agency_reviewer", "", ""),
+         ("township_leader", "5000", ""), ("township_head", "30000", "5501 1601")],
         attachments=[("invoice", ""), ("contract", "5000"), ("minutes", "30000")], major="30000")
     r = admin.post(f"/admin/townships/{town.id}/policy", data=data)
     assert r.status_code == 303
     policy = current_policy(town)
     assert policy is not None and policy.version == 2 and policy.created_by_id == f.user("hl_admin").id
     rules = rules_of(policy)
-    assert [s.role for s in rules.steps] == [Role.VILLAGE_LEAD, Role.AGENCY_REVIEWER, Role.TOWNSHIP_LEADER,
-                                             Role.TOWNSHIP_HEAD]
-    assert rules.steps[3].subjects == ("5501", "1601")
+    assert [s.role for s in rules.steps] == [Role.VILLAGE_LEAD, Role.VILLAGE_SUPERVISOR, Role.AGENCY_REVIEWER,
+                                             Role.TOWNSHIP_LEADER, Role.TOWNSHIP_HEAD]
+    assert rules.steps[4].subjects == ("5501", "1601")
     assert str(rules.major_threshold) == "30000.00"
     assert rules.required_attachments(Decimal("6000"), None) == ["invoice", "contract"]
     db.refresh(submitted)
@@ -332,10 +332,11 @@ def test_publishing_a_policy_makes_a_new_version_and_old_requests_keep_theirs(ad
 
 def test_steps_follow_the_order_numbers(admin):
     town = f.unit("HL-MK")
-    data = policy_form([("agency_reviewer", "", ""), ("village_lead", "", "")])
-    data["steps-0-order"], data["steps-1-order"] = "2", "1"
+    data = policy_form([("agency_reviewer", "", ""), ("village_lead", "", ""), ("village_supervisor", "", "")])
+    data["steps-0-order"], data["steps-1-order"], data["steps-2-order"] = "3", "1", "2"
     admin.post(f"/admin/townships/{town.id}/policy", data=data)
-    assert [s.role for s in rules_of(current_policy(town)).steps] == [Role.VILLAGE_LEAD, Role.AGENCY_REVIEWER]
+    assert [s.role for s in rules_of(current_policy(town)).steps] == [Role.VILLAGE_LEAD, Role.VILLAGE_SUPERVISOR,
+                                                                      Role.AGENCY_REVIEWER]
 
 
 @pytest.mark.parametrize(
@@ -347,6 +348,11 @@ def test_steps_follow_the_order_numbers(admin):
         ([("village_lead", "", "9999")], "50000", "没有代码为 9999 的会计科目"),
         ([("village_lead", "", ""), ("village_lead", "", "")], "50000", "与前面的步骤重复"),
         ([("village_lead", "", "")], "", "请填写重大事项金额"),
+        # issue 15 item 5: every amount and subject passes the village's two steps
+        ([("village_lead", "", "")], "50000", "“村务监督委员会主任”步骤"),
+        ([("village_lead", "10000", ""), ("village_supervisor", "", "")], "50000", "“村负责人”步骤"),
+        ([("village_lead", "", "5401"), ("village_supervisor", "", "")], "50000", "不限金额、不限科目"),
+        ([("township_head", "", "")], "50000", "“村负责人”“村务监督委员会主任”步骤"),
     ],
 )
 def test_bad_policy_is_refused_and_publishes_nothing(admin, steps, major, message):

@@ -38,11 +38,11 @@ def _some_events(session: Session, n: int = 3, chain: str = CHAIN) -> None:
 # --- the triggers, on SQLite and PostgreSQL ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("table", ["audit_event", "audit_checkpoint"])
+@pytest.mark.parametrize("table", ["audit_event", "audit_checkpoint", "routing_policy"])
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE {t} SET chain_id = chain_id",
+        "UPDATE {t} SET id = id",
         "UPDATE {t} SET id = id WHERE id = (SELECT min(id) FROM {t})",
         "DELETE FROM {t} WHERE id = (SELECT max(id) FROM {t})",
         "DELETE FROM {t}",
@@ -57,6 +57,8 @@ def test_database_refuses_changes_to_the_trail(db, table, statement):
     db.flush()
     if statement.startswith("TRUNCATE") and db.bind.dialect.name == "sqlite":
         statement = "DELETE FROM {t}"  # SQLite has no TRUNCATE; this is its equivalent
+    elif statement.startswith("TRUNCATE") and table == "routing_policy":
+        statement += " CASCADE"  # requests refer to policies: without CASCADE the foreign key refuses first
     before = db.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
     assert before > 0
     with pytest.raises(DBAPIError) as err, db.begin_nested():
@@ -86,7 +88,7 @@ APP_GRANTS = """
 GRANT CONNECT ON DATABASE {db} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint FROM {role};
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint, routing_policy FROM {role};
 REVOKE UPDATE, DELETE ON alembic_version FROM {role};
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
 """  # the same statements as docs/postgres.md
@@ -136,6 +138,8 @@ def test_app_role_cannot_update_delete_or_truncate_the_trail_but_the_app_works(a
                 "UPDATE audit_checkpoint SET size = 0",
                 "DELETE FROM audit_checkpoint",
                 "TRUNCATE audit_checkpoint",
+                "UPDATE routing_policy SET rules = rules",
+                "DELETE FROM routing_policy",
                 "ALTER TABLE audit_event DISABLE TRIGGER ALL",
                 "DROP TRIGGER audit_event_no_change ON audit_event",
             ):

@@ -15,7 +15,7 @@ import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,13 @@ from audit.canonical import entry_hash
 from audit.checkpoints import key_id, statement_bytes
 from audit.verify import stored_payload_bytes
 from finance import create_app
+from finance.approval_policy.rules import DEFAULT_RULES, Rules
 from finance.audit_keys import signing_key
+from finance.auth import services as accounts
 from finance.db import Database
 from finance.demo import seed_base
 from finance.migrations.append_only import drop_append_only
+from finance.oversight import services as oversight
 from finance.oversight.verification import run_verify
 from finance.workflow import State
 from tests import factories as f
@@ -43,7 +46,7 @@ from tests.conftest import PASSWORD, app_config, make_database
 CHAIN = "village:HL-YC-01"
 NOTES = 320  # fast events on the chain, besides the real requests' own
 EV = audit.Event.__table__
-AUDIT_TABLES = ["audit_event", "audit_checkpoint"]
+AUDIT_TABLES = ["audit_event", "audit_checkpoint", "routing_policy"]  # every append-only table
 
 
 @contextmanager
@@ -88,11 +91,16 @@ def trail(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
                 audit.issue(session, signing_key(), CHAIN)
             if i % 40 == 39:
                 session.commit()
-        # other payees: with the 60,000 paid above, one payee would cross a cumulative band (finance.controls)
+        # other payees: the controls' cumulative band (same payee within 30 days) stays out of the way
         returned = f.in_state(State.RETURNED, "1500.00", payee_name="华龙区绿源苗木场",
-                              payee_account="6228480099990001")
-        pending = f.in_state(State.PENDING, "20000.00", payee_name="濮阳市宏达建材有限公司",
-                             payee_account="6228480099990002")
+                              payee_account="6228480012345678902")
+        pending = f.in_state(State.PENDING, "20000.00", payee_name="濮阳市东岳建材经营部",
+                             payee_account="6228480012345678903")
+        # a question and its answer (two events on the chain); a deactivated account (the system chain)
+        question = oversight.ask_question(f.user("yc_lianqing"), pending, "为何选择该供应商？",
+                                          date.today() + timedelta(days=5))
+        oversight.answer_question(f.user("yc_shenhe"), question, "经三家比价后选定。")
+        accounts.set_active(f.user("mk_lianqing"), False, by=f.user("hl_admin"))
         session.commit()
         kept = tmp / "kept"
         kept.mkdir()
@@ -192,8 +200,8 @@ def test_untouched_chain_passes(attack, trail):
     chain = report.chains[CHAIN]
     # The requests' own events: 60,000 paid = create, 3 attachments, the invoice's facts, submit, 5 approvals,
     # pay (its receipt is part of the pay event); 1,500 returned = create, invoice, facts, submit, return;
-    # 20,000 pending = create, 2 attachments, facts, submit.
-    assert chain.size == trail["size"] == NOTES + 12 + 5 + 5
+    # 20,000 pending = create, 2 attachments, facts, submit; then a question on it and its answer.
+    assert chain.size == trail["size"] == NOTES + 12 + 5 + 5 + 2
     assert chain.checkpoints_checked >= 6  # 3 in the database, 3 kept, plus the one after the payment
 
 
@@ -481,6 +489,89 @@ def test_request_deleted_in_sql(attack, trail):
     attack.execute(text("DELETE FROM payment_request WHERE id = :id"), {"id": request_id})
     found = [x for x in failures(attack, trail) if x.chain_id == CHAIN]
     assert len(found) == 1 and "not in the database" in found[0].reason
+
+
+# --- the approval controls edited directly in SQL (issue 15 item 1) --------------------------------------
+# Each of these once passed `audit verify`. The replay of the village chain folds every column a decision
+# depends on; the replay of the system chain checks policies, role assignments, accounts and org units.
+
+_VILLAGE_STEPS_ONLY = Rules(steps=DEFAULT_RULES.steps[:2], attachments=DEFAULT_RULES.attachments).to_json()
+_USER = "(SELECT id FROM user_account WHERE username = '{}')"
+
+# name: (chain, request the edit concerns or None, SQL, finding code, word the finding's reason names)
+CONTROL_TAMPERS: dict[str, tuple[str, str | None, str, str, str]] = {
+    # a request then needs one approval instead of three
+    "step": (CHAIN, "pending", "UPDATE payment_request SET step = 3 WHERE id = :pending",
+             "request_field_differs", "step"),
+    "waiting_role": (CHAIN, "pending", "UPDATE payment_request SET waiting_role = 'township_head' WHERE id = :pending",
+                     "request_field_differs", "waiting_role"),
+    "policy_version": (CHAIN, "pending", "UPDATE payment_request SET policy_id = (SELECT max(id) FROM routing_policy "
+                       "WHERE id <> payment_request.policy_id) WHERE id = :pending", "request_field_differs",
+                       "policy_id"),
+    "subject": (CHAIN, "pending", "UPDATE payment_request SET subject_id = (SELECT max(id) FROM account_subject "
+                "WHERE id <> payment_request.subject_id) WHERE id = :pending", "request_field_differs", "subject"),
+    "payee_bank": (CHAIN, "paid", "UPDATE payment_request SET payee_bank = '中国银行濮阳分行' WHERE id = :paid",
+                   "request_field_differs", "payee_bank"),
+    "purpose": (CHAIN, "returned", "UPDATE payment_request SET purpose = '办公用品' WHERE id = :returned",
+                "request_field_differs", "purpose"),
+    "action_actor": (CHAIN, "paid", f"UPDATE request_action SET actor_id = {_USER.format('yc_zhenzhang')} "
+                     "WHERE id = (SELECT min(id) FROM request_action WHERE request_id = :paid AND action = 'approve')",
+                     "request_actions_differ", "actor_id"),
+    "action_inserted": (CHAIN, "pending", "INSERT INTO request_action (request_id, round, step, action, from_state, "
+                        f"to_state, actor_id, actor_role, created_at) VALUES (:pending, 1, 1, 'approve', 'pending', "
+                        f"'pending', {_USER.format('dy_shuji')}, 'village_lead', CURRENT_TIMESTAMP)",
+                        "request_actions_differ", "action"),
+    "action_deleted": (CHAIN, "paid", "DELETE FROM request_action WHERE id = (SELECT max(id) FROM request_action "
+                       "WHERE request_id = :paid AND action = 'approve')", "request_actions_differ", "action"),
+    "attachment_sha256": (CHAIN, "paid", "UPDATE attachment SET sha256 = '" + "e" * 64 + "' WHERE id = (SELECT min(id) "
+                          "FROM attachment WHERE request_id = :paid)", "request_attachments_differ", "sha256"),
+    "attachment_kind": (CHAIN, "returned", "UPDATE attachment SET kind = 'contract' WHERE request_id = :returned",
+                        "request_attachments_differ", "kind"),
+    "attachment_inserted": (CHAIN, "pending", "INSERT INTO attachment (request_id, kind, sha256, filename, "
+                            "content_type, size, uploaded_by_id, created_at) VALUES (:pending, 'minutes', '"
+                            + "f" * 64 + f"', 'm.jpg', 'image/jpeg', 10, {_USER.format('dy_baozhang')}, "
+                            "CURRENT_TIMESTAMP)", "request_attachments_differ", "kind"),
+    "cashier": (CHAIN, "paid", f"UPDATE payment SET cashier_id = {_USER.format('dy_baozhang')} "
+                "WHERE request_id = :paid", "payment_fields_differ", "cashier_id"),
+    "receipt": (CHAIN, "paid", "UPDATE payment SET receipt_id = (SELECT min(id) FROM attachment WHERE request_id = "
+                ":paid) WHERE request_id = :paid", "payment_fields_differ", "receipt_id"),
+    "answer": (CHAIN, None, "UPDATE question SET answer = '已整改完毕。' WHERE request_id = :pending",
+               "question_differs", "answer"),
+    # the system chain
+    "policy_rules": ("system", None, "UPDATE routing_policy SET rules = :rules WHERE id = (SELECT policy_id FROM "
+                     "payment_request WHERE id = :pending)", "policy_differs", "rules"),
+    "policy_inserted": ("system", None, "INSERT INTO routing_policy (township_id, version, rules, created_at) VALUES "
+                        "((SELECT id FROM org_unit WHERE code = 'HL-YC'), 99, :rules, CURRENT_TIMESTAMP)",
+                        "policy_no_events", "policy"),
+    "role_inserted": ("system", None, "INSERT INTO role_assignment (user_id, role, org_unit_id, created_at) VALUES "
+                      f"({_USER.format('dy_baozhang')}, 'township_head', (SELECT id FROM org_unit WHERE code = "
+                      "'HL-YC'), CURRENT_TIMESTAMP)", "roles_differ", "township_head@HL-YC"),
+    "role_changed": ("system", None, "UPDATE role_assignment SET role = 'township_head' WHERE user_id = "
+                     f"{_USER.format('yc_shenhe')}", "roles_differ", "township_head@HL-YC"),
+    "user_reactivated": ("system", None, "UPDATE user_account SET active = :true WHERE username = 'mk_lianqing'",
+                         "user_differs", "active"),
+    "village_bank_account": ("system", None, "UPDATE org_unit SET bank_account = '6222000000000000' WHERE code = "
+                             "'HL-YC-01'", "unit_differs", "bank_account"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONTROL_TAMPERS))
+def test_approval_control_edited_in_sql(attack, trail, name):
+    chain, which, sql, code, word = CONTROL_TAMPERS[name]
+    params = {k: trail[k] for k in ("paid", "pending", "returned")}
+    params.update(rules=_VILLAGE_STEPS_ONLY, true=True)
+    attack.execute(text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
+    found = failures(attack, trail)
+    assert [x for x in found if x.kind == "chain"] == []  # the trail itself is untouched
+    hits = [x for x in found if x.chain_id == chain and x.code == code]
+    assert hits, f"{name}: not detected ({found})"
+    assert any(word in x.reason for x in hits), hits
+    if which is not None:  # named at the last event about the request
+        last = int(attack.execute(
+            select(EV.c.seq).where(EV.c.chain_id == CHAIN, EV.c.subject_type == "payment_request",
+                                   EV.c.subject_id == str(trail[which])).order_by(EV.c.seq.desc()).limit(1)
+        ).scalar_one())
+        assert {x.seq for x in hits} == {last}
 
 
 class _Row:

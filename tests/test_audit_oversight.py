@@ -250,7 +250,8 @@ def _every_failure_code() -> list[tuple[str, dict[str, str | int]]]:
 
     values = {"first": 3, "last": 5, "event": 4, "next": 5, "size": 9, "vouched": 12, "key": "abcd",
               "error": "bad", "request": "ZF1", "db": "paid", "trail": "approved", "field": "payee_account",
-              "fields": "amount", "village": "HL-X"}
+              "fields": "amount", "village": "HL-X", "n": 2, "attachment": 17, "question": 5, "user": "dy_x",
+              "roles": "township_head@HL-YC", "unit": "HL-YC-01", "policy": 7}
     out = []
     for code, template in {**CHAIN_FAILURES, **REPLAY_FAILURES}.items():
         names = [name for _text, name, _spec, _conv in string.Formatter().parse(template) if name]

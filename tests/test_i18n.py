@@ -200,6 +200,7 @@ def _pages(app) -> list[tuple[str, str]]:
         ("yc_lianqing", f"/oversight/requests/{paid.id}"),
         ("yc_lianqing", f"/oversight/chains/village:{village.code}"),
         ("yc_lianqing", "/oversight/public-key"),
+        ("yc_lianqing", "/oversight/system"),
         ("yc_lianqing", "/documents/trail-report"),
         ("yc_lianqing", "/documents/disclosure"),
         ("hl_admin", "/"),

@@ -147,14 +147,16 @@ def test_no_applicable_step_leads_to_approved_as_a_fact_of_the_table() -> None:
     assert decide(Facts(State.DRAFT, steps_total=2), Action.SUBMIT)[1] == State.PENDING
 
 
-def test_a_policy_without_a_step_for_the_amount_sends_the_request_to_the_cashier(db: Any) -> None:
+def test_a_policy_without_a_step_for_the_amount_is_refused_so_no_request_skips_approval(db: Any) -> None:
+    """The table sends a request with no applicable step straight to the cashier (above); a policy that
+    would do so for some amounts is therefore refused at publication (issue 15 item 5)."""
     rules = Rules(steps=(StepRule(Role.TOWNSHIP_HEAD, Decimal("50000")),), attachments=(AttachmentRule("invoice"),))
-    policies.publish_policy(f.unit("HL-YC"), rules, by=f.user("hl_admin"))
+    with pytest.raises(policies.PolicyError):
+        policies.publish_policy(f.unit("HL-YC"), rules, by=f.user("hl_admin"))
     req = f.draft("1200.00")
     requests.submit(f.user("dy_baozhang"), req, client_key=uuid.uuid4().hex)
     fdb.session.commit()
-    assert req.state == State.APPROVED and req.step == 0 and req.waiting_role == Role.CASHIER
-    assert req.actions[-1].to_state == State.APPROVED
+    assert req.state == State.PENDING and req.waiting_role == Role.VILLAGE_LEAD
 
 
 def test_acting_role_takes_the_actor_from_the_table(db: Any) -> None:

@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+import audit
 from finance.approval_policy import services as policies
 from finance.approval_policy.models import RoutingPolicy
 from finance.approval_policy.queries import current_policy
@@ -178,7 +180,7 @@ def test_a_township_may_set_its_own_major_threshold(db: Any) -> None:
 
 # --- the policy version a request was submitted under -------------------------------------------------
 
-SHORT = Rules(steps=(StepRule(Role.VILLAGE_LEAD), StepRule(Role.TOWNSHIP_HEAD)),
+SHORT = Rules(steps=(StepRule(Role.VILLAGE_LEAD), StepRule(Role.VILLAGE_SUPERVISOR), StepRule(Role.TOWNSHIP_HEAD)),
               attachments=(AttachmentRule("invoice"),))
 
 
@@ -213,7 +215,7 @@ def test_a_pending_request_keeps_its_policy_version(db: Any) -> None:
     # a request submitted now goes by the new version
     fresh = f.in_state(State.PENDING, "1200.00")
     assert fresh.policy_id == new.id
-    assert walk(fresh) == [Role.VILLAGE_LEAD, Role.TOWNSHIP_HEAD]
+    assert walk(fresh) == [*VILLAGE[:2], Role.TOWNSHIP_HEAD]
 
 
 def test_a_returned_and_resubmitted_request_keeps_its_version(db: Any) -> None:
@@ -234,7 +236,7 @@ def test_a_draft_takes_the_version_current_when_it_is_submitted(db: Any) -> None
     requests.submit(f.user("dy_baozhang"), req)
     fdb.session.commit()
     assert req.policy_id == policy_now().id
-    assert [s.role for s in steps_of(req)] == [Role.VILLAGE_LEAD, Role.TOWNSHIP_HEAD]
+    assert [s.role for s in steps_of(req)] == [*VILLAGE[:2], Role.TOWNSHIP_HEAD]
 
 
 def test_a_policy_of_another_township_does_not_apply(db: Any) -> None:
@@ -248,3 +250,40 @@ def test_policies_are_set_per_township_and_need_a_step(db: Any) -> None:
         policies.publish_policy(f.unit("HL-YC-01"), SHORT)
     with pytest.raises(policies.PolicyError):
         policies.publish_policy(f.unit("HL-YC"), Rules(steps=()))
+
+
+# --- issue 15 item 5: every amount passes the village's two steps --------------------------------------
+
+NINE_THOUSAND_SKIPS = Rules(steps=(StepRule(Role.VILLAGE_LEAD, Decimal("10000")), StepRule(Role.VILLAGE_SUPERVISOR),
+                                   StepRule(Role.AGENCY_REVIEWER)))
+
+
+@pytest.mark.parametrize("steps", [
+    (StepRule(Role.TOWNSHIP_HEAD, Decimal("50000")),),  # below 50,000 no step at all
+    NINE_THOUSAND_SKIPS.steps,  # a 9,000 request would skip the village lead
+    (StepRule(Role.VILLAGE_LEAD), StepRule(Role.AGENCY_REVIEWER)),  # no supervisor at any amount
+    (StepRule(Role.VILLAGE_LEAD, subjects=("5401",)), StepRule(Role.VILLAGE_SUPERVISOR)),  # other subjects skip
+    (StepRule(Role.VILLAGE_LEAD, Decimal("0.02")), StepRule(Role.VILLAGE_SUPERVISOR)),  # a cent skips
+], ids=["head-only", "lead-from-10000", "no-supervisor", "lead-one-subject", "lead-from-2-cents"])
+def test_a_policy_without_the_village_steps_for_some_amount_is_refused(db: Any, steps: tuple[StepRule, ...]
+                                                                      ) -> None:
+    town = f.unit("HL-YC")
+    before = policy_now()
+    events = fdb.session.execute(select(func.count(audit.Event.id))).scalar_one()
+    with pytest.raises(policies.PolicyError) as err:
+        policies.publish_policy(town, Rules(steps=steps, attachments=DEFAULT_RULES.attachments),
+                                by=f.user("hl_admin"))
+    assert "村里的两步审批" in str(err.value)
+    assert policy_now().id == before.id
+    assert fdb.session.execute(select(func.count(audit.Event.id))).scalar_one() == events
+    # a 9,000-yuan request still needs the whole village chain
+    req = f.in_state(State.PENDING, "9000.00")
+    assert walk(req) == VILLAGE
+
+
+def test_village_steps_from_one_cent_or_any_amount_are_enough(db: Any) -> None:
+    rules = Rules(steps=(StepRule(Role.VILLAGE_LEAD, Decimal("0.01")), StepRule(Role.VILLAGE_SUPERVISOR),
+                         StepRule(Role.TOWNSHIP_HEAD, Decimal("20000"), ("1601",))))
+    assert policies.missing_village_steps(rules) == []
+    policies.publish_policy(f.unit("HL-YC"), rules, by=f.user("hl_admin"))
+    assert policy_now().version == 2

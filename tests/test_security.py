@@ -704,3 +704,82 @@ def test_repeated_prints_of_an_unchanged_document_add_one_event(client: Any, mak
     for _ in range(3):
         client.get(f"/documents/disclosure/{village}/{month.year}/{month.month}.pdf")
     assert prints("print_disclosure") == 1
+
+
+# --- 2. required attachments are checked again at every approval -------------------------------------
+
+def test_an_approval_is_refused_while_a_required_attachment_is_missing(client: Any) -> None:
+    """A pending request that lost its invoice (as the submit/delete race once left one): the approver
+    is refused with a message, nothing changes, and the page shows what is missing."""
+    from finance.attachment_kinds import AttachmentKind
+    from finance.payment_requests.models import Attachment, RequestAction
+
+    req = f.in_state(State.PENDING, "1200.00")
+    fdb.session.execute(Attachment.__table__.delete().where(Attachment.request_id == req.id))
+    fdb.session.commit()
+    fdb.session.expire_all()
+    events = fdb.session.execute(select(func.count(Event.id))).scalar_one()
+    with pytest.raises(requests.RequestError) as err:
+        requests.approve(f.user("dy_shuji"), req, "同意")
+    assert "缺少必需的附件" in str(err.value) and "attachment_invoice" in err.value.errors
+    fdb.session.rollback()
+    fdb.session.expire_all()
+    assert (req.state, req.step) == (State.PENDING, 1)
+    assert fdb.session.execute(select(func.count(RequestAction.id)).where(
+        RequestAction.request_id == req.id, RequestAction.action == "approve")).scalar_one() == 0
+    assert fdb.session.execute(select(func.count(Event.id))).scalar_one() == events
+    client.login("dy_shuji")
+    page = client.get(f"/requests/{req.id}").get_data(as_text=True)
+    assert "缺少必需的附件，不能批准" in page
+    assert f"缺少附件：{AttachmentKind.requirement_label('invoice')}。" in page
+    r = client.post(f"/requests/{req.id}/approve", data={"comment": "同意", "version": req.version,
+                                                         "client_key": "k" * 32})
+    assert r.status_code == 422 and "缺少必需的附件" in r.get_data(as_text=True)
+    assert fdb.session.get(type(req), req.id).state == State.PENDING
+
+
+def test_a_complete_pending_request_shows_nothing_missing(client: Any) -> None:
+    req = f.in_state(State.PENDING, "20000.00")
+    client.login("dy_shuji")
+    assert "缺少必需的附件" not in client.get(f"/requests/{req.id}").get_data(as_text=True)
+
+
+# --- 5. liaisons read the history of their township's policies and role assignments -------------------
+
+def test_a_liaison_reads_the_policy_and_role_history_of_their_township(client: Any) -> None:
+    from finance.approval_policy import services as policies
+    from finance.approval_policy.rules import DEFAULT_RULES, Rules, StepRule
+    from finance.auth import services as accounts
+    from finance.roles import Role
+
+    admin = f.user("hl_admin")
+    longer = Rules(steps=(*DEFAULT_RULES.steps, StepRule(Role.TOWNSHIP_HEAD, subjects=("1601",))),
+                   attachments=DEFAULT_RULES.attachments)
+    policies.publish_policy(f.unit("HL-YC"), longer, by=admin)
+    policies.publish_policy(f.unit("HL-MK"), longer, by=admin)
+    accounts.assign_role(f.user("xy_jianwei"), Role.AGENCY_REVIEWER, f.unit("HL-YC"), by=admin)
+    accounts.set_active(f.user("dy_jianwei"), False, by=admin)
+    accounts.assign_role(f.user("mk_shuji"), Role.TOWNSHIP_LEADER, f.unit("HL-MK"), by=admin)
+    fdb.session.commit()
+
+    client.login("yc_lianqing")
+    home = client.get("/oversight/").get_data(as_text=True)
+    assert 'href="/oversight/system"' in home  # in the navigation and on the liaison's index
+    page = client.get("/oversight/system").get_data(as_text=True)
+    assert "审批规则与角色变更" in page and "系统台账校验通过" in page
+    assert page.count("发布审批流程") == 2  # the seeded version and the new one, of 岳村镇 only
+    assert "HL-YC · 第 2 版" in page and "HL-MK · 第 2 版" not in page
+    assert "杨玉梅" in page and "分配角色" in page  # the new reviewer
+    assert "张桂兰" in page and "停用账号" in page  # the deactivated supervisor
+    assert "郭永强" not in page and "孟轲" not in page  # another township's changes are not shown
+    assert "system #" in page  # each entry names its place on the system chain
+
+
+def test_the_system_history_is_for_liaisons_only_and_scoped(client: Any, make_client: Any) -> None:
+    client.login("dy_baozhang")
+    assert client.get("/oversight/system").status_code == 404
+    assert 'href="/oversight/system"' not in client.get("/").get_data(as_text=True)
+    other = make_client()
+    other.login("mk_lianqing")
+    page = other.get("/oversight/system").get_data(as_text=True)
+    assert "郭永强" in page and "王建国" not in page  # 孟轲乡's people, not 岳村镇's

@@ -215,3 +215,51 @@ def test_a_burst_of_parallel_guesses_gets_only_the_free_attempts(race_app: Flask
             row = db.session.get(RateLimit, ("user", username))
             assert row is not None and row.count == free
             db.session.rollback()
+
+
+# --- 2. submit racing the removal of a required attachment -----------------------------------------
+
+@pytest.mark.postgres
+def test_submit_and_removing_its_only_invoice_at_the_same_moment(race_app: Flask) -> None:
+    """The accountant submits on one phone and removes the request's only invoice on another, at once:
+    either the request is pending with its invoice (the removal is refused: no longer editable) or it
+    is still a draft without it (the submit is refused: the invoice is missing). Never pending without
+    its required attachment."""
+    from finance.attachment_kinds import AttachmentKind
+    from finance.payment_requests.models import Attachment
+
+    with race_app.app_context():
+        accountant = f.user("dy_baozhang")
+        ids = []
+        for _ in range(repeat_of(race_app)):
+            req = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(),
+                                        client_key=uuid.uuid4().hex)
+            requests.add_attachment(accountant, req, AttachmentKind.INVOICE, "fapiao.jpg", f.jpeg_bytes())
+            ids.append(req.id)
+        db.session.commit()
+        db.session.expunge_all()
+
+        def submit(user: User, req: PaymentRequest) -> Any:
+            try:
+                return requests.submit(user, req, client_key=uuid.uuid4().hex)
+            except requests.RequestError as exc:
+                assert set(exc.errors) == {"attachment_invoice"}, exc.errors
+                raise requests.AlreadyHandled from None
+
+        def remove(user: User, req: PaymentRequest) -> Any:
+            try:
+                requests.remove_attachment(user, req.attachments[0])
+            except requests.NotAllowed:
+                raise requests.AlreadyHandled from None
+            return None
+
+        for req_id in ids:
+            results = race(race_app, req_id, [("dy_baozhang", submit), ("dy_baozhang", remove)])
+            state = db.session.execute(select(PaymentRequest.state).where(PaymentRequest.id == req_id)).scalar_one()
+            left = db.session.execute(select(Attachment.kind).where(Attachment.request_id == req_id)).scalars().all()
+            db.session.rollback()
+            assert sorted(r[0] for r in results) == ["handled", "ok"], (results, state, left)
+            if state == State.PENDING:
+                assert left == [AttachmentKind.INVOICE] and results[0][0] == "ok"
+            else:
+                assert state == State.DRAFT and left == [] and results[1][0] == "ok"

@@ -34,6 +34,9 @@ def publish_policy(township: OrgUnit, rules: Rules, by: User | None = None) -> R
         raise PolicyError(_("审批流程只能按乡镇设置。"))
     if not rules.steps:
         raise PolicyError(_("审批流程至少需要一个步骤。"))
+    if missing := missing_village_steps(rules):
+        raise PolicyError(_("每一笔支出，不论金额和科目，都至少要经过村里的两步审批：请添加不限金额、不限科目的"
+                            "“%(roles)s”步骤。", roles=_("”“").join(r.label for r in missing)))
     version = (db.session.execute(
         select(func.max(RoutingPolicy.version)).where(RoutingPolicy.township_id == township.id)
     ).scalar_one() or 0) + 1
@@ -45,6 +48,21 @@ def publish_policy(township: OrgUnit, rules: Rules, by: User | None = None) -> R
                  subject_type=AuditSubject.ROUTING_POLICY, subject_id=policy.id,
                  after={"township": township.code, "version": version, "rules": rules.to_json()})
     return policy
+
+
+# Every request, whatever its amount and subject, is approved at least by these two (DESIGN.md): a policy
+# without them for some amounts would let such a request through with fewer approvals, or none.
+VILLAGE_STEPS = (Role.VILLAGE_LEAD, Role.VILLAGE_SUPERVISOR)
+
+
+def missing_village_steps(rules: Rules) -> list[Role]:
+    """The village roles that some amount or subject would not pass through. A step covers every request
+    when it has no subject list and no minimum amount (or one of a cent at most); steps limited to some
+    subjects never cover all of them (a subject added to the chart later would lack the step)."""
+    def covers_all(step: StepRule) -> bool:
+        return not step.subjects and (step.min_amount is None or step.min_amount <= Decimal("0.01"))
+
+    return [role for role in VILLAGE_STEPS if not any(s.role == role and covers_all(s) for s in rules.steps)]
 
 
 @dataclass(frozen=True)

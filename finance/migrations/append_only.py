@@ -1,4 +1,5 @@
-"""Triggers that make the audit tables append-only, on PostgreSQL and on SQLite.
+"""Triggers that make the audit tables (and the approval policy versions, 0015) append-only, on
+PostgreSQL and on SQLite.
 
 PostgreSQL: row triggers refuse UPDATE and DELETE, a statement trigger refuses TRUNCATE, and all are
 ENABLE ALWAYS so they fire under `session_replication_role = replica` too. SQLite has no TRUNCATE; its
@@ -35,12 +36,15 @@ def create_append_only(bind: Connection, tables: list[str]) -> None:
                 ))
 
 
-def drop_append_only(bind: Connection, tables: list[str]) -> None:
+def drop_append_only(bind: Connection, tables: list[str], *, drop_function: bool = True) -> None:
+    """Drop the triggers of `tables` (and the PostgreSQL function they share, unless other tables keep
+    theirs: `drop_function=False`)."""
     if bind.dialect.name == "postgresql":
         for table in tables:
             bind.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}"))
             bind.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}"))
-        bind.execute(text("DROP FUNCTION IF EXISTS sanzi_refuse_change()"))
+        if drop_function:
+            bind.execute(text("DROP FUNCTION IF EXISTS sanzi_refuse_change()"))
     elif bind.dialect.name == "sqlite":
         for table in tables:
             bind.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))

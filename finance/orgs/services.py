@@ -55,6 +55,7 @@ def create_unit(*, code: str, name: str, kind: OrgKind, parent: OrgUnit | None, 
                  subject_type=AuditSubject.ORG_UNIT, subject_id=unit.id,
                  after={"code": unit.code, "name": unit.name, "kind": kind.value,
                         "parent": parent.code if parent else None, "bank_account": unit.bank_account,
+                        "bank_name": unit.bank_name, "bank_account_name": unit.bank_account_name,
                         **({"level_name": unit.level_name} if unit.level_name else {})})
     db.session.flush()
     return unit

@@ -72,6 +72,22 @@ FIELD_LABELS: dict[str, Any] = {
     "remind_after_days": _l("催办天数"),
     "escalate_after_days": _l("上报天数"),
     "reason": _l("原因"),
+    # issue 15: what the replay compares (approval history rows, attachments, payments, accounts, units)
+    "bank_name": _l("开户银行"),
+    "bank_account_name": _l("账户名称"),
+    "action": _l("操作"),
+    "actor_id": _l("操作人"),
+    "actor_role": _l("操作角色"),
+    "from_state": _l("原状态"),
+    "to_state": _l("新状态"),
+    "comment": _l("意见"),
+    "sha256": _l("SHA-256"),
+    "uploaded_by_id": _l("上传人"),
+    "cashier_id": _l("出纳"),
+    "receipt_id": _l("银行回单"),
+    "asked_by_id": _l("提问人"),
+    "answered_by_id": _l("答复人"),
+    "active": _l("账号启用"),
     # finance.controls in the request's events (issue 11)
     "route_roles": _l("审批路线"),
     "route_amount": _l("按累计金额审批"),
@@ -106,6 +122,21 @@ FAILURE_TEXT: dict[str, Any] = {
     "payment_presence_differs": _l("申请 %(request)s：支付记录与台账不一致"),
     "payment_fields_differ": _l("申请 %(request)s：支付记录与台账不一致"),
     "paid_amount_differs": _l("申请 %(request)s：实付金额与批准金额不一致"),
+    "request_actions_differ": _l("申请 %(request)s：第 %(n)s 条审批记录与台账不一致（%(fields)s）"),
+    "request_attachments_differ": _l("申请 %(request)s：附件 %(attachment)s 与台账不一致（%(fields)s）"),
+    "question_differs": _l("质询 %(question)s：%(fields)s 与台账记录不一致"),
+    "question_no_events": _l("质询 %(question)s 在台账中没有记录"),
+    "question_not_in_database": _l("质询 %(question)s 在台账中有记录，数据库中却没有"),
+    "user_no_events": _l("用户 %(user)s 在系统台账中没有记录"),
+    "user_differs": _l("用户 %(user)s：%(fields)s 与系统台账不一致"),
+    "user_not_in_database": _l("用户 %(user)s 在系统台账中有记录，数据库中却没有"),
+    "roles_differ": _l("用户 %(user)s：数据库中的角色与系统台账不一致（%(roles)s）"),
+    "unit_no_events": _l("组织单位 %(unit)s 在系统台账中没有记录"),
+    "unit_differs": _l("组织单位 %(unit)s：%(fields)s 与系统台账不一致"),
+    "unit_not_in_database": _l("组织单位 %(unit)s 在系统台账中有记录，数据库中却没有"),
+    "policy_no_events": _l("审批规则版本 %(policy)s 在系统台账中没有记录"),
+    "policy_differs": _l("审批规则版本 %(policy)s：%(fields)s 与系统台账不一致"),
+    "policy_not_in_database": _l("审批规则版本 %(policy)s 在系统台账中有记录，数据库中却没有"),
 }
 
 
@@ -153,5 +184,7 @@ def failure_text(failure: Failure) -> str:
     values: dict[str, Any] = dict(failure.args)
     if "field" in values:
         values["field"] = field_label(str(values["field"]))
+    if "fields" in values:  # a comma-separated list of field names
+        values["fields"] = gettext("、").join(field_label(n.strip()) for n in str(values["fields"]).split(","))
     return str(template) % values
 

@@ -9,13 +9,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 import audit
+from finance.approval_policy.rules import Rules, parse_rules
+from finance.auth.models import RoleAssignment, User
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.oversight.models import Question
 from finance.payment_requests.models import PaymentRequest
 from finance.permissions import ANSWER_ROLES, jurisdiction, villages_in_scope
 from finance.roles import Role
-from finance.trail import AuditSubject
+from finance.trail import AuditAction, AuditSubject
 
 EVENTS_PER_PAGE = 50
 LIAISON = frozenset({Role.LIAISON})
@@ -133,3 +135,69 @@ def checkpoints_of(chain_id: str) -> list[audit.Checkpoint]:
             .order_by(audit.Checkpoint.size.desc(), audit.Checkpoint.id.desc())
         ).scalars()
     )
+
+
+# --- the system chain as a liaison may read it (issue 15 item 5) ------------------------------------------
+
+SYSTEM_ACTIONS = (AuditAction.POLICY_PUBLISH, AuditAction.ROLE_ASSIGN, AuditAction.ROLE_REMOVE,
+                  AuditAction.USER_ACTIVATE, AuditAction.USER_DEACTIVATE)
+SYSTEM_HISTORY_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class SystemEntry:
+    event: audit.Event
+    before: dict[str, Any]
+    after: dict[str, Any]
+    person: Any | None  # the user an account or role event is about
+    rules: Rules | None  # the published rules of a policy event
+
+
+def system_scope(user: Any) -> tuple[set[str], set[str]]:
+    """(codes of the units whose role changes the liaison reads: their villages and their townships;
+    codes of the townships whose approval policies they read)."""
+    villages = liaison_villages(user)
+    townships = {v.township.code for v in villages if v.township is not None}
+    return {v.code for v in villages} | townships, townships
+
+
+def system_history(user: Any) -> list[SystemEntry]:
+    """The system chain's events about the liaison's townships, newest first: approval policy versions
+    published, roles given and taken at their units, and activations of accounts holding such roles.
+    (The system chain serves every district; the rest of it is not shown.)"""
+    units, townships = system_scope(user)
+    if not units:
+        return []
+    people = set(db.session.execute(
+        select(RoleAssignment.user_id).join(OrgUnit, RoleAssignment.org_unit_id == OrgUnit.id)
+        .where(OrgUnit.code.in_(units))
+    ).scalars())
+    events = db.session.execute(
+        select(audit.Event).where(audit.Event.chain_id == audit.SYSTEM_CHAIN,
+                                  audit.Event.action.in_([a.value for a in SYSTEM_ACTIONS]))
+        .order_by(audit.Event.seq.desc())
+    ).scalars()
+    kept: list[tuple[audit.Event, dict[str, Any], dict[str, Any]]] = []
+    for e in events:
+        before, after = _obj(e.before), _obj(e.after)
+        if e.action == AuditAction.POLICY_PUBLISH:
+            mine = after.get("township") in townships
+        elif e.action in (AuditAction.ROLE_ASSIGN, AuditAction.ROLE_REMOVE):
+            mine = (after.get("org_unit") or before.get("org_unit")) in units
+        else:
+            mine = e.subject_id.isdigit() and int(e.subject_id) in people
+        if mine:
+            kept.append((e, before, after))
+            if len(kept) >= SYSTEM_HISTORY_LIMIT:
+                break
+    def user_id(e: audit.Event) -> int | None:
+        return int(e.subject_id) if e.subject_type == AuditSubject.USER and e.subject_id.isdigit() else None
+
+    ids = {i for e, _b, _a in kept if (i := user_id(e)) is not None}
+    users = {u.id: u for u in db.session.execute(select(User).where(User.id.in_(ids))).scalars()} if ids else {}
+    out = []
+    for e, before, after in kept:
+        rules = parse_rules(after["rules"]) if e.action == AuditAction.POLICY_PUBLISH and after.get("rules") else None
+        uid = user_id(e)
+        out.append(SystemEntry(e, before, after, users.get(uid) if uid is not None else None, rules))
+    return out

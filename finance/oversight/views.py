@@ -198,6 +198,17 @@ def events(chain_id: str) -> str:
     )
 
 
+@bp.route("/system")
+@login_required
+def system() -> str:
+    """The history of approval policies and role assignments of the liaison's townships, from the system
+    chain (issue 15 item 5), with the system chain's verification status."""
+    entries = queries.system_history(current_user)
+    report = verify_chains([audit.SYSTEM_CHAIN])[audit.SYSTEM_CHAIN]
+    return render_template("oversight/system.html", entries=entries, report=report,
+                           limit=queries.SYSTEM_HISTORY_LIMIT)
+
+
 @bp.route("/chains/<chain_id>/checkpoints", methods=["POST"])
 @login_required
 def download_checkpoints(chain_id: str) -> Response:

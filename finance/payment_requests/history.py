@@ -127,6 +127,10 @@ def history_account() -> User:
     if user is None:
         user = accounts.create_invited_user(username=HISTORY_USERNAME, display_name="历史导入")
         user.active = False
+        # on the record like every (de)activation: the system chain's replay checks accounts' activation
+        trail.record(village=None, user=None, role=None, action=AuditAction.USER_DEACTIVATE,
+                     subject_type=AuditSubject.USER, subject_id=user.id, before={"active": True},
+                     after={"active": False})
     return user
 
 

@@ -118,7 +118,8 @@ def snapshot(req: PaymentRequest) -> dict[str, Any]:
         "meeting_date": req.meeting_date,
         "meeting_attendance": req.meeting_attendance,
         "meeting_amount": req.meeting_amount,
-        "policy_id": req.policy_id,
+        # the relationship first: a policy taken at submit has its id before the row is flushed
+        "policy_id": req.policy.id if req.policy is not None else req.policy_id,
         "route_roles": req.route_roles,
         "route_amount": req.route_amount,
     }
@@ -323,11 +324,7 @@ def missing_for_submit(req: PaymentRequest) -> dict[str, str]:
         return errors
     assert req.amount is not None
     rules = rules_for(req)
-    subject_code = req.subject.code if req.subject else None
-    have = kinds_present(a.kind.value for a in req.attachments)  # any 票据 meets "invoice" (issue 11)
-    for kind in rules.required_attachments(req.amount, subject_code):
-        if kind not in have:
-            errors[f"attachment_{kind}"] = _("缺少附件：%(kind)s。", kind=AttachmentKind.requirement_label(kind))
+    errors.update(missing_attachments(req))
     if rules.is_major(req.amount):
         today = today_local()
         if req.meeting_date is None or req.meeting_date > today:
@@ -337,6 +334,28 @@ def missing_for_submit(req: PaymentRequest) -> dict[str, str]:
         if req.meeting_amount is None or req.meeting_amount < req.amount:
             errors["meeting_amount"] = _("决议金额不能低于申请金额。")
     return errors
+
+
+def missing_attachments(req: PaymentRequest) -> dict[str, str]:
+    """The attachments the request's policy requires for its amount and subject that it does not have,
+    field -> message. Checked at submit and again at every approval (shown on pending requests)."""
+    if req.amount is None:
+        return {}
+    subject_code = req.subject.code if req.subject else None
+    have = kinds_present(a.kind.value for a in req.attachments)  # any 票据 meets "invoice" (issue 11)
+    return {f"attachment_{kind}": _("缺少附件：%(kind)s。", kind=AttachmentKind.requirement_label(kind))
+            for kind in rules_for(req).required_attachments(req.amount, subject_code) if kind not in have}
+
+
+def lock(req: PaymentRequest) -> None:
+    """Take the request's row lock for the rest of the transaction and reload it (its attachments too),
+    so that every change to its attachments serialises with its state changes: a submit or approval
+    sees the attachments as they are, and an attachment cannot go while the request moves on. (SQLite
+    takes the database's write lock at the start of every transaction, which serialises the same.)"""
+    db.session.execute(select(PaymentRequest).where(PaymentRequest.id == req.id)
+                       .with_for_update(of=PaymentRequest).execution_options(populate_existing=True)
+                       ).scalar_one()  # fetched: the rows are loaded into the object as they read now
+    db.session.expire(req, ["attachments", "actions"])  # read again, under the lock, when next used
 
 
 def submit(user: User, req: PaymentRequest, client_key: str | None = None, version: int | None = None
@@ -408,6 +427,8 @@ def approve(user: User, req: PaymentRequest, comment: str | None = None, client_
     extra: dict[str, Any] = {}
 
     def mutate() -> None:
+        if missing := missing_attachments(req):  # an attachment may have gone since the request was submitted
+            raise RequestError(_("缺少必需的附件，不能批准；请退回补充。"), missing)
         report = check_request(req, Stage.APPROVE, approver=user)
         extra["controls"] = report.to_trail()
         votes = q_committee_votes(req)
@@ -512,6 +533,7 @@ def transition(
     user), RequestError (bad input) or AlreadyHandled (someone acted first, or the page was stale)."""
     if (done := _replayed(client_key, req, user)) is not None:
         return done
+    lock(req)
     _refuse_history(req)
     _check_version(req, version)
     known = facts(req)
@@ -586,6 +608,7 @@ def add_attachment(user: User, req: PaymentRequest, kind: AttachmentKind | None,
     """Attach a file to a draft or returned request (the cashier's receipt goes through payments).
     Returns None when the very same file of the same kind is already there (a form sent again)."""
     digest = storage.digest(data)
+    lock(req)
     if any(a.sha256 == digest and a.kind == kind for a in req.attachments):
         return None
     _check_editable(user, req)
@@ -641,6 +664,9 @@ def remove_attachment(user: User, att: Attachment) -> None:
     req = att.request
     if att.kind not in AttachmentKind.uploadable():
         raise NotFound(att.id)  # the bank receipt is part of the payment, not the accountant's to remove
+    lock(req)
+    if att not in req.attachments:
+        raise AlreadyHandled  # removed by another request of the same moment
     _check_editable(user, req)
     count_change(user, req.id)
     trail.record(village=req.village, user=user, role=Role.ACCOUNTANT, action=AuditAction.ATTACHMENT_REMOVE,

@@ -147,3 +147,14 @@ def test_keyboard_focus_follows_the_page_order_and_is_visible(phone):
     assert order == ["跳到正文", "三资网报", "username", "password", "登录", "English"]
     assert all(outlined for _, outlined, _ in seen), seen
     assert all(on_screen for _, _, on_screen in seen), seen  # the skip link comes into view when focused
+
+
+def test_liaison_rules_and_roles_history_passes_the_phone_checks(phone):
+    """Issue 15 item 5: the liaison reaches the history of their township's policies and roles from the
+    navigation."""
+    me = phone(who="yc_lianqing")
+    me.login("yc_lianqing")
+    me.click("规则角色", role="link")
+    assert urlsplit(me.page.url).path == "/oversight/system"
+    assert me.page.get_by_role("heading", level=1).inner_text() == "审批规则与角色变更"
+    check_page(me, "oversight-system")

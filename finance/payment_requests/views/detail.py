@@ -22,7 +22,7 @@ from finance.payments.queries import payment_of
 from finance.permissions import acting_role
 from finance.roles import Role
 from finance.web import write
-from finance.workflow import Action, actions_open
+from finance.workflow import Action, actions_open, has_steps
 
 
 def may_take(req: PaymentRequest) -> dict[Action, Role]:
@@ -56,7 +56,8 @@ def render_detail(
         may=may_take(req),
         route=route.route_of(req),
         rounds=rounds_of(req),
-        missing=services.missing_for_submit(req) if req.state.editable else {},
+        missing=services.missing_for_submit(req) if req.state.editable
+        else services.missing_attachments(req) if has_steps(req.state) else {},
         changes=changes_since_last_round(req),
         payment=payment_of(req),
         status=route.status_line(req),
