@@ -451,7 +451,7 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
     3. nothing fits: an exception (无申请支出 / 未登记收入). Charges and interest are booked as such."""
     village = account.village
     result = MatchResult()
-    conditions = [StatementLine.account_id == account.id, StatementLine.id.not_in(select(BankMatch.line_id))]
+    conditions = [StatementLine.account_id == account.id, queries.unmatched_line()]
     if import_id is not None:
         conditions.append(StatementLine.import_id == import_id)
     open_lines = list(db.session.execute(select(StatementLine).where(*conditions).order_by(StatementLine.id)).scalars())
@@ -482,8 +482,7 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
             .join(Payment, Payment.reference_key == StatementLine.serial_key)
             .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
             .where(*conditions, StatementLine.kind == LineKind.PAYMENT, PaymentRequest.village_id == village.id,
-                   PaymentRequest.state == State.PAID,
-                   Payment.id.not_in(select(BankMatch.payment_id).where(BankMatch.payment_id.is_not(None))))
+                   PaymentRequest.state == State.PAID, queries.unmatched_payment())
         ).all()
         lines_by_id = {line.id: line for line in outflows}
         for line_id, payment, req in by_reference:
@@ -511,25 +510,22 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
         rest = [line for line in outflows if line.id not in done]
         # rule 2: amount + counterparty account + date within ±3 days, one candidate each way
         if rest:
-            # candidates by amount, in one join with the open lines (their dates and accounts checked here:
-            # the payee account is stored as typed, with spaces)
-            rest_ids = {line.id for line in rest}
-            pool = db.session.execute(
-                select(StatementLine.id, Payment.id, Payment.payee_account, Payment.value_date)
-                .join(Payment, Payment.amount == StatementLine.debit)
-                .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
-                .where(*conditions, StatementLine.kind == LineKind.PAYMENT, PaymentRequest.village_id == village.id,
-                       PaymentRequest.state == State.PAID,
-                       Payment.id.not_in(select(BankMatch.payment_id).where(BankMatch.payment_id.is_not(None))))
-            ).all()
-            index: dict[int, list[tuple[int, str, date]]] = defaultdict(list)
-            for line_id, pid, payee, day in pool:
-                if line_id in rest_ids and pid not in taken:
-                    index[line_id].append((pid, normalise_account(payee), day))
+            # candidates by amount (an IN list, which PostgreSQL hashes), their dates and accounts checked
+            # here (the payee account is stored as typed, with spaces)
+            amounts = sorted({line.debit for line in rest})
+            index: dict[Decimal, list[tuple[int, str, date]]] = defaultdict(list)
+            for chunk in _chunks(amounts, 5000):
+                for pid, amount, payee, day in db.session.execute(
+                        select(Payment.id, Payment.amount, Payment.payee_account, Payment.value_date)
+                        .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
+                        .where(Payment.amount.in_(chunk), PaymentRequest.village_id == village.id,
+                               PaymentRequest.state == State.PAID, queries.unmatched_payment())):
+                    if pid not in taken:
+                        index[amount].append((pid, normalise_account(payee), day))
             fits: dict[int, list[int]] = {}
             lines_for_payment: dict[int, int] = defaultdict(int)
             for line in rest:
-                found = [pid for pid, payee, day in index.get(line.id, [])
+                found = [pid for pid, payee, day in index.get(line.debit, [])
                          if payee == line.counterparty_account
                          and abs((day - line.value_date).days) <= queries.DATE_WINDOW.days]
                 fits[line.id] = found
@@ -555,8 +551,7 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
         receipts = list(db.session.execute(
             select(Receipt).where(Receipt.account_id == account.id, Receipt.received_on >= low,
                                   Receipt.received_on <= high,
-                                  Receipt.id.not_in(select(BankMatch.receipt_id).where(
-                                      BankMatch.receipt_id.is_not(None))))
+                                  queries.unmatched_receipt())
         ).scalars())
         fits_in: dict[int, list[int]] = {}
         count: dict[int, int] = defaultdict(int)
@@ -857,10 +852,9 @@ def record_receipt(user: User, village: OrgUnit, data: ReceiptInput, client_key:
 def _match_inflows(user: User, account: BankAccount) -> None:
     """After a receipt: propose matches for the account's open inflow lines (their 未登记收入 exception
     stays open until the match is confirmed)."""
-    matched = select(BankMatch.line_id)
     lines = list(db.session.execute(
         select(StatementLine).where(StatementLine.account_id == account.id, StatementLine.kind == LineKind.INCOME,
-                                    StatementLine.id.not_in(matched))).scalars())
+                                    queries.unmatched_line())).scalars())
     now = utcnow()
     for line in lines:
         candidates = queries.receipt_candidates(line)
