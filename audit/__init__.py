@@ -2,7 +2,7 @@
 
 from audit.canonical import CanonicalError, canonical_bytes, entry_hash
 from audit.checkpoints import SignedCheckpoint, issue, issue_all
-from audit.log import SYSTEM_CHAIN, Actor, Context, event_payload, record, village_chain
+from audit.log import SYSTEM_CHAIN, Actor, Context, Entry, event_payload, record, record_many, village_chain
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from audit.verify import Failure, Report, verify, verify_chain
 
@@ -14,6 +14,7 @@ __all__ = [
     "ChainHead",
     "Checkpoint",
     "Context",
+    "Entry",
     "Event",
     "Failure",
     "Report",
@@ -24,6 +25,7 @@ __all__ = [
     "issue",
     "issue_all",
     "record",
+    "record_many",
     "verify",
     "verify_chain",
     "village_chain",

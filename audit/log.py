@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from audit.bulk import insert_rows
 from audit.canonical import GENESIS_HASH, SCHEMA_VERSION, canonical_bytes, entry_hash, normalise, timestamp
 from audit.models import ChainHead, Event
 
@@ -149,3 +150,83 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a `record_many` batch: what `record` takes beside the chain, the context and the time."""
+
+    action: str
+    subject_type: str
+    subject_id: str | int
+    actor: Actor | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    reason: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+_EVENT_COLUMNS = [c.key for c in Event.__table__.columns if c.key != "id"]
+
+
+def _dump(value: Any) -> str:
+    """Compact sorted-key JSON, as `canonical_bytes` writes it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+
+def record_many(
+    session: Session,
+    *,
+    chain_id: str,
+    entries: Iterable[Entry],
+    context: Context | None = None,
+    at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Append several events to `chain_id` inside the caller's transaction, as `record` would one by one
+    (the same payloads, bytes and hashes; seq gapless), but under one lock of the chain's head and written
+    together (COPY on PostgreSQL, `audit.bulk`): a bulk import writes a hundred thousand events in
+    seconds, not minutes. Returns the events' columns as dicts (not ORM objects, which cost more to make
+    than the hashing). Never commits."""
+    context = context or Context()
+    head = _lock_head(session, chain_id)
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    at_text = timestamp(at)
+    request = {"id": context.request_id, "client": context.client_addr}
+    seq, prev = head.seq, head.head_hash
+    rows: list[dict[str, Any]] = []
+    for item in entries:
+        seq += 1
+        actor = item.actor or Actor(None, None, None, None)
+        before = normalise(dict(item.before)) if item.before is not None else None
+        after = normalise(dict(item.after)) if item.after is not None else None
+        attachments = sorted(item.attachments)
+        event_id = str(uuid.uuid4())
+        after_json = _dump(after) if after is not None else None
+        # The canonical bytes are those of `canonical_bytes(payload)`: sorted keys, so "action" and "actor"
+        # come before "after" and everything else after it; the (large) "after" is encoded once and spliced in.
+        lead = _dump({"action": str(item.action),
+                      "actor": {"id": actor.id, "name": actor.name, "role": actor.role, "org": actor.org}})
+        tail = _dump({
+            "at": at_text, "attachments": attachments, "before": before, "chain": chain_id, "event_id": event_id,
+            "reason": item.reason, "request": request, "schema": SCHEMA_VERSION, "seq": seq,
+            "subject": {"type": item.subject_type, "id": str(item.subject_id)},
+        })
+        canonical = f'{lead[:-1]},"after":{after_json or "null"},{tail[1:]}'.encode()
+        digest = entry_hash(chain_id, seq, prev, canonical)
+        rows.append({
+            "chain_id": chain_id, "seq": seq, "event_id": event_id, "occurred_at": at, "actor_id": actor.id,
+            "actor_name": actor.name, "actor_role": actor.role, "actor_org": actor.org, "action": str(item.action),
+            "subject_type": item.subject_type, "subject_id": str(item.subject_id),
+            "before": _dump(before) if before is not None else None, "after": after_json,
+            "reason": item.reason, "attachments": _dump(attachments),
+            "http_request_id": context.request_id, "client_addr": context.client_addr,
+            "schema_version": SCHEMA_VERSION, "canonical": canonical, "prev_hash": prev, "entry_hash": digest,
+        })
+        prev = digest
+    if not rows:
+        return rows
+    insert_rows(session, Event.__table__, rows)
+    head.seq, head.head_hash = seq, prev
+    session.flush()
+    return rows

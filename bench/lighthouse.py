@@ -1,7 +1,8 @@
 """Lighthouse (mobile: a mid-range phone, simulated slow 4G) on the login, to-do, request form and request
 detail pages of the demo app served by gunicorn, on the controls' pages (the accountant's resolutions
 and contracts, the resolution form; the admin's register and 负面清单), and on the bank's pages (import,
-reconciliation, exceptions, accounts, receipts, month close: the agency reviewer's); prints the performance,
+reconciliation, exceptions, accounts, receipts, month close: the agency reviewer's), and the API reference
+and the API tokens page; prints the performance,
 accessibility, best-practices and SEO scores of each page. Aim (issue 6): performance, accessibility and
 best practices at least 95.
 
@@ -183,11 +184,14 @@ def main() -> int:
                      ("request-form", "/requests/new", cookie),
                      ("request-detail", f"/requests/{request_id}", cookie),
                      ("notice-settings", "/notices/settings", cookie),
-                     ("records", "/controls/", cookie), ("resolution-form", "/controls/resolutions/new", cookie)]
+                     ("records", "/controls/", cookie), ("resolution-form", "/controls/resolutions/new", cookie),
+                     ("api-docs", "/api/v1/docs", None), ("api-tokens", "/account/tokens", cookie)]
             admin = login(base, "hl_admin")
             township = env["SANZI_BENCH_TOWNSHIP"]
             pages += [("register", f"/controls/townships/{township}/register", admin),
-                      ("negative-list", f"/controls/townships/{township}/negative-list", admin)]
+                      ("negative-list", f"/controls/townships/{township}/negative-list", admin),
+                      ("control-policy", f"/controls/townships/{township}/policy", admin),
+                      ("imports", "/imports", admin), ("activate", "/activate", None)]
             reviewer = login(base, "yc_shenhe")  # the bank's pages (issue 10): the agency reviewer's
             pages += [("bank-import", "/bank/import", reviewer),
                       ("bank-reconcile", "/bank/HL-YC-01/reconcile", reviewer),

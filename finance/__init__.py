@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     register_notices(app)
     register_flags(app)
+    register_api(app)
     return app
 
 
@@ -69,13 +70,14 @@ def register_blueprints(app: Flask) -> None:
     from finance.controls.views import bp as controls_bp
     from finance.documents.views import bp as documents_bp
     from finance.home import bp as home_bp
+    from finance.imports.views import bp as imports_bp
     from finance.orgs.views import bp as orgs_bp
     from finance.oversight.views import bp as oversight_bp
     from finance.payment_requests.views import bp as requests_bp
     from finance.payments.views import bp as payments_bp
 
     for bp in (home_bp, auth_bp, orgs_bp, requests_bp, payments_bp, oversight_bp, documents_bp,
-               controls_bp, bank_bp):
+               controls_bp, imports_bp, bank_bp):
         app.register_blueprint(bp)
 
 
@@ -132,7 +134,12 @@ ERROR_TEXT = {
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(error: Exception) -> tuple[str, int]:
+    def render_error(error: Exception) -> Any:
+        if request.path.startswith("/api/"):  # the API answers every error as problem details
+            from finance.api.problems import from_http_error
+
+            ext.db.scoped.rollback()
+            return from_http_error(error)
         code = error.code if isinstance(error, HTTPException) and error.code else 500
         title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
         description = getattr(error, "description", None)
@@ -184,6 +191,12 @@ def register_notices(app: Flask) -> None:
 
 def register_flags(app: Flask) -> None:
     from finance.flags.app import init_app
+
+    init_app(app)
+
+
+def register_api(app: Flask) -> None:
+    from finance.api.app import init_app
 
     init_app(app)
 

@@ -17,6 +17,7 @@ from finance.audit_keys import signing_key
 from finance.auth import services
 from finance.demo import PEOPLE, AlreadySeeded, seed
 from finance.extensions import db
+from finance.imports.cli import import_cli
 from finance.migrate import upgrade
 from finance.orgs.models import OrgUnit
 from finance.oversight.verification import load_checkpoint_folder, run_verify
@@ -132,6 +133,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(import_cli)
     from finance.bank.cli import register as register_bank
 
-    register_bank(app)  # after any `import` group, which it joins
+    register_bank(app)  # after the `import` group, which it joins

@@ -24,3 +24,8 @@ class AlreadyHandled(Exception):
 
 class NotFound(Exception):
     """The object does not exist for this user (missing, or out of their scope): a 404, like a missing one."""
+
+
+class ImportedHistory(AlreadyHandled):
+    """The request is imported history (EXCHANGE.md §4): decided and paid in an earlier system, never acted on
+    here (a 409 saying so)."""

@@ -1,7 +1,8 @@
 """Every model, imported in one place for Alembic and the CLI."""
 
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
-from finance.auth.models import LoginSession, RoleAssignment, User
+from finance.api.models import ApiToken, IdempotencyKey
+from finance.auth.models import Activation, LoginSession, RoleAssignment, User
 from finance.bank.models import (
     BankAccount,
     BankException,
@@ -28,10 +29,18 @@ from finance.controls.models import (
 from finance.db import Base
 from finance.delegations.models import Delegation
 from finance.flags.models import FlagPayeeKey, FlagPolicy, FlagScanState, RiskFlag, RiskFlagRequest
+from finance.imports.models import ImportBatch
 from finance.notices.models import Notice, NoticeDelivery, NoticePolicy, NoticeSetting
-from finance.orgs.models import AccountSubject, OrgUnit
+from finance.orgs.models import AccountSubject, Member, OrgUnit
 from finance.oversight.models import PaymentHold, Question
-from finance.payment_requests.models import Attachment, PaymentRequest, RequestAction, RoutingPolicy
+from finance.payment_requests.models import (
+    Attachment,
+    HistoryReceipt,
+    HistoryRecord,
+    PaymentRequest,
+    RequestAction,
+    RoutingPolicy,
+)
 from finance.payments.models import Payment
 from finance.ratelimit import RateLimit
 
@@ -48,4 +57,6 @@ __all__ = [
     "RoutingPolicy", "User", "metadata",
     "FlagPayeeKey", "FlagPolicy", "FlagScanState", "PaymentHold", "RiskFlag", "RiskFlagRequest",
     "CommitteeVote", "OriginalsReceipt",
+    "Activation", "HistoryReceipt", "HistoryRecord", "ImportBatch", "Member",
+    "ApiToken", "IdempotencyKey",
 ]

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from flask import g, has_request_context
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, Select, event, exists, false, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from finance.auth.models import User
 from finance.controls.queries import recusal_matches
@@ -43,6 +42,7 @@ class Permission(StrEnum):
     ORG_MANAGE = "district:org:manage"
     USER_MANAGE = "district:user:manage"
     POLICY_MANAGE = "district:policy:manage"
+    IMPORT_RUN = "district:import:run"  # bulk imports (EXCHANGE.md); which kinds: finance.imports.services.KIND_ROLES
     # the bank (issue 10): read a village's statements, matches, receipts, exceptions and balances; set
     # its accounts; import statements; confirm matches, close exceptions and months; register receipts
     BANK_READ = "township:bank:read"
@@ -88,6 +88,7 @@ PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     Permission.ORG_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.POLICY_MANAGE: frozenset({Role.ADMIN}),
+    Permission.IMPORT_RUN: frozenset({Role.ADMIN, Role.AGENCY_REVIEWER}),
     Permission.BANK_READ: BANK_READERS,
     Permission.BANK_ACCOUNT_MANAGE: frozenset({Role.AGENCY_REVIEWER, Role.ADMIN}),
     Permission.STATEMENT_IMPORT: frozenset({Role.AGENCY_REVIEWER, Role.CASHIER}),
@@ -162,18 +163,21 @@ class Acting:
     delegation_id: int | None = None
 
 
+GRANTS_CACHE = "sanzi.delegation_grants"
+
+
 def grants_of(user: Any) -> list[Grant]:
     """The delegations naming `user` as delegate that are in force today (China date), each for the
-    villages over which its principal, still active, still holds the role. Read once per web request."""
+    villages over which its principal, still active, still holds the role. Read once per transaction
+    (kept in the session's `info` until the transaction or savepoint ends; the delegation services
+    forget it when they write)."""
     user_id = getattr(user, "id", None)
     if user_id is None:
         return []
     today = today_local()
-    cache: dict[tuple[int, Any], list[Grant]] | None = None
-    if has_request_context():
-        cache = g.setdefault("delegation_grants", {})
-        if (user_id, today) in cache:
-            return cache[(user_id, today)]
+    cache: dict[tuple[int, Any], list[Grant]] = db.session.info.setdefault(GRANTS_CACHE, {})
+    if (user_id, today) in cache:
+        return cache[(user_id, today)]
     rows = db.session.execute(
         select(Delegation).where(Delegation.delegate_id == user_id, Delegation.ends_on >= today,
                                  Delegation.starts_on <= today, Delegation.ended_at.is_(None))
@@ -186,16 +190,23 @@ def grants_of(user: Any) -> list[Grant]:
         villages = frozenset(v.id for v in d.villages if d.role in principal.roles_at(v))
         if principal.active and villages:
             grants.append(Grant(d.id, d.role, villages, principal))
-    if cache is not None:
-        cache[(user_id, today)] = grants
+    cache[(user_id, today)] = grants
     return grants
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_grants(session: Session, _transaction: Any) -> None:
+    session.info.pop(GRANTS_CACHE, None)
 
 
 def acting_as(user: User, request: PaymentRequest, transition: Transition) -> Acting | None:
     """The role in which `user` may take `transition` on `request`, and for whom, or None: a role of its
     actor held over the request's village (the current step's role, for a step approver) in their own
     right, or else through a delegation in force; and none of its bars, for the user nor (through a
-    delegation) for the person they act for."""
+    delegation) for the person they act for. Nobody acts on imported history (EXCHANGE.md §4): it was
+    decided and paid in an earlier system."""
+    if request.imported:
+        return None
     if transition.actor is Actor.STEP_APPROVER:
         step_role = current_step_role(request)
         wanted = frozenset({step_role}) if step_role is not None else frozenset()
@@ -261,6 +272,8 @@ def can(user: Any, permission: Permission, obj: Any = None) -> bool:
             return Role.ADMIN in roles
         if permission in (Permission.AUDIT_READ, Permission.QUESTION_ASK, Permission.FLAG_DECIDE):
             return Role.LIAISON in roles
+        if permission is Permission.IMPORT_RUN:
+            return bool(roles & PERMISSION_ROLES[Permission.IMPORT_RUN])
         if permission is Permission.DISTRICT_READ:
             return obj.kind == OrgKind.DISTRICT and bool({a.role for a in user.assignments
                                                          if a.org_unit_id == obj.id} & {Role.LIAISON, Role.ADMIN})

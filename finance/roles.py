@@ -32,10 +32,11 @@ class Role(StrEnum):
     def label(self) -> str:
         return str(ROLE_LABELS[self])
 
-    def label_at(self, township_name: str | None) -> str:
-        """The role's name in a given township: its head is 镇长, 乡长 or 街道主任 by the unit's name."""
-        if self is Role.TOWNSHIP_HEAD and township_name:
-            return head_title(township_name)
+    def label_at(self, township_name: str | None, level_name: str | None = None) -> str:
+        """The role's name in a given township: its head is 镇长, 乡长 or 街道主任 by the unit's level name
+        (乡 / 镇 / 街道, as imported, EXCHANGE.md §1) or else its name."""
+        if self is Role.TOWNSHIP_HEAD and (township_name or level_name):
+            return head_title(township_name or "", level_name)
         return self.label
 
     @property
@@ -84,10 +85,33 @@ ROLE_LEVELS: dict[Role, tuple[OrgKind, ...]] = {
 
 ORG_KIND_LABELS = {OrgKind.DISTRICT: _l("区/县"), OrgKind.TOWNSHIP: _l("乡镇/街道"), OrgKind.VILLAGE: _l("村/社区")}
 
+# Other names a file may give a role by (EXCHANGE.md §2 角色: the key, its Chinese label, or one of these).
+ROLE_ALIASES = {
+    "报账员": Role.ACCOUNTANT, "村书记": Role.VILLAGE_LEAD, "书记": Role.VILLAGE_LEAD, "村主任": Role.VILLAGE_LEAD,
+    "村监委会主任": Role.VILLAGE_SUPERVISOR, "监委会主任": Role.VILLAGE_SUPERVISOR, "审核会计": Role.AGENCY_REVIEWER,
+    "分管领导": Role.TOWNSHIP_LEADER, "乡长": Role.TOWNSHIP_HEAD, "街道办事处主任": Role.TOWNSHIP_HEAD,
+    "主要领导": Role.TOWNSHIP_HEAD, "出纳": Role.CASHIER, "联络员": Role.LIAISON, "管理员": Role.ADMIN,
+}
 
-def head_title(township_name: str) -> str:
-    """镇长, 乡长 or 街道主任, from what the township is (the end of its name: 镇, 乡, 街道/街道办事处)."""
-    name = township_name.strip()
+
+def role_from_text(text: str) -> Role | None:
+    """The role a file names: its key (accountant), its Chinese label (村报账员) or an alias (村书记)."""
+    from flask_babel import force_locale
+
+    key = "".join((text or "").split())
+    try:
+        return Role(key.lower())
+    except ValueError:
+        pass
+    with force_locale("zh_Hans_CN"):
+        names = {str(label): role for role, label in ROLE_LABELS.items()}
+    return names.get(key) or ROLE_ALIASES.get(key)
+
+
+def head_title(township_name: str, level_name: str | None = None) -> str:
+    """镇长, 乡长 or 街道主任, from what the township is: its level name when it has one (乡, 镇, 街道, set by
+    the org-unit import), else the end of its name (镇, 乡, 街道/街道办事处)."""
+    name = (level_name or township_name).strip()
     if name.endswith(("街道", "街道办事处", "街道办")):
         return str(HEAD_TITLES["subdistrict"])
     if name.endswith("乡"):

@@ -89,8 +89,12 @@ def strict_transport(response: Response) -> Response:
 
 def request_id() -> str:
     """The request's id for the trail: the client's X-Request-Id when it is 8-64 letters, digits and
-    hyphens, else a new one."""
+    hyphens (and does not start with "api-"), else a new one."""
     given = request.headers.get("X-Request-Id", "")
+    # "api-..." is how the trail marks a request made with an API token (finance.api.auth): no client names
+    # its own request so.
+    if given[:4].lower() == "api-":
+        return uuid.uuid4().hex
     return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 

@@ -88,8 +88,11 @@ def trail(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
                 audit.issue(session, signing_key(), CHAIN)
             if i % 40 == 39:
                 session.commit()
-        returned = f.in_state(State.RETURNED, "1500.00")
-        pending = f.in_state(State.PENDING, "20000.00")
+        # other payees: with the 60,000 paid above, one payee would cross a cumulative band (finance.controls)
+        returned = f.in_state(State.RETURNED, "1500.00", payee_name="华龙区绿源苗木场",
+                              payee_account="6228480099990001")
+        pending = f.in_state(State.PENDING, "20000.00", payee_name="濮阳市宏达建材有限公司",
+                             payee_account="6228480099990002")
         session.commit()
         kept = tmp / "kept"
         kept.mkdir()
@@ -187,10 +190,10 @@ def test_untouched_chain_passes(attack, trail):
     report = run_verify(folder=trail["kept"], session=attack)
     assert report.ok, report.all_failures()
     chain = report.chains[CHAIN]
-    # The requests' own events: 60,000 paid = create, 3 attachments, submit, 5 approvals, pay (its receipt
-    # is part of the pay event); 1,500 returned = create, invoice, submit, return; 20,000 pending =
-    # create, 2 attachments, submit.
-    assert chain.size == trail["size"] == NOTES + 11 + 4 + 4
+    # The requests' own events: 60,000 paid = create, 3 attachments, the invoice's facts, submit, 5 approvals,
+    # pay (its receipt is part of the pay event); 1,500 returned = create, invoice, facts, submit, return;
+    # 20,000 pending = create, 2 attachments, facts, submit.
+    assert chain.size == trail["size"] == NOTES + 12 + 5 + 5
     assert chain.checkpoints_checked >= 6  # 3 in the database, 3 kept, plus the one after the payment
 
 
@@ -459,9 +462,22 @@ def test_request_edited_in_sql(attack, trail, which, sql, reason):
 
 
 def test_request_deleted_in_sql(attack, trail):
+    from finance.db import Base
+
+    metadata = Base.metadata
+
     request_id = trail["returned"]
-    for table in ("request_action", "attachment"):
-        attack.execute(text(f"DELETE FROM {table} WHERE request_id = :id"), {"id": request_id})
+    # Every row that hangs off the request (its actions and attachments, and what later features keep about
+    # them: invoice facts, fingerprints, flags' links...), children first, as a careful attacker would.
+    attachments = [r[0] for r in attack.execute(text("SELECT id FROM attachment WHERE request_id = :id"),
+                                                {"id": request_id})]
+    for table in reversed(metadata.sorted_tables):
+        for fk in table.foreign_keys:
+            target = fk.column.table.name
+            if target == "attachment" and attachments:
+                attack.execute(table.delete().where(fk.parent.in_(attachments)))
+            elif target == "payment_request" and table.name != "payment_request":
+                attack.execute(table.delete().where(fk.parent == request_id))
     attack.execute(text("DELETE FROM payment_request WHERE id = :id"), {"id": request_id})
     found = [x for x in failures(attack, trail) if x.chain_id == CHAIN]
     assert len(found) == 1 and "not in the database" in found[0].reason

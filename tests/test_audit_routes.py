@@ -50,7 +50,8 @@ from tests import factories as f
 from tests.conftest import PASSWORD
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
-WRITING_GETS = {"oversight.attachment"}  # GET routes that record an event (a liaison's view)
+# GET routes that record an event (a liaison's view)
+WRITING_GETS = {"oversight.attachment", "api.get_attachment"}
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Case:
     method: str = "POST"
     liaison_may: bool = False
     actions: tuple[str, ...] = ()
+    json: bool = False  # an API route (/api/v1): a token, an Idempotency-Key, and `form` sent as JSON
 
     def __post_init__(self) -> None:
         if self.actions:
@@ -103,6 +105,16 @@ def _failed_delivery() -> dict[str, Any]:
     return {"delivery_id": delivery.id}
 
 
+def _delegation() -> dict[str, Any]:
+    from finance.delegations import services as delegations
+
+    d = delegations.create(f.user("dy_shuji"), delegations.DelegationInput(
+        role=Role.VILLAGE_LEAD.value, delegate_id=f.user("xy_shuji").id, village_ids=[f.unit("HL-YC-01").id],
+        starts_on=today_local(), ends_on=today_local() + timedelta(days=3)))
+    ext_db.session.commit()
+    return {"delegation_id": d.id}
+
+
 def _deadline() -> str:
     return (today_local() + timedelta(days=5)).isoformat()
 
@@ -119,6 +131,44 @@ def _request(v: dict[str, Any]) -> PaymentRequest:
 
 def _in(state: State) -> Callable[[], dict[str, Any]]:
     return lambda: {"request_id": f.in_state(state).id}
+
+
+def _chain() -> dict[str, Any]:
+    f.in_state(State.PENDING)
+    return {"chain_id": "village:HL-YC-01"}
+
+
+def _token() -> dict[str, Any]:
+    from finance.api import tokens
+
+    token, _secret = tokens.create_token(f.user("dy_baozhang"), "旧令牌", 30, by=f.user("dy_baozhang"))
+    ext_db.session.commit()
+    return {"token_id": token.id}
+
+
+def _api_token(endpoint: str, username: str | None) -> str | None:
+    """For an API route, a token of `username` (made before the events are counted: it is an event too)."""
+    if not endpoint.startswith("api.") or username is None:
+        return None
+    from finance.api import tokens
+
+    user = f.user(username)
+    _row, secret = tokens.create_token(user, "audit routes", 1, by=user)
+    ext_db.session.commit()
+    return secret
+
+
+def _send(app: Any, client: Any, endpoint: str, case: Case, values: dict[str, Any], secret: str | None,
+          form: dict[str, Any]) -> Any:
+    """Post the case's form as a page would, or, for an API route, as an API client with `secret` would."""
+    url = _url(app, endpoint, values)
+    if not url.startswith("/api/"):
+        return client.open(url, method=case.method, data=form)
+    headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": _key()}
+    form = {k: v for k, v in form.items() if k != "client_key"}
+    if case.json:
+        return client.open(url, method=case.method, json=form, headers=headers, csrf=False)
+    return client.open(url, method=case.method, data=form or None, headers=headers, csrf=False)
 
 
 def _draft_attachment() -> dict[str, Any]:
@@ -192,6 +242,21 @@ def _policy_form(v: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _invited() -> int:
+    person = accounts.create_invited_user(username=f"imp_{uuid.uuid4().hex[:8]}", display_name="待激活")
+    accounts.assign_role(person, Role.LIAISON, f.unit("HL-YC-01"))
+    ext_db.session.commit()
+    return person.id
+
+
+def _activation() -> dict[str, Any]:
+    from finance.auth import activation
+
+    person = accounts.create_invited_user(username=f"imp_{uuid.uuid4().hex[:8]}", display_name="导入者")
+    accounts.assign_role(person, Role.LIAISON, f.unit("HL-YC-01"))
+    code = activation.issue(person)
+    ext_db.session.commit()
+    return {"code": code}
 
 # --- the bank (issue 10) -------------------------------------------------------------------------------------
 
@@ -301,6 +366,12 @@ def _receipt_form(v: dict[str, Any]) -> dict[str, Any]:
 
 ROUTES: dict[str, Case] = {
     # auth
+    "auth.activate": Case(
+        None,
+        setup=_activation,
+        form=lambda v: {"code": v["code"], "new": "huanghe-dike-7391", "confirm": "huanghe-dike-7391"},
+        actions=("account_activate",),
+    ),
     "auth.login": Case(
         None,
         form=lambda v: {"username": "dy_baozhang", "password": PASSWORD},
@@ -308,6 +379,18 @@ ROUTES: dict[str, Case] = {
         why="a login changes no governed record (failures are kept only for throttling)",
     ),
     "auth.logout": Case("dy_baozhang", events=0, why="ends a session; changes no record"),
+    "imports.index": Case(
+        "hl_admin",
+        form=lambda v: {"kind": "subjects",
+                        "file": (io.BytesIO("科目编码,科目名称,类别\n551,其他支出,损益\n".encode()), "chart.csv")},
+        actions=("subject_create", "import"),
+        why="an import writes one event per record it adds, then the import's own event",
+    ),
+    "orgs.new_activation": Case(
+        "hl_admin",
+        setup=lambda: {"user_id": _invited()},
+        actions=("activation_issue",),
+    ),
     "auth.change_password": Case(
         "dy_baozhang",
         form=lambda v: {"current": PASSWORD, "new": "huanghe-dike-7391", "confirm": "huanghe-dike-7391"},
@@ -456,6 +539,15 @@ ROUTES: dict[str, Case] = {
         form=lambda v: {"remind_after": "3", "escalate_after": "5"}, actions=("notice_policy",),
     ),
     "notices.retry": Case("hl_admin", setup=_failed_delivery, actions=("notice_retry",)),
+    # delegation (代理审批): naming a delegate, ending one early
+    "delegations.index": Case(
+        "dy_shuji",
+        form=lambda v: {"role": "village_lead", "delegate": str(f.user("xy_shuji").id),
+                        "villages": str(f.unit("HL-YC-01").id), "starts_on": today_local().isoformat(),
+                        "ends_on": (today_local() + timedelta(days=3)).isoformat()},
+        actions=("delegation_create",),
+    ),
+    "delegations.end": Case("dy_shuji", setup=_delegation, actions=("delegation_end",)),
     # controls (issue 11): the register and the 负面清单 (admin), resolutions, contracts, invoice facts, links
     "controls.official": Case(
         "hl_admin", setup=_user_id("dy_shuji"),
@@ -515,6 +607,41 @@ ROUTES: dict[str, Case] = {
                        actions=("payment_hold",), liaison_may=True),
     "flags.lift": Case("yc_lianqing", setup=lambda: _hold(), form=lambda v: {"lift_reason": "已核实"},
                        actions=("payment_hold_lift",), liaison_may=True),
+    # the JSON API (issue 13): a token of the user, the same services and events as the pages
+    "api.create_request": Case("dy_baozhang", json=True, form=lambda v: {"purpose": "苗木", "amount": "12.00"},
+                               actions=("create",)),
+    "api.edit_request": Case("dy_baozhang", method="PUT", json=True, setup=_in(State.DRAFT),
+                             form=lambda v: {"purpose": "改", "amount": "13.00"}, actions=("edit",)),
+    "api.upload_attachments": Case("dy_baozhang", setup=_in(State.DRAFT),
+                                   form=lambda v: {"kind": "other", "file": _photo("pink")},
+                                   actions=("attachment_add",)),
+    "api.delete_attachment": Case("dy_baozhang", method="DELETE", setup=_draft_attachment,
+                                  actions=("attachment_remove",)),
+    "api.submit_request": Case("dy_baozhang", json=True, setup=_in(State.DRAFT), actions=("submit",)),
+    "api.approve_request": Case("dy_shuji", json=True, setup=_pending, form=lambda v: {"comment": "同意"},
+                                actions=("approve",)),
+    "api.return_request": Case("dy_shuji", json=True, setup=_pending, form=lambda v: {"reason": "补"},
+                               actions=("return",)),
+    "api.reject_request": Case("dy_shuji", json=True, setup=_pending, form=lambda v: {"reason": "否"},
+                               actions=("reject",)),
+    "api.withdraw_request": Case("dy_baozhang", json=True, setup=_pending, actions=("withdraw",)),
+    "api.pay_request": Case("yc_chuna", setup=_in(State.APPROVED),
+                            form=lambda v: {k: x for k, x in _pay_form(v).items() if k not in ("client_key",)},
+                            actions=("pay",)),
+    "api.reconcile_request": Case("yc_chuna", json=True, setup=_in(State.PAID), actions=("reconcile",)),
+    "api.ask_question": Case("yc_lianqing", json=True, setup=_pending, liaison_may=True,
+                             form=lambda v: {"text": "为何分两笔支付？", "deadline": _deadline()},
+                             actions=("question_ask",)),
+    "api.answer_question": Case("yc_shenhe", json=True, setup=_question, form=lambda v: {"answer": "已核实。"},
+                                actions=("question_answer",)),
+    "api.export_checkpoints": Case("yc_lianqing", json=True, setup=_chain, liaison_may=True,
+                                   actions=("liaison_export",)),
+    "api.get_attachment": Case("yc_lianqing", setup=_attachment, method="GET", liaison_may=True,
+                               actions=("liaison_view_attachment",)),
+    # the API tokens page (the system chain)
+    "api_tokens.create": Case("dy_baozhang", form=lambda v: {"name": "手机应用", "days": "30"}, liaison_may=True,
+                              actions=("api_token_create",)),
+    "api_tokens.revoke": Case("dy_baozhang", setup=_token, actions=("api_token_revoke",)),
 }
 
 
@@ -618,9 +745,10 @@ def test_route_writes_exactly_one_event_per_change(app, db, make_client, endpoin
     case = ROUTES[endpoint]
     values = case.setup()
     client = _client(make_client, case.user)
+    secret = _api_token(endpoint, case.user)
     before, newest = _event_count(), _newest_event_id()
-    response = client.open(_url(app, endpoint, values), method=case.method, data=case.form(values))
-    assert response.status_code in (200, 302, 303), response.get_data(as_text=True)[:500]
+    response = _send(app, client, endpoint, case, values, secret, case.form(values))
+    assert response.status_code in (200, 201, 204, 302, 303), response.get_data(as_text=True)[:500]
     response.close()
     assert _event_count() - before == case.events, _actions_after(newest)
     if case.actions:
@@ -672,10 +800,11 @@ def test_liaison_cannot_change_a_financial_record(app, db, make_client, endpoint
     values = case.setup()
     f.in_state(State.APPROVED)  # something a cashier could pay, a forged post could try
     client = _client(make_client, "yc_lianqing")
+    secret = _api_token(endpoint, "yc_lianqing")
     before, events_before = _financial_state(), _event_count()
     org_before = _org_state()
     form = {**case.form(values), "client_key": uuid.uuid4().hex}
-    response = client.open(_url(app, endpoint, values), method=case.method, data=form)
+    response = _send(app, client, endpoint, case, values, secret, form)
     response.close()
     assert _financial_state() == before
     if endpoint != "auth.change_password":  # their own password (and session) may change, nothing else

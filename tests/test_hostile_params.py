@@ -23,6 +23,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from finance.oversight import services as oversight
 from finance.workflow import State
 from tests import factories as f
+from tests.api.conftest import make_token
 
 HOSTILE = [
     "2026-01-01T00:00:00",  # a naive time
@@ -115,6 +116,7 @@ def path_values() -> dict[str, str]:
         starts_on=today_local(), ends_on=today_local() + timedelta(days=90), resolution_id=resolution.id,
         file=controls.Upload("c.pdf", f.pdf_bytes())))
     question = oversight.ask_question(f.user("yc_lianqing"), pending, "为何分两笔？", date.today() + timedelta(days=5))
+    from finance.api import tokens
     from finance.extensions import db
     from finance.flags.models import RiskFlag
 
@@ -123,6 +125,7 @@ def path_values() -> dict[str, str]:
                                  .where(RiskFlag.key == f"just_under_band:{flagged.id}")).scalar_one()
     hold = oversight.hold_payment(f.user("yc_lianqing"), f.in_state(State.APPROVED), "待核实")
 
+    token, _secret = tokens.create_token(f.user("dy_baozhang"), "hostile walk", 30, by=f.user("dy_baozhang"))
     db.session.commit()
     user = f.user("dy_jianwei")
     return {
@@ -151,6 +154,7 @@ def path_values() -> dict[str, str]:
         "delegation_id": str(_delegation().id),  # finance.delegations
         "flag_id": str(flag_id),
         "hold_id": str(hold.id),
+        "token_id": str(token.id),
     }
 
 
@@ -185,6 +189,7 @@ def clients(make_client: Any) -> dict[str | None, Any]:
         c = make_client()
         if who is not None:
             assert c.login(who).status_code == 302
+            c.api_token = make_token(who)  # the API signs in by token alone (tests/api)
         out[who] = c
     return out
 
@@ -196,12 +201,15 @@ def send(client: Any, method: str, path: str, params: dict[str, str]) -> tuple[i
     """The status (599 for an exception, which TESTING lets through where a user would see a 500) and
     the keys the view read."""
     _seen.keys = set()
+    headers = {}
+    if path.startswith("/api/") and getattr(client, "api_token", None):
+        headers = {"Authorization": f"Bearer {client.api_token}", "Idempotency-Key": uuid.uuid4().hex}
     try:
         if method == "GET":
             url = path + ("?" + urlencode(params) if params else "")
-            response = client.get(url)
+            response = client.get(url, headers=headers)
         else:
-            response = client.post(path, data={**params, "client_key": uuid.uuid4().hex})
+            response = client.post(path, data={**params, "client_key": uuid.uuid4().hex}, headers=headers)
         status = response.status_code
         response.close()
     except Exception as exc:

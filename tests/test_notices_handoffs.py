@@ -207,3 +207,21 @@ def test_the_kind_of_each_notice_is_recorded_with_the_event_that_caused_it(outsi
     notice = db.session.execute(select(Notice).where(Notice.request_id == req.id)).scalar_one()
     assert notice.kind == NoticeKind.TURN and notice.event_id and notice.key == f"ev:{notice.event_id}:turn"
     assert notice.amount == req.amount and notice.village_name == "东岳村" and notice.number == req.number
+
+
+def test_a_risk_flag_at_submit_alerts_the_agency_once(db):
+    """finance.flags raises flags at submit (a receipt instead of an invoice, just under a band, the
+    负面清单): the agency over the village gets one 异常提醒 per flag, linking to the request's page,
+    with the number, village and amount only."""
+    from finance.flags.models import RiskFlag
+
+    req = f.draft("9900.00")  # just under the 10,000 band
+    requests.submit(req.requester, req, client_key=key())
+    db.flush()
+    flags = list(db.execute(select(RiskFlag.id).where(RiskFlag.source == "submit")).scalars())
+    alerts = list(db.execute(select(Notice).where(Notice.kind == NoticeKind.ALERT)).scalars())
+    assert flags and sorted(n.key for n in alerts) == sorted(f"alert:flag:{i}" for i in flags)
+    assert all(n.link == f"/requests/{req.id}" and n.number == req.number for n in alerts)
+    told = {d.user.username for n in alerts for d in db.execute(
+        select(NoticeDelivery).where(NoticeDelivery.notice_id == n.id)).scalars()}
+    assert told <= {"yc_shenhe"}

@@ -13,3 +13,9 @@ class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请填写当前密码。"))])
     new = PasswordField(_l("新密码"), validators=[DataRequired(_l("请填写新密码。")), Length(max=200)])
     confirm = PasswordField(_l("再次输入新密码"), validators=[DataRequired(_l("请再次输入新密码。"))])
+
+
+class ActivationForm(FlaskForm):
+    code = StringField(_l("激活码"), validators=[DataRequired(_l("请填写激活码。")), Length(max=40)])
+    new = PasswordField(_l("设置密码"), validators=[DataRequired(_l("请填写新密码。")), Length(max=200)])
+    confirm = PasswordField(_l("再次输入密码"), validators=[DataRequired(_l("请再次输入新密码。"))])

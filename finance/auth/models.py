@@ -24,6 +24,9 @@ class User(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Set when an admin chose the password: every page asks for a new one until it is changed.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The account of a system (a bank's or the province's platform), not a person: the admin may give it
+    # API tokens (finance.api.tokens).
+    system_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # Loaded when asked for (the signed-in user, the admin pages), not with every requester or approver
@@ -76,3 +79,22 @@ class LoginSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     client_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class Activation(Base):
+    """A one-time activation of an account created without a password (an imported person, EXCHANGE.md
+    §2): the admin hands over the link or code, the person sets a password with it once. Only the
+    code's SHA-256 is kept; issuing a new one ends the older ones."""
+
+    __tablename__ = "account_activation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -48,6 +48,7 @@ def _dummy_hash() -> str:
     hasher()
     return _dummy[_params()]
 MIN_PASSWORD = 8
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - a hash no password verifies against (argon2 refuses it): an account to activate
 PHONE_RE = re.compile(r"\+?[0-9][0-9 -]{4,18}")
 
 
@@ -211,3 +212,47 @@ def set_active(user: User, active: bool, by: User) -> None:
                  after={"active": active})
     user.active = active
     user.session_version += 1
+
+
+def create_invited_user(*, username: str, display_name: str, phone: str | None = None, by: User | None = None
+                        ) -> User:
+    """An account without a password (an imported person, EXCHANGE.md §2): nobody can sign in with it until
+    its holder sets a password with a one-time activation (finance.auth.activation). Roles are assigned
+    by `assign_role`, as for any user."""
+    username = username.strip().lower()
+    if not username or not username.replace("_", "").replace(".", "").isalnum() or len(username) > 64:
+        raise AccountError(_("用户名只能包含字母、数字、点和下划线。"))
+    if not display_name.strip() or len(display_name.strip()) > 64:
+        raise AccountError(_("请填写姓名。"))
+    if phone and not PHONE_RE.fullmatch(phone):
+        raise AccountError(_("手机号只能包含数字，例如 13912345678。"))
+    if db.session.execute(select(User.id).where(User.username == username)).first():
+        raise AccountError(_("用户名 %(u)s 已被使用。", u=username))
+    user = User(username=username, display_name=display_name.strip(), phone=phone or None,
+                password_hash=UNUSABLE_PASSWORD)
+    db.session.add(user)
+    db.session.flush()
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.USER_CREATE,
+                 subject_type=AuditSubject.USER, subject_id=user.id,
+                 after={"username": user.username, "display_name": user.display_name, "activation": True})
+    return user
+
+
+def update_details(user: User, *, display_name: str, phone: str | None, by: User | None = None) -> bool:
+    """Correct a user's name or phone (where notices go); one event with what changed, or False when
+    nothing did."""
+    display_name = display_name.strip()
+    if not display_name or len(display_name) > 64:
+        raise AccountError(_("请填写姓名。"))
+    if phone and not PHONE_RE.fullmatch(phone):
+        raise AccountError(_("手机号只能包含数字，例如 13912345678。"))
+    before = {"display_name": user.display_name, "phone": user.phone}
+    after = {"display_name": display_name, "phone": phone or None}
+    changed = [k for k in after if after[k] != before[k]]
+    if not changed:
+        return False
+    user.display_name, user.phone = display_name, phone or None
+    trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.USER_UPDATE,
+                 subject_type=AuditSubject.USER, subject_id=user.id, before={k: before[k] for k in changed},
+                 after={k: after[k] for k in changed})
+    return True

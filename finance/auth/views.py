@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
-from finance.auth import services, sessions, throttle
-from finance.auth.forms import ChangePasswordForm, LoginForm
+from finance import ratelimit
+from finance.auth import activation, services, sessions, throttle
+from finance.auth.forms import ActivationForm, ChangePasswordForm, LoginForm
 from finance.auth.redirects import safe_next
 from finance.errors import InputError
 from finance.extensions import db
@@ -62,8 +65,8 @@ OPEN_WITH_AN_ADMIN_PASSWORD = frozenset({"auth.change_password", "auth.logout", 
 @bp.before_app_request
 def _own_password_first() -> Response | None:
     """Until a password an admin set is changed, every page leads to the change-password form."""
-    if request.endpoint in OPEN_WITH_AN_ADMIN_PASSWORD or request.endpoint is None:
-        return None
+    if request.endpoint in OPEN_WITH_AN_ADMIN_PASSWORD or request.endpoint is None or request.blueprint == "api":
+        return None  # the API signs in by token alone (finance.api.auth), never by this session
     g.pop("_login_user", None)  # this request's user, never one cached by an earlier request (tests share g)
     if current_user.is_authenticated and current_user.must_change_password:
         return redirect(url_for("auth.change_password"), 303)
@@ -87,4 +90,34 @@ def change_password() -> ResponseReturnValue:
 
     return write(lambda: services.change_password(current_user, form.current.data or "", form.new.data or "",
                                                   form.confirm.data or ""),
+                 done=done, invalid=refused)
+
+
+ACTIVATION_TRIES = 20  # per address and hour: a code has 60 random bits, this only stops a flood
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@bp.route(activation.PATH + "<code>", methods=["GET", "POST"])
+def activate(code: str | None = None) -> ResponseReturnValue:
+    """An imported person sets their password with the one-time code the admin handed over."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = ActivationForm()
+    if request.method == "GET" and code:
+        form.code.data = activation.normalise_code(code)
+    known = activation.pending(form.code.data or "") if form.code.data else None
+    if not form.validate_on_submit():
+        return render_template("auth/activate.html", form=form, person=known.user if known else None)
+    ratelimit.count("activate", client_addr() or "-", limit=ACTIVATION_TRIES, window=timedelta(hours=1),
+                    message=_("尝试次数过多，请一小时后再试。"))
+    db.session.commit()  # counted whether or not the code is good
+
+    def done(_user: object) -> ResponseReturnValue:
+        return see_other(url_for("auth.login"), _("账号已激活，请用您的用户名和新密码登录。"))
+
+    def refused(exc: InputError) -> str:
+        flash(str(exc), "error")
+        return render_template("auth/activate.html", form=form, person=known.user if known else None)
+
+    return write(lambda: activation.activate(form.code.data or "", form.new.data or "", form.confirm.data or ""),
                  done=done, invalid=refused)

@@ -37,31 +37,42 @@ def recusal_message(user: User, req: PaymentRequest) -> str | None:
              via=via, relation=m.person.relation.label, name=m.person.name)
 
 
-def move_recused_steps(req: PaymentRequest) -> list[dict[str, Any]]:
+def move_recused_steps(req: PaymentRequest, *, ahead: bool = False) -> list[dict[str, Any]]:
     """While every holder of the current step's role over the village must recuse, the step goes up one
     level (the role the notices escalate to: a village role or the agency to the 包村领导, the 包村领导 to
     the township head); a step whose higher role comes later in the route anyway is dropped. Other holders
-    of the role left: the step stays, and only they may act. Returns what moved, for the event."""
+    of the role left: the step stays, and only they may act. With `ahead` (at submission) every step from
+    the current one on is looked at, so the route shown is the one that will be walked; each approval looks
+    again at the step it hands on to. Returns what moved, for the event."""
     roles = route_roles(req)
     moved: list[dict[str, Any]] = []
-    while 1 <= req.step <= len(roles):
-        role = roles[req.step - 1]
+    accounts, ids = q.payee_identifiers(req)
+    if not accounts and not ids:
+        return moved
+    at = req.step
+    while 1 <= at <= len(roles):
+        role = roles[at - 1]
         people = holders([role], req.village)
-        recusing = [u for u in people if q.recusal_matches(u.id, req)]
+        bound = {m.person.official_id for m in q.register_matches(accounts, ids, [u.id for u in people])}
+        recusing = [u for u in people if u.id in bound]
         if not people or len(recusing) < len(people):
-            break
+            if not ahead:
+                break
+            at += 1
+            continue
         up = ESCALATE_TO.get(role)
-        entry: dict[str, Any] = {"step": req.step, "role": role.value, "officials": [u.id for u in recusing]}
+        entry: dict[str, Any] = {"step": at, "role": role.value, "officials": [u.id for u in recusing]}
         moved.append(entry)
         if up is None or up not in APPROVER_ROLES:
             entry["to"] = None  # nobody above can take it: it waits, and the page says why
-            break
+            at += 1
+            continue
         entry["to"] = up.value
-        if up in roles[req.step:]:
-            del roles[req.step - 1]
+        if up in roles[at:]:
+            del roles[at - 1]
             entry["merged"] = True
         else:
-            roles[req.step - 1] = up
+            roles[at - 1] = up
     req.route_roles = ",".join(r.value for r in roles) if roles else req.route_roles
     return moved
 

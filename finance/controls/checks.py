@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext as _
@@ -209,7 +210,7 @@ def check_invoices(req: PaymentRequest, rules: ControlRules, report: ControlRepo
             report.add(Finding(Code.INVOICE_FACTS_MISSING, Severity.REFUSE, _(
                 "发票“%(file)s”还没有录入发票号码、开票日期、销售方和金额。", file=att.filename),
                 {"attachment_id": att.id}))
-    seen: dict[str, int] = {}
+    seen: dict[str, int | None] = {}
     for fact in facts.values():
         if fact.dup_key in seen:
             report.add(Finding(Code.INVOICE_NUMBER_USED, Severity.REFUSE, _(
@@ -247,8 +248,7 @@ def _check_photos(req: PaymentRequest, facts: dict[int, Any], rules: ControlRule
     if not others:
         return
     for att_id, fp in mine.items():
-        data = _read(fp.sha256)
-        candidates = images.rotations(data) if data is not None else [fp.phash]
+        candidates = list(_rotations(fp.sha256)) or [fp.phash]
         best = None
         for other_fp, other_req, other_key in others:
             d = images.nearest(candidates, other_fp.phash)
@@ -258,9 +258,8 @@ def _check_photos(req: PaymentRequest, facts: dict[int, Any], rules: ControlRule
             continue
         d, other_fp, other_req, other_key = best
         fact = facts.get(att_id)
-        old = _read(other_fp.sha256)
-        distinct = data is not None and old is not None and other_fp.sha256 != fp.sha256 and \
-            images.different_content(data, old, images.best_turn(candidates, other_fp.phash))
+        distinct = other_fp.sha256 != fp.sha256 and _different(
+            fp.sha256, other_fp.sha256, images.best_turn(candidates, other_fp.phash))
         evidence = {"attachment_id": att_id, "other_attachment_id": other_fp.attachment_id,
                     "other_request_id": other_req.id, "other_request": other_req.number, "distance": d,
                     "same_file": other_fp.sha256 == fp.sha256, "different_content": distinct}
@@ -273,6 +272,21 @@ def _check_photos(req: PaymentRequest, facts: dict[int, Any], rules: ControlRule
             report.add(Finding(Code.INVOICE_PHOTO_REUSED, Severity.WARN, _(
                 "票据照片与申请 %(other)s 已用过的票据照片高度相似（可能是同一张票据翻拍、旋转或裁剪），请对照核实。",
                 other=other_req.number or other_req.id), evidence))
+
+
+# The photo checks are pure functions of stored bytes, which are named by their SHA-256 and never change:
+# their results are kept for the process (each approval of each request would otherwise decode and
+# compare the same pairs again).
+@lru_cache(maxsize=2048)
+def _rotations(sha256: str) -> tuple[str, ...]:
+    data = _read(sha256)
+    return tuple(images.rotations(data)) if data is not None else ()
+
+
+@lru_cache(maxsize=4096)
+def _different(new_sha256: str, old_sha256: str, turn: int) -> bool:
+    new, old = _read(new_sha256), _read(old_sha256)
+    return new is not None and old is not None and images.different_content(new, old, turn)
 
 
 def _read(sha256: str) -> bytes | None:

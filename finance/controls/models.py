@@ -96,7 +96,8 @@ class InvoiceFact(Base):
     __tablename__ = "invoice_fact"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), unique=True)
+    # None for an invoice of imported history whose photo did not come over (EXCHANGE.md §4)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), unique=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), index=True)
     number: Mapped[str] = mapped_column(String(20))
     code: Mapped[str | None] = mapped_column(String(12))

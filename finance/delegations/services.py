@@ -16,7 +16,7 @@ from finance.delegations.models import Delegation
 from finance.errors import Forbidden, InputError, NotFound
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
-from finance.permissions import Permission, can
+from finance.permissions import GRANTS_CACHE, Permission, can
 from finance.roles import APPROVER_ROLES, OrgKind, Role
 from finance.timefmt import today_local
 from finance.trail import AuditAction, AuditSubject
@@ -142,6 +142,7 @@ def create(principal: User, data: DelegationInput) -> Delegation:
                    ends_on=data.ends_on, villages=villages)
     db.session.add(d)
     db.session.flush()
+    db.session.info.pop(GRANTS_CACHE, None)
     trail.record(village=None, user=principal, role=role, action=AuditAction.DELEGATION_CREATE,
                  subject_type=AuditSubject.DELEGATION, subject_id=d.id, after=summary(d))
     return d
@@ -168,6 +169,7 @@ def end(user: User, d: Delegation | None) -> Delegation:
         update(Delegation).where(Delegation.id == d.id, Delegation.ended_at.is_(None))
         .values(ended_at=now, ended_by_id=user.id).execution_options(synchronize_session=False)
     )
+    db.session.info.pop(GRANTS_CACHE, None)
     if getattr(ended, "rowcount", 0) != 1:
         db.session.refresh(d)
         return d

@@ -56,6 +56,8 @@ def _page(form: dict[str, Any], errors: dict[str, str], message: str | None) -> 
 @login_required
 def index() -> ResponseReturnValue:
     if request.method == "POST":
+        if not services.delegable_roles(current_user):
+            abort(404)  # nothing to delegate (a liaison, an accountant): the form is not there for them
         data = _input_from(request.form)
 
         def refused(exc: InputError) -> str:

@@ -12,15 +12,17 @@ from finance.auth import services as accounts
 from finance.auth.models import User
 from finance.extensions import db
 from finance.orgs import services as orgs
-from finance.orgs.models import AccountSubject, OrgUnit
+from finance.orgs.models import AccountSubject, OrgUnit, SubjectCategory
 from finance.roles import OrgKind, Role
 
-# 《农村集体经济组织会计制度》(2023) spending subjects, as seed data the admin may edit.
+# 《农村集体经济组织会计制度》(2023) spending subjects, as seed data the admin may edit (or replace with
+# the district's own chart: `flask --app finance import subjects`, EXCHANGE.md §0), with their classes.
 SUBJECTS = [
     ("5201", "经营支出"), ("5301", "税金及附加"), ("5401", "管理费用"), ("5501", "公益支出"),
     ("5701", "其他支出"), ("1201", "库存物资"), ("1501", "固定资产"), ("1601", "在建工程"),
     ("2201", "应付款"), ("2301", "应付工资"),
 ]
+SUBJECT_CATEGORY = {"5": SubjectCategory.PROFIT_LOSS, "1": SubjectCategory.ASSET, "2": SubjectCategory.LIABILITY}
 
 TOWNSHIPS = [
     ("HL-YC", "岳村镇", [
@@ -70,7 +72,7 @@ def seed_base(password: str) -> dict[str, User]:
     if db.session.execute(select(OrgUnit.id).limit(1)).first():
         raise AlreadySeeded("the database already has data; demo data goes into an empty database only")
     for code, name in SUBJECTS:
-        db.session.add(AccountSubject(code=code, name=name))
+        db.session.add(AccountSubject(code=code, name=name, category=SUBJECT_CATEGORY[code[0]]))
     district = orgs.create_unit(code="HL", name="华龙区", kind=OrgKind.DISTRICT, parent=None)
     units = {"HL": district}
     for t_code, t_name, villages in TOWNSHIPS:

@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
+from finance.controls import services as controls
+from finance.controls.queries import control_rules
 from finance.extensions import db
 from finance.money import to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
@@ -57,6 +59,7 @@ class Demo:
     budget_line: str
     script: list[Any] = field(default_factory=list)
     complete: bool = True  # with every attachment its amount needs
+    voucher: AttachmentKind = AttachmentKind.INVOICE  # a 发票 (its facts typed) or another voucher
 
 
 # Scripts: "submit", ("approve", n steps) or ("approve", None) for all, ("return", reason),
@@ -319,7 +322,30 @@ DEMOS = [
         "2026年度公益支出预算",
         ["submit", ("return", "请附上慰问对象名单（须经村务监督委员会签字）。"), "submit"],
     ),
+    # The village lead paid for leading the work himself: his own account is in the register, so he must
+    # recuse (须回避); he is the village's only lead, so his step goes up to the 包村领导 (issue 11).
+    Demo(
+        "HL-MK-02",
+        "罗海军",
+        "中国农业银行濮阳孟轲支行",
+        "6228 4800 6600 1122 334",
+        "3200.00",
+        "村部院墙修补带工人工费（8 个工日）",
+        "5401",
+        "村集体经营收入",
+        "2026年度管理费用预算",
+        ["submit", ("approve", 1)],
+        voucher=AttachmentKind.LABOUR_SLIP,
+    ),
 ]
+
+# The controls' data the demo shows (issue 11): an official's own account in the register, and each
+# township's 负面清单 (烟酒 refused; 礼品 and 慰问品 warned: 王什村's 慰问品 request shows the warning).
+OWN_ACCOUNTS = {"ws_shuji": "6228 4800 6600 1122 334"}
+NEGATIVE_LISTS = {
+    "HL-YC": [("烟酒", "烟酒 香烟 白酒", "refuse"), ("礼品", "礼品 购物卡", "warn")],
+    "HL-MK": [("烟酒", "烟酒 香烟 白酒", "refuse"), ("礼品", "礼品 购物卡 慰问品", "warn")],
+}
 
 
 @cache
@@ -377,19 +403,21 @@ def _input(demo: Demo, subjects: dict[str, AccountSubject]) -> requests.RequestI
     return data
 
 
-def _attach_all(user: User, req: PaymentRequest, demo: Demo) -> None:
+def _attach_all(user: User, req: PaymentRequest, demo: Demo, n: int) -> None:
     amount = Decimal(demo.amount)
     figures = f"金额：¥{amount:,.2f}  {to_capital(amount, prefix=True)}"
     if not demo.complete:  # a draft still waiting for its invoice photo
         return
-    requests.add_attachment(
+    number = f"2641{n:016d}"
+    voucher = requests.add_attachment(
         user,
         req,
-        AttachmentKind.INVOICE,
-        "发票.jpg",
+        demo.voucher,
+        "发票.jpg" if demo.voucher == AttachmentKind.INVOICE else "签收单.jpg",
         document_photo(
-            "河南增值税普通发票",
+            "河南增值税普通发票" if demo.voucher == AttachmentKind.INVOICE else "个人劳务签收单",
             [
+                f"发票号码：{number}" if demo.voucher == AttachmentKind.INVOICE else f"签收人：{demo.payee}",
                 f"购买方：{req.village.name}股份经济合作社",
                 f"销售方：{demo.payee}",
                 f"项目：{demo.purpose[:18]}",
@@ -397,6 +425,17 @@ def _attach_all(user: User, req: PaymentRequest, demo: Demo) -> None:
             ],
         ),
     )
+    if voucher is not None and demo.voucher == AttachmentKind.INVOICE:  # its facts, typed beside the photo
+        controls.record_invoice(user, voucher, controls.InvoiceInput(
+            number=number, invoice_date=today_local() - timedelta(days=5), seller=demo.payee, amount=demo.amount))
+    if Decimal(demo.amount) >= Decimal("50000") or "工程" in demo.purpose:  # 四议两公开, as a record
+        res = controls.create_resolution(user, req.village, controls.ResolutionInput(
+            matter=demo.purpose[:60], matter_kind="works" if "工程" in demo.purpose else "purchase",
+            meeting_date=today_local() - timedelta(days=12), expected=45, present=42, amount=demo.amount,
+            minutes=controls.Upload("会议记录.jpg", document_photo("村民代表会议记录", [demo.purpose[:22], figures])),
+            publicity=controls.Upload("决议公开.jpg", document_photo("决议公开", [demo.purpose[:22], figures]))),
+            control_rules(req.village.township))
+        controls.link_request(user, req, resolution_id=res.id)
     if amount >= Decimal("10000"):
         requests.add_attachment(
             user,
@@ -517,14 +556,28 @@ def seed_requests(users: dict[str, User]) -> list[PaymentRequest]:
         v.code: v
         for v in db.session.execute(select(OrgUnit).where(OrgUnit.code.in_(list(VILLAGES)))).scalars()
     }
+    seed_controls(users)
     made = []
     for n, demo in enumerate(DEMOS, start=1):
         accountant = users[f"{VILLAGES[demo.village][0]}_baozhang"]
         req = requests.create_draft(
             accountant, villages[demo.village], _input(demo, subjects), client_key=_key()
         )
-        _attach_all(accountant, req, demo)
+        _attach_all(accountant, req, demo, n)
         _run(req, demo, users, accountant, n)
         made.append(req)
     db.session.flush()
     return made
+
+
+def seed_controls(users: dict[str, User]) -> None:
+    """The register lines and 负面清单 the demo requests meet (through the controls' services)."""
+    admin = users["hl_admin"]
+    for username, account in OWN_ACCOUNTS.items():
+        controls.set_own_identity(admin, users[username], controls.PersonInput(accounts=account))
+    towns = {t.code: t for t in db.session.execute(select(OrgUnit).where(OrgUnit.code.in_(list(NEGATIVE_LISTS))))
+             .scalars()}
+    for code, items in NEGATIVE_LISTS.items():
+        for item, keywords, action in items:
+            controls.add_negative_item(admin, towns[code], controls.NegativeItemInput(
+                item=item, keywords=keywords, action=action))

@@ -466,6 +466,7 @@ class DisclosureLine:
     purpose: str
     subject: str
     amount: Decimal
+    imported: bool = False  # history from an earlier system (EXCHANGE.md §4), marked 历史导入
 
 
 def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
@@ -493,7 +494,7 @@ def disclosure(village: OrgUnit, year: int, month: int) -> dict[str, Any]:
         .order_by(Payment.value_date, Payment.id)
     ).all()
     lines = [DisclosureLine(p.value_date, r.number or "", p.payee_name, r.purpose,
-                            f"{s.code} {s.name}" if s else "", p.amount) for p, r, s in rows]
+                            f"{s.code} {s.name}" if s else "", p.amount, r.imported) for p, r, s in rows]
     return _disclosure_context(village, year, month, lines, mask=limits_for(village).mask_public_names)
 
 

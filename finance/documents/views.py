@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -50,6 +51,12 @@ def approval_form(request_id: int) -> Response:
     req = get_visible(current_user, request_id)
     if req is None:
         abort(404)
+    return approval_form_response(req)
+
+
+def approval_form_response(req: Any) -> Response:
+    """The 支付审批单 of a request the user may read, printed (an event), as the PDF answer. Shared by the
+    page and the API (finance.api.endpoints_requests)."""
     with force_locale(PRINT_LOCALE):
         context = services.approval_form(req, current_user)
         pages = {compact: render_template("pdf/approval_form.html", compact=compact, **context)

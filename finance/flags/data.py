@@ -89,7 +89,7 @@ class Village:
 @dataclass(slots=True)
 class Invoice:
     request_id: int
-    attachment_id: int
+    attachment_id: int | None  # None: an invoice of imported history whose photo did not come over
     number: str
     dup_key: str
     seller: str

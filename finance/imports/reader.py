@@ -26,19 +26,21 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 
 from finance.money import AmountError, format_amount, parse_amount
+from finance.timefmt import CST
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -60,8 +62,12 @@ class Problem:
     row: int | None
     column: str | None
     message: str
+    field: bool = False  # `column` names a JSON field (a JSON Lines file), not a column
 
     def __str__(self) -> str:
+        if self.row is not None and self.column and self.field:
+            return _("%(file)s 第 %(row)d 行“%(column)s”字段：%(message)s", file=self.file, row=self.row,
+                     column=self.column, message=self.message)
         if self.row is not None and self.column:
             return _("%(file)s 第 %(row)d 行“%(column)s”列：%(message)s", file=self.file, row=self.row,
                      column=self.column, message=self.message)
@@ -193,6 +199,18 @@ class Table:
             raise self.error(row, column, _("“%(value)s”不是有效时间，格式应为 HH:MM:SS。", value=raw[:40]))
         return parsed
 
+    def collect(self, parse: Callable[[Row], T]) -> tuple[list[T], list[Problem]]:
+        """`parse` applied to every row: what it gave for the good rows, and the problems of the others (so
+        checks across rows can add theirs before everything is raised together)."""
+        out: list[T] = []
+        problems: list[Problem] = []
+        for row in self.rows:
+            try:
+                out.append(parse(row))
+            except ImportFileError as exc:
+                problems.extend(exc.problems)
+        return out, problems
+
     def each(self, parse: Callable[[Row], T], rows: Iterable[Row] | None = None) -> list[T]:
         """`parse` applied to every row; the problems of all rows (up to MAX_PROBLEMS) raised together."""
         out: list[T] = []
@@ -273,6 +291,21 @@ def parse_time(raw: str) -> time | None:
         return time(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
     except ValueError:
         return None
+
+
+def parse_datetime(raw: str) -> datetime | None:
+    """An ISO 8601 time ("2025-03-02T09:10:00+08:00", "...Z", "2025-03-02 09:10"), aware and in UTC; a time
+    without an offset is China time (EXCHANGE.md). None when it is not one."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", text):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=CST)
+    return value.astimezone(UTC)
 
 
 def _clean_cell(value: str) -> str:
@@ -462,3 +495,134 @@ def _find_header(records: _Records, name: str, kind: str, encoding: str | None, 
     records[:] = [r for r in records if r[0] > header_row]
     return table
 
+
+
+# --- JSON Lines (EXCHANGE.md §4) ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    """One object of a JSON Lines file, with its line number and the SHA-256 of its canonical form (sorted
+    keys, no spaces), which stays the same when only the file's spacing or key order changes."""
+
+    number: int
+    data: dict[str, Any]
+    sha256: str
+
+
+@dataclass
+class JsonLines:
+    """What `read_jsonl` returns, with readers of one field that raise an ImportFileError naming the line and
+    the field (as `Table` does for a row and a column)."""
+
+    file: str
+    sha256: str
+    size: int
+    line_count: int
+    lines: list[Line] = field(default_factory=list)
+
+    def problem(self, line: Line | int | None, name: str | None, message: str) -> Problem:
+        number = line.number if isinstance(line, Line) else line
+        return Problem(self.file, number, name, message, field=name is not None)
+
+    def error(self, line: Line | int | None, name: str | None, message: str) -> ImportFileError:
+        return ImportFileError([self.problem(line, name, message)])
+
+    def text(self, line: Line, name: str, *, required: bool = False, max_length: int | None = None) -> str:
+        value = line.data.get(name)
+        if value is None or value == "":
+            if required:
+                raise self.error(line, name, _("不能为空。"))
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.error(line, name, _("应为文字。"))
+        text = str(value).strip()
+        if required and not text:
+            raise self.error(line, name, _("不能为空。"))
+        if max_length is not None and len(text) > max_length:
+            raise self.error(line, name, _("最多 %(n)d 个字。", n=max_length))
+        return text
+
+    def amount(self, line: Line, name: str, *, required: bool = True) -> Decimal | None:
+        value = line.data.get(name)
+        if isinstance(value, bool) or (value is not None and not isinstance(value, str | int | float)):
+            raise self.error(line, name, _("金额应写成文字，例如 \"9800.00\"。"))
+        raw = repr(value) if isinstance(value, float) else ("" if value is None else str(value))
+        try:
+            return parse_money(raw, required=required)
+        except AmountError as exc:
+            raise self.error(line, name, _("“%(value)s”不是有效金额：%(reason)s", value=raw[:40],
+                                           reason=str(exc))) from None
+
+    def time(self, line: Line, name: str, *, required: bool = True) -> datetime | None:
+        value = line.data.get(name)
+        if value is None or value == "":
+            if required:
+                raise self.error(line, name, _("请填写时间（如 2025-03-02T09:10:00+08:00）。"))
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise self.error(line, name, _("“%(value)s”不是有效时间，格式应为 2025-03-02T09:10:00+08:00。",
+                                           value=str(value)[:40]))
+        return parsed
+
+    def date(self, line: Line, name: str, *, required: bool = True) -> date | None:
+        value = line.data.get(name)
+        if value is None or value == "":
+            if required:
+                raise self.error(line, name, _("请填写日期（格式 YYYY-MM-DD）。"))
+            return None
+        parsed = parse_date(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise self.error(line, name, _("“%(value)s”不是有效日期，格式应为 YYYY-MM-DD。", value=str(value)[:40]))
+        return parsed
+
+    def items(self, line: Line, name: str) -> list[dict[str, Any]]:
+        """A list of objects (approvals, invoices, attachments); empty when absent."""
+        value = line.data.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.error(line, name, _("应为对象的列表。"))
+        return value
+
+
+def read_jsonl(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = MAX_ROWS
+               ) -> JsonLines:
+    """Read a JSON Lines file (UTF-8, one object a line; blank lines are skipped). Raises ImportFileError
+    naming every line that is not a JSON object (at most MAX_PROBLEMS)."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1] or "file"
+    if len(data) > max_bytes:
+        message = _("文件大小 %(size)s MB，超过 %(limit)s MB 的上限，请分成几个文件导入。", size=_mb(len(data)),
+                    limit=_mb(max_bytes))
+        raise ImportFileError.one(name, None, None, message)
+    if not data.strip():
+        raise ImportFileError.one(name, None, None, _("文件是空的。"))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError.one(name, line, None, _("JSON Lines 文件必须是 UTF-8 编码。")) from None
+    out = JsonLines(file=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data), line_count=0)
+    problems: list[Problem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        out.line_count = number
+        if not raw.strip():
+            continue
+        if len(out.lines) >= max_rows:
+            raise ImportFileError.one(name, number, None, _("文件超过 %(n)s 行，请分成几个文件导入。", n=max_rows))
+        try:
+            value = json.loads(raw, parse_float=str)
+        except ValueError as exc:
+            problems.append(Problem(name, number, None, _("不是有效的 JSON（%(reason)s）。", reason=str(exc)[:80])))
+        else:
+            if not isinstance(value, dict):
+                problems.append(Problem(name, number, None, _("每行应是一个 JSON 对象。")))
+            else:
+                canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                out.lines.append(Line(number, value, hashlib.sha256(canonical.encode()).hexdigest()))
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if problems:
+        raise ImportFileError(problems)
+    return out

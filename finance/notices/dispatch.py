@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
+
 import audit
 from finance.extensions import db
+from finance.flags.models import RiskFlagRequest
 from finance.notices import recipients
 from finance.notices.models import Notice, NoticeKind
 from finance.notices.outbox import enqueue
@@ -56,6 +59,22 @@ def alert_agency(village: OrgUnit, *, key: str, link: str, request: PaymentReque
     nothing else. Returns None when a notice with that key exists already (a second scan, a retry)."""
     return enqueue(NoticeKind.ALERT, key=f"alert:{key}", village=village, request=request, link=link,
                    recipients=recipients.agency(village), event_id=event_id)
+
+
+@on(AuditSubject.RISK_FLAG, AuditAction.FLAG_RAISE)
+def flag_raised(event: audit.Event, village: OrgUnit | None) -> None:
+    """A risk flag (finance.flags, at a scan or at submit) tells the agency over its village. The link is
+    the page of its first request (where the agency sees the request's flags); a flag on bank lines only
+    links to the to-do. Once per flag (key `flag:<id>`)."""
+    if village is None:
+        return
+    first = db.session.execute(
+        select(RiskFlagRequest.request_id).where(RiskFlagRequest.flag_id == int(event.subject_id))
+        .order_by(RiskFlagRequest.request_id).limit(1)
+    ).scalar_one_or_none()
+    req = db.session.get(PaymentRequest, first) if first is not None else None
+    alert_agency(village, key=f"flag:{event.subject_id}", link=f"/requests/{req.id}" if req else "/",
+                 request=req, event_id=event.event_id)
 
 
 def _key(event: audit.Event, kind: NoticeKind) -> str:

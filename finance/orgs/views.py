@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from finance.approval_policy import services as policies
 from finance.approval_policy.queries import current_policy, policy_history, rules_of
 from finance.attachment_kinds import AttachmentKind
+from finance.auth import activation
 from finance.auth import services as accounts
 from finance.errors import InputError
 from finance.orgs import queries
@@ -141,7 +142,28 @@ def user_detail(user_id: int) -> str:
     form.role.choices = role_choices()
     form.org_unit.choices = _unit_choices()
     scope = {u.id for u in queries.units_in_scope(current_user)}
-    return render_template("orgs/user.html", user=user, form=form, scope=scope)
+    return render_template("orgs/user.html", user=user, form=form, scope=scope,
+                           awaiting=user.password_hash == accounts.UNUSABLE_PASSWORD)
+
+
+@bp.route("/users/<int:user_id>/activation", methods=["POST"])
+def new_activation(user_id: int) -> ResponseReturnValue:
+    """A new one-time activation for a person who has not set a password yet (an imported person whose
+    link was lost): shown once on the page answered, never stored."""
+    user = queries.get_user(current_user, user_id)
+    if user is None:
+        abort(404)
+    back = url_for(".user_detail", user_id=user.id)
+
+    def shown(code: str) -> str:
+        form = RoleForm()
+        form.role.choices = role_choices()
+        form.org_unit.choices = _unit_choices()
+        scope = {u.id for u in queries.units_in_scope(current_user)}
+        return render_template("orgs/user.html", user=user, form=form, scope=scope, awaiting=True,
+                               activation={"code": code, "link": activation.link(code)})
+
+    return write(lambda: activation.issue(user, by=current_user), done=shown, back=back)
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])

@@ -135,7 +135,7 @@ def export_requests() -> Response:
                     req.payee_bank,
                     req.payee_account,
                     "" if req.amount is None else f"{req.amount:.2f}",
-                    req.state.label,
+                    req.state.label + (f"（{_('历史导入')}）" if req.imported else ""),
                     req.purpose,
                     local_time(req.created_at),
                 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from finance.approval_policy.models import RoutingPolicy
@@ -66,6 +66,9 @@ class PaymentRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Payment history from an earlier system (EXCHANGE.md §4): shown as 历史导入 everywhere, counted by every
+    # look-back check, never acted on (`finance.permissions.acting_role`). Its own number and times are kept.
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     village: Mapped[OrgUnit] = relationship(lazy="joined")
     requester: Mapped[User] = relationship(lazy="joined")
@@ -130,3 +133,45 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     request: Mapped[PaymentRequest] = relationship(back_populates="attachments")
+
+
+class HistoryRecord(Base):
+    """What an imported history payment said beyond a request's columns (EXCHANGE.md §4): the names as the
+    earlier system wrote them (its requester and approvers need not be users here), the approvals with
+    their original times, and the SHA-256 of the line it came from (a second import of the same line adds
+    nothing; the same number with other content is refused). Written by payment_requests.history."""
+
+    __tablename__ = "history_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), unique=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    line_sha256: Mapped[str] = mapped_column(String(64))
+    requester_name: Mapped[str] = mapped_column(String(64))
+    approvals: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{role, name, at}]
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
+    payer_account: Mapped[str | None] = mapped_column(String(40))
+    payee_id_number: Mapped[str | None] = mapped_column(String(32))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HistoryReceipt(Base):
+    """Money received, from an earlier system's history (EXCHANGE.md §4, kind "receipt"), with its own
+    number and time. Marked 历史导入 like history payments; read by the income checks."""
+
+    __tablename__ = "history_receipt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    payer_name: Mapped[str] = mapped_column(String(100))
+    payer_account: Mapped[str] = mapped_column(String(40), default="")
+    amount: Mapped[Decimal] = mapped_column(Money())
+    type: Mapped[str] = mapped_column(String(50), default="")
+    receipt_number: Mapped[str] = mapped_column(String(40), default="")
+    account: Mapped[str] = mapped_column(String(40), default="")  # the collective's account it came into
+    line_sha256: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

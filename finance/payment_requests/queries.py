@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import lazyload, selectinload
 
 from finance import keyset
+from finance.controls.queries import recusal_sql
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.payment_requests.models import PaymentRequest
@@ -82,6 +83,8 @@ def _waiting_for(user: Any, *, with_bars: bool) -> ColumnElement[bool] | None:
         for bars, states in by_bars.items():
             if with_bars:
                 guard = and_(*[~barred_sql(p, bar) for bar in bars for p in people]) if bars else true()
+                if actor is Actor.STEP_APPROVER:  # 须回避 (finance.controls), as permissions.role_for asks it
+                    guard = and_(guard, *[~recusal_sql(p.id) for p in people])
             elif Bar.RAISED in bars:
                 guard = and_(*[PaymentRequest.requester_id != p.id for p in people])
             else:

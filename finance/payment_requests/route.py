@@ -62,7 +62,8 @@ def fixed_route(rules: Rules, amount: Decimal, subject_code: str | None, extra: 
 def role_label(req: PaymentRequest, role: Role) -> str:
     """A role's name for this request (its township's head is 镇长, 乡长 or 街道主任)."""
     township = req.village.township if req.village is not None else None
-    return role.label_at(township.name if township is not None else None)
+    return role.label_at(township.name if township is not None else None,
+                         township.level_name if township is not None else None)
 
 
 def current_step_role(req: PaymentRequest) -> Role | None:

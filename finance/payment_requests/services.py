@@ -35,7 +35,7 @@ from finance.controls.chain import (
 from finance.controls.checks import Code, ControlReport, Stage, check_request, must_recuse_here
 from finance.controls.queries import committee_votes as q_committee_votes
 from finance.db import utcnow
-from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
+from finance.errors import AlreadyHandled, Forbidden, ImportedHistory, InputError, NotFound
 from finance.extensions import db
 from finance.money import format_amount, to_capital
 from finance.orgs.models import AccountSubject, OrgUnit
@@ -127,7 +127,9 @@ def facts(req: PaymentRequest) -> Facts:
 
 def check(user: User, req: PaymentRequest, action: Action) -> Role:
     """The role in which `user` may take `action` on `req` now; NotAllowed when the state does not open
-    it, Forbidden when it is not theirs. Changes nothing (pages ask it before showing a form)."""
+    it, Forbidden when it is not theirs, ImportedHistory for imported history. Changes nothing (pages ask
+    it before showing a form)."""
+    _refuse_history(req)
     decide(facts(req), action)
     role = acting_role(user, req, action)
     if role is None:
@@ -164,6 +166,12 @@ def approval_summary(user: User, req: PaymentRequest, version: int | None = None
     return ApprovalSummary(amount=req.amount, capital=to_capital(req.amount, True), payee_name=req.payee_name,
                            payee_bank=req.payee_bank, payee_account=req.payee_account, purpose=req.purpose,
                            step=req.step, steps_total=len(steps_of(req)), role=role)
+
+
+def _refuse_history(req: PaymentRequest) -> None:
+    if req.imported:
+        raise ImportedHistory(_("这是历史导入的记录（原系统编号 %(number)s），不能在本系统中审批、支付或修改。",
+                                number=req.number))
 
 
 def _replayed(client_key: str | None, req: PaymentRequest | None = None, user: User | None = None
@@ -347,7 +355,7 @@ def submit(user: User, req: PaymentRequest, client_key: str | None = None, versi
         req.step = 1
         req.submitted_at = utcnow()
         extra["controls"] = report.to_trail()
-        moved = move_recused_steps(req)
+        moved = move_recused_steps(req, ahead=True)
         if moved:
             extra["recusals"] = moved
 
@@ -491,6 +499,7 @@ def transition(
     user), RequestError (bad input) or AlreadyHandled (someone acted first, or the page was stale)."""
     if (done := _replayed(client_key, req, user)) is not None:
         return done
+    _refuse_history(req)
     _check_version(req, version)
     known = facts(req)
     rule, target = decide(known, action)  # NotAllowed: not open in this state
@@ -670,7 +679,7 @@ def transition_many(user: User, reqs: list[PaymentRequest], action: Action, *, s
             .values(state=target, step=0, waiting_role=None, waiting_since=now, updated_at=now,
                     version=PaymentRequest.version + 1)
             .execution_options(synchronize_session=False))
-        if done.rowcount != len(group):
+        if done.rowcount != len(group):  # type: ignore[attr-defined]
             raise AlreadyHandled
     db.session.execute(insert(RequestAction), [
         {"request_id": r.id, "round": r.round, "step": None, "action": action, "from_state": moves[r.id][0],

@@ -11,14 +11,17 @@ from decimal import Decimal
 
 import pytest
 
+from finance.auth import services as accounts
 from finance.controls import services as controls
 from finance.controls.policy import DEFAULT_CONTROL_RULES
 from finance.extensions import db
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import AttachmentKind
+from finance.roles import Role
 from finance.timefmt import today_local
 from tests import factories as f
 from tests.browser.support import check_page
+from tests.conftest import PASSWORD
 from tests.controls.helpers import invoice_image, jpeg, slip_image
 
 
@@ -31,6 +34,8 @@ def scene(live):
         admin, li, wang = f.user("hl_admin"), f.user("ws_baozhang"), f.user("ws_shuji")
         village, town = f.unit("HL-MK-02"), f.unit("HL-MK")
         tag = uuid.uuid4().hex[:6]
+        accounts.create_user(username="ws_fushuji", display_name="赵德胜", password=PASSWORD, role=Role.VILLAGE_LEAD,
+                             org_unit=village)  # a second village lead: ws_shuji's recusal leaves the step to him
         controls.add_related_person(admin, wang, controls.PersonInput(
             name="王小军", relation="sibling", accounts="6228 4800 7777 0000 111", note="弟弟，开建材店"))
         controls.add_negative_item(admin, town, controls.NegativeItemInput(item="礼品", keywords="礼品 购物卡",
@@ -59,37 +64,65 @@ def scene(live):
                 requests.add_attachment(li, req, AttachmentKind.CONTRACT, "hetong.jpg", jpeg(slip_image("合同")))
             requests.submit(li, req, client_key=uuid.uuid4().hex)
             numbers.append(req.id)
+        # 高淑珍 (ws_jianwei, the village's only supervisor) paid for her own work: her step goes up.
+        zhang = f.user("ws_jianwei")
+        controls.set_own_identity(admin, zhang, controls.PersonInput(accounts="6217 0000 3333 4444 555"))
+        own = requests.create_draft(li, village, f.request_input(
+            "1500.00", payee_name=zhang.display_name, payee_account="6217 0000 3333 4444 555",
+            purpose=f"村务公开栏维护劳务费 {tag}"), client_key=uuid.uuid4().hex)
+        requests.add_attachment(li, own, AttachmentKind.LABOUR_SLIP, "qianshou.jpg",
+                                jpeg(slip_image(f"个人劳务签收单 {zhang.display_name} 1500 {tag}")))
+        requests.submit(li, own, client_key=uuid.uuid4().hex)
         db.session.commit()
         draft_req = requests.create_draft(li, village, f.request_input("300.00"), client_key=uuid.uuid4().hex)
         att = requests.add_attachment(li, draft_req, AttachmentKind.INVOICE, "fapiao.jpg",
                                       jpeg(invoice_image("25412000000055556666", amount="300.00")))
         db.session.commit()
-        return {"request": numbers[-1], "draft": draft_req.id, "invoice": att.id, "township": town.id,
+        return {"request": numbers[-1], "moved": own.id, "draft": draft_req.id, "invoice": att.id, "township": town.id,
                 "official": wang.id, "resolution": res.id, "amount": Decimal("4800.00")}
 
 
 def test_an_approver_sees_each_warning_before_the_buttons(phone, scene):
-    me = phone(who="shuji")
-    me.login("ws_jianwei")  # the supervisor, who decides the next step: warned
+    me = phone(who="fushuji")
+    me.login("ws_fushuji")  # the village lead who holds the current step (ws_shuji must recuse)
     me.goto(f"/requests/{scene['request']}")
     panel = me.page.locator("#controls")
     text = panel.inner_text()
-    for words in ("高度相似", "王小军", "累计 14,400.00 元", "礼品"):
+    for words in ("高度相似", "王小军", "累计 14,400.00 元", "礼品", "已加包村领导审批"):
         assert words in text, words
-    me.page.locator("#controls").scroll_into_view_if_needed()
-    check_page(me, "approver-warnings")
-
-
-def test_the_village_lead_is_told_to_recuse(phone, scene):
-    me = phone(who="wang")
-    me.login("ws_shuji")
-    me.goto(f"/requests/{scene['request']}")
-    assert "须回避" in me.page.locator("#controls").inner_text()
-    # The findings come before the buttons (which the submit/approve services will withhold next round).
     tops = me.page.evaluate("""() => ['#controls', '#actions'].map(
         s => document.querySelector(s).getBoundingClientRect().top)""")
     assert tops[0] < tops[1]
+    # The duplicate photo: both images shown, side by side.
+    pair = me.page.locator(".finding-warn .pair").first
+    pair.scroll_into_view_if_needed()
+    boxes = pair.evaluate("""p => [...p.querySelectorAll('img')].map(i => {
+        const r = i.getBoundingClientRect(); return [i.complete && i.naturalWidth > 0, r.top, r.left]; })""")
+    assert len(boxes) == 2 and all(b[0] for b in boxes), boxes
+    assert abs(boxes[0][1] - boxes[1][1]) < 2 and boxes[1][2] > boxes[0][2], boxes
+    check_page(me, "approver-warnings")
+
+
+def test_the_village_lead_is_told_to_recuse_and_has_no_buttons(phone, scene):
+    me = phone(who="wang")
+    me.login("ws_shuji")
+    me.goto(f"/requests/{scene['request']}")
+    text = me.page.locator("#controls").inner_text()
+    assert "您须回避此申请，不能办理" in text and "须回避：收款人的银行账号属于您登记的兄弟姐妹“王小军”" in text
+    assert me.page.locator("form[action$='/approve']").count() == 0
     check_page(me, "recusal")
+
+
+def test_a_step_whose_only_holder_must_recuse_goes_up_and_the_page_says_so(phone, scene):
+    me = phone(who="moved")
+    me.login("ws_fushuji")
+    me.goto(f"/requests/{scene['moved']}")
+    text = me.page.locator("#controls").inner_text()
+    assert "第 2 步村务监督委员会主任须回避，改由包村领导办理。" in text
+    assert "高淑珍本人" in text
+    route = me.page.locator("#route").inner_text()
+    assert "村务监督委员会主任" not in route and "包村领导" in route
+    check_page(me, "recusal-moved")
 
 
 def test_the_admin_pages_pass_the_phone_checks(phone, scene):
@@ -106,6 +139,11 @@ def test_the_admin_pages_pass_the_phone_checks(phone, scene):
     check_page(me, "register-bad-id")
     me.goto(f"/controls/townships/{scene['township']}/negative-list")
     check_page(me, "negative-list")
+    me.goto(f"/controls/townships/{scene['township']}/policy")
+    me.page.fill("#f-window_days", "0")
+    me.click("发布新版本")
+    assert "累计期间（天）不正确" in me.page.inner_text("main")
+    check_page(me, "control-policy-bad")
 
 
 def test_the_accountant_pages_pass_the_phone_checks(phone, scene):

@@ -62,6 +62,33 @@ def test_admin_page_passes_the_phone_checks(phone):
     check_page(me, "admin")
 
 
+def test_import_page_passes_the_phone_checks(phone):
+    me = phone()
+    me.login("hl_admin")
+    me.click("导入", role="link")
+    assert urlsplit(me.page.url).path == "/imports"
+    check_page(me, "imports")
+    bad = "编码,名称,级别,上级编码\nQF,清丰县,省,\nQF-01,韩村镇,镇,QF-09\n".encode()
+    me.page.select_option("[name=kind]", "org-units")
+    me.page.set_input_files("#file", files=[{"name": "单位.csv", "mimeType": "text/csv", "buffer": bad}])
+    me.click("导入")
+    assert "没有导入任何内容" in me.page.get_by_role("alert").inner_text()
+    check_page(me, "imports-problems")
+
+
+def test_activation_page_passes_the_phone_checks(phone):
+    me = phone()
+    me.goto("/activate")
+    assert me.page.get_attribute("[name=code]", "autocomplete") == "one-time-code"
+    check_page(me, "activate")
+    me.page.fill("[name=code]", "AAAA-BBBB-CCCC")
+    me.page.fill("[name=new]", "Ruo-Bing-1987!")
+    me.page.fill("[name=confirm]", "Ruo-Bing-1987!")
+    me.click("激活并设置密码")
+    assert "激活码无效" in me.page.get_by_role("alert").inner_text()
+    check_page(me, "activate-refused")
+
+
 def test_missing_page_is_a_readable_404(phone):
     me = phone()
     me.login("dy_baozhang")

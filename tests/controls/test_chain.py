@@ -16,6 +16,7 @@ from audit.models import Event
 from finance.controls import services as controls
 from finance.controls.normalise import id_check_char
 from finance.extensions import db as fdb
+from finance.payment_requests import queries
 from finance.payment_requests import services as requests
 from finance.payment_requests.models import AttachmentKind, PaymentRequest
 from finance.payment_requests.route import steps_of
@@ -159,6 +160,10 @@ def test_an_approver_who_must_recuse_is_refused_with_the_reason_and_another_hold
     assert roles(req)[0] == Role.VILLAGE_LEAD and Role.TOWNSHIP_LEADER in roles(req)  # another lead is there
     with pytest.raises(requests.RequestError, match="须回避：收款人的银行账号属于您登记的本人“王建国”"):
         requests.approve(wang, req, client_key=uuid.uuid4().hex)
+    # Not in his to-do (the list and its count in SQL agree), in the other lead's.
+    assert req.id not in {r.id for r in queries.inbox_for(wang)}
+    assert queries.inbox_count(wang) == len(queries.inbox_for(wang))
+    assert req.id in {r.id for r in queries.inbox_for(deputy)} and queries.inbox_count(deputy) >= 1
     requests.approve(deputy, req, client_key=uuid.uuid4().hex)
     assert req.step == 2
 

@@ -45,7 +45,8 @@ def _by_numbers(data: Data) -> Iterable[Finding]:
                       _("发票号码 %(number)s 被 %(n)d 笔申请重复使用（%(villages)s）", number=number, n=len(rows),
                         villages="、".join(sorted(villages))),
                       rows, {"basis": "number", "invoice_number": number,
-                             "attachments": sorted({inv.attachment_id for inv, _r in uses}),
+                             "attachments": sorted({inv.attachment_id for inv, _r in uses
+                                                    if inv.attachment_id is not None}),
                              "requests": [request_evidence(r) for r in rows]},
                       amount=rows[-1].amount, occurred_at=rows[-1].at)
 
@@ -61,7 +62,8 @@ def _facts_of(attachment_ids: set[int]) -> dict[int, str]:
     if not attachment_ids:
         return {}
     return {att: key for att, key in db.session.execute(select(InvoiceFact.attachment_id, InvoiceFact.dup_key)
-                                                       .where(InvoiceFact.attachment_id.in_(attachment_ids)))}
+                                                       .where(InvoiceFact.attachment_id.in_(attachment_ids)))
+            if att is not None}
 
 
 def _pairs(mine: list[Photo], others: list[Photo], distance: int) -> list[tuple[Photo, Photo, int]]:

@@ -2,7 +2,7 @@
 per-township settings for charges and interest, month closes (issue 10)
 
 Revision ID: 0010
-Revises: 0013
+Revises: 0012
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import finance.db
 
 
 revision = '0010'
-down_revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

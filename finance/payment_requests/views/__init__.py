@@ -3,7 +3,7 @@ request and the workflow actions taken from it), `attachments` (upload, delete, 
 Views are thin: they parse the form, name their pages and hand the write to `finance.web.write`.
 Out-of-scope ids are 404, like missing ones."""
 
-from finance.payment_requests.views import attachments, detail, form, listing
+from finance.payment_requests.views import attachments, detail, form, history, listing
 from finance.payment_requests.views.blueprint import bp
 
-__all__ = ["attachments", "bp", "detail", "form", "listing"]
+__all__ = ["attachments", "bp", "detail", "form", "history", "listing"]

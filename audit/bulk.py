@@ -1,0 +1,62 @@
+"""Writing many rows at once, for the trail's `record_many` and the bulk imports: COPY on PostgreSQL (the
+fastest way in, one round trip per table), a multi-row INSERT elsewhere (SQLite). Values are written as
+they are given (no ORM defaults, no type decorators): the caller passes every column it means to set,
+already in its stored form (aware UTC datetimes, 2-place Decimals). Enums are written by their value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any, cast
+
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import FromClause, Table, insert, text
+from sqlalchemy.orm import Session
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def next_ids(session: Session, table: Table | FromClause, count: int) -> list[int] | None:
+    """`count` ids drawn from the table's id sequence (PostgreSQL), so that rows written by COPY can be
+    referred to before they exist; None elsewhere (the caller inserts with RETURNING)."""
+    if not is_postgresql(session) or count == 0:
+        return None if count else []
+    rows = session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        {"table": _name(table), "n": count},
+    ).scalars()
+    return [int(i) for i in rows]
+
+
+def _name(table: Table | FromClause) -> str:
+    name = getattr(table, "name", None)
+    if not isinstance(name, str):
+        raise TypeError(f"not a table: {table!r}")
+    return name
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def insert_rows(session: Session, table: Table | FromClause, rows: Sequence[dict[str, Any]], chunk: int = 5000) -> None:
+    """Insert `rows` (dicts with the same keys) into `table` in the caller's transaction."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if is_postgresql(session):
+        session.flush()
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        names = ", ".join(f'"{c}"' for c in columns)
+        # Enum columns (by their type) get their values' .value; everything else goes as it is.
+        enums = {c for c in columns if isinstance(getattr(table.c.get(c), "type", None), SAEnum)}
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{_name(table)}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([_plain(row[c]) if c in enums else row[c] for c in columns])
+        return
+    for start in range(0, len(rows), chunk):
+        part = [{c: _plain(r[c]) for c in columns} for r in rows[start:start + chunk]]
+        session.execute(insert(cast(Table, table)), part)

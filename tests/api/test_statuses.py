@@ -1,0 +1,236 @@
+"""Every status the OpenAPI document gives an operation is reachable: for each (operation, status) of the
+document a request is made that gets exactly that answer, and nothing is documented that no request can
+get. Statuses every endpoint shares are reached the same way for all (no token 401, the rate limit 429, an
+unknown id 404, no Idempotency-Key 400, a wrong media type 415, an unknown field 422); the others by a
+scenario of the operation's own."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from finance.api import spec
+from finance.api.framework import api
+from finance.oversight import services as oversight
+from finance.workflow import State
+from tests import factories as f
+from tests.api.conftest import ApiClient, make_token
+
+Scenario = Callable[[Callable[[str], ApiClient]], Any]
+MP = "multipart/form-data"
+
+
+def _file() -> dict[str, Any]:
+    return {"kind": "other", "file": (io.BytesIO(f.jpeg_bytes(color="green")), "x.jpg")}
+
+
+def _pay(req: Any) -> dict[str, Any]:
+    return {"bank_reference": f"S{uuid.uuid4().hex[:12].upper()}", "value_date": date.today().isoformat(),
+            "amount": f"{req.amount:.2f}", "payee_name": req.payee_name, "payee_account": req.payee_account,
+            "payer_account": "6228480000000000", "receipt": (io.BytesIO(f.jpeg_bytes(color="blue")), "r.jpg")}
+
+
+def _question() -> Any:
+    from finance.extensions import db
+
+    q = oversight.ask_question(f.user("yc_lianqing"), f.in_state(State.PENDING), "?", date.today() + timedelta(days=2))
+    db.session.commit()
+    return q
+
+
+def _answered() -> Any:
+    from finance.extensions import db
+
+    q = _question()
+    oversight.answer_question(f.user("yc_shenhe"), q, "已核")
+    db.session.commit()
+    return q
+
+
+def _id(state: State) -> int:
+    return f.in_state(state).id
+
+
+# (endpoint, status) -> the request that gets that answer. `as_` gives an ApiClient of a user.
+SCENARIOS: dict[tuple[str, int], Scenario] = {
+    ("list_subjects", 200): lambda as_: as_("dy_baozhang").get("/subjects"),
+    ("list_requests", 200): lambda as_: as_("dy_baozhang").get("/requests"),
+    ("list_requests", 404): lambda as_: as_("hl_admin").get("/requests"),
+    ("todo", 200): lambda as_: as_("dy_shuji").get("/todo"),
+    ("create_request", 201): lambda as_: as_("dy_baozhang").post("/requests", {"purpose": "x"}),
+    ("create_request", 403): lambda as_: as_("yc_lianqing").post("/requests", {"purpose": "x"}),
+    ("get_request", 200): lambda as_: as_("dy_baozhang").get(f"/requests/{_id(State.DRAFT)}"),
+    ("approval_form_pdf", 200): lambda as_: as_("yc_lianqing").get(
+        f"/requests/{_id(State.APPROVED)}/approval-form.pdf"),
+    ("edit_request", 200): lambda as_: as_("dy_baozhang").put(f"/requests/{_id(State.DRAFT)}", {"purpose": "y"}),
+    ("edit_request", 403): lambda as_: as_("yc_lianqing").put(f"/requests/{_id(State.DRAFT)}", {"purpose": "y"}),
+    ("edit_request", 409): lambda as_: as_("dy_baozhang").put(f"/requests/{_id(State.PENDING)}", {"purpose": "y"}),
+    ("upload_attachments", 201): lambda as_: as_("dy_baozhang").post(
+        f"/requests/{_id(State.DRAFT)}/attachments", data=_file(), content_type=MP),
+    ("upload_attachments", 403): lambda as_: as_("yc_lianqing").post(
+        f"/requests/{_id(State.DRAFT)}/attachments", data=_file(), content_type=MP),
+    ("upload_attachments", 409): lambda as_: as_("dy_baozhang").post(
+        f"/requests/{_id(State.PENDING)}/attachments", data=_file(), content_type=MP),
+    ("delete_attachment", 204): lambda as_: _detach(as_, "dy_baozhang", State.DRAFT),
+    ("delete_attachment", 403): lambda as_: _detach(as_, "yc_lianqing", State.DRAFT),
+    ("delete_attachment", 409): lambda as_: _detach(as_, "dy_baozhang", State.PENDING),
+    ("submit_request", 200): lambda as_: as_("dy_baozhang").post(f"/requests/{_id(State.DRAFT)}/submit"),
+    ("submit_request", 403): lambda as_: as_("yc_lianqing").post(f"/requests/{_id(State.DRAFT)}/submit"),
+    ("submit_request", 409): lambda as_: as_("dy_baozhang").post(f"/requests/{_id(State.PENDING)}/submit"),
+    ("approve_request", 200): lambda as_: as_("dy_shuji").post(f"/requests/{_id(State.PENDING)}/approve"),
+    ("approve_request", 403): lambda as_: as_("yc_lianqing").post(f"/requests/{_id(State.PENDING)}/approve"),
+    ("approve_request", 409): lambda as_: as_("dy_shuji").post(f"/requests/{_id(State.DRAFT)}/approve"),
+    ("return_request", 200): lambda as_: as_("dy_shuji").post(f"/requests/{_id(State.PENDING)}/return",
+                                                              {"reason": "补"}),
+    ("return_request", 403): lambda as_: as_("yc_lianqing").post(f"/requests/{_id(State.PENDING)}/return",
+                                                                 {"reason": "补"}),
+    ("return_request", 409): lambda as_: as_("dy_shuji").post(f"/requests/{_id(State.DRAFT)}/return",
+                                                              {"reason": "补"}),
+    ("reject_request", 200): lambda as_: as_("dy_shuji").post(f"/requests/{_id(State.PENDING)}/reject",
+                                                              {"reason": "否"}),
+    ("reject_request", 403): lambda as_: as_("yc_lianqing").post(f"/requests/{_id(State.PENDING)}/reject",
+                                                                 {"reason": "否"}),
+    ("reject_request", 409): lambda as_: as_("dy_shuji").post(f"/requests/{_id(State.DRAFT)}/reject",
+                                                              {"reason": "否"}),
+    ("withdraw_request", 200): lambda as_: as_("dy_baozhang").post(f"/requests/{_id(State.PENDING)}/withdraw"),
+    ("withdraw_request", 403): lambda as_: as_("yc_lianqing").post(f"/requests/{_id(State.PENDING)}/withdraw"),
+    ("withdraw_request", 409): lambda as_: as_("dy_baozhang").post(f"/requests/{_id(State.DRAFT)}/withdraw"),
+    ("pay_request", 200): lambda as_: _pay_as(as_, "yc_chuna", State.APPROVED),
+    ("pay_request", 403): lambda as_: _pay_as(as_, "yc_lianqing", State.APPROVED),
+    ("pay_request", 409): lambda as_: _pay_as(as_, "yc_chuna", State.PENDING),
+    ("get_attachment", 200): lambda as_: as_("yc_lianqing").get(
+        f"/attachments/{f.in_state(State.PENDING).attachments[0].id}"),
+    ("open_questions", 200): lambda as_: as_("yc_shenhe").get("/questions"),
+    ("request_questions", 200): lambda as_: as_("yc_lianqing").get(f"/requests/{_id(State.PENDING)}/questions"),
+    ("ask_question", 201): lambda as_: as_("yc_lianqing").post(
+        f"/requests/{_id(State.PENDING)}/questions", {"text": "?", "deadline": date.today().isoformat()}),
+    ("get_question", 200): lambda as_: as_("yc_lianqing").get(f"/questions/{_question().id}"),
+    ("answer_question", 200): lambda as_: as_("yc_shenhe").post(f"/questions/{_question().id}/answer",
+                                                                {"answer": "已核"}),
+    ("answer_question", 403): lambda as_: as_("yc_lianqing").post(f"/questions/{_question().id}/answer",
+                                                                  {"answer": "已核"}),
+    ("answer_question", 409): lambda as_: as_("yc_shenhe").post(f"/questions/{_answered().id}/answer",
+                                                                {"answer": "再答"}),
+    ("list_chains", 200): lambda as_: as_("yc_lianqing").get("/chains"),
+    ("export_checkpoints", 200): lambda as_: as_("yc_lianqing").post("/chains/village:HL-YC-01/checkpoints"),
+    ("chain_events", 200): lambda as_: as_("yc_lianqing").get("/chains/village:HL-YC-01/events"),
+    ("chain_verification", 200): lambda as_: as_("yc_lianqing").get("/chains/village:HL-YC-01/verification"),
+}
+
+
+def _detach(as_: Callable[[str], ApiClient], who: str, state: State) -> Any:
+    req = f.in_state(state)
+    return as_(who).delete(f"/requests/{req.id}/attachments/{req.attachments[0].id}")
+
+
+def _pay_as(as_: Callable[[str], ApiClient], who: str, state: State) -> Any:
+    req = f.in_state(state)
+    return as_(who).post(f"/requests/{req.id}/pay", data=_pay(req), content_type=MP)
+
+
+def _path(op: Any) -> str:
+    path = op.path.removeprefix("/api/v1")
+    for name, _conv in op.path_params:
+        path = path.replace("{" + name + "}", "village:HL-YC-01" if name == "chain_id" else "2147483647")
+    return path
+
+
+def _shared(op: Any, status: int, as_: Callable[[str | None], ApiClient], app: Any) -> Any:
+    """The shared statuses, reached alike for every operation."""
+    method, path = op.method, _path(op)
+    client = as_("yc_lianqing" if op.path_params and "chain_id" in dict(op.path_params) else "dy_baozhang")
+    if status == 401:
+        return _open(as_(None), path, method, headers={"Idempotency-Key": "k" * 10})
+    if status == 429:
+        app.config["API_RATE_LIMIT"] = 0
+        try:
+            return _open(client, path, method, headers=client.headers(post=True))
+        finally:
+            app.config["API_RATE_LIMIT"] = 600
+    if status == 404:
+        if "chain_id" in dict(op.path_params):
+            path = path.replace("village:HL-YC-01", "village:NOWHERE")
+        if op.form is not None:  # a well-formed form, so that what is refused is the id
+            fields = {"kind": "other", "bank_reference": "X1", "value_date": date.today().isoformat(),
+                      "amount": "1.00", "payee_name": "x", "payee_account": "1", "payer_account": "1"}
+            files = {name: (io.BytesIO(f.jpeg_bytes()), "x.jpg") for name in op.files}
+            names = set(op.form.model_fields)
+            return _open(client, path, method, headers=client.headers(post=True), content_type=MP,
+                                      data={**{k: v for k, v in fields.items() if k in names}, **files})
+        body = None
+        if op.body is not None:  # its required fields, well-formed, so that what is refused is the id
+            samples = {"reason": "x", "text": "x", "answer": "x", "deadline": date.today().isoformat()}
+            body = {k: samples[k] for k, info in op.body.model_fields.items() if info.is_required()}
+        return _open(client, path, method, headers=client.headers(post=True),
+                                  json=body)
+    if status == 400 and op.method != "POST":
+        return _open(client, _real(op, path) + "?after=%00", method, headers=client.headers())
+    if status == 400:
+        return _open(client, _real(op, path), method, headers=client.headers(), json={})
+    if status == 415:
+        return _open(client, _real(op, path), method, headers=client.headers(post=True),
+                                  data="x", content_type="text/plain")
+    if status == 422:
+        if op.query is not None:
+            return client.client.open(csrf=False, path="/api/v1" + _real(op, path) + "?nonsense=1", method=method,
+                                      headers=client.headers())
+        if op.form is not None:
+            return client.client.open(csrf=False, path="/api/v1" + _real(op, path), method=method,
+                                      headers=client.headers(post=True), data={}, content_type=MP)
+        return _open(client, _real(op, path), method, headers=client.headers(post=True),
+                                  json={"nonsense": 1})
+    return None
+
+
+def _open(client: ApiClient, path: str, method: str, **kwargs: Any) -> Any:
+    return client.client.open(path="/api/v1" + path, method=method, csrf=False, **kwargs)
+
+
+def _real(op: Any, path: str) -> str:
+    """The path with ids of a real request (so that what is refused is the request, not the id)."""
+    if not op.path_params or "chain_id" in dict(op.path_params):
+        return path
+    req = f.in_state(State.DRAFT)
+    return path.replace("2147483647", str(req.id), 1).replace("2147483647", str(req.attachments[0].id))
+
+
+def test_every_documented_status_is_reached_and_no_other_is_documented(app: Any, db: Any, make_client: Any,
+                                                                       monkeypatch: Any) -> None:
+    from finance.documents import views as documents_views
+
+    # Statuses are the subject here, not WeasyPrint (tests/test_documents.py renders the form).
+    monkeypatch.setattr(documents_views, "render_one_page", lambda _pages: b"%PDF-1.4 placeholder")
+    document = spec.build(api)
+    tokens: dict[str | None, str | None] = {None: None}
+
+    def as_(who: str | None) -> ApiClient:
+        if who not in tokens:
+            tokens[who] = make_token(who)
+        return ApiClient(make_client(), tokens[who])
+
+    documented = {(op.endpoint, status) for op in api.operations for status in op.statuses()}
+    assert {(o["operationId"], int(s)) for p in document["paths"].values() for o in p.values()
+            for s in o["responses"]} == documented
+    missing, wrong = [], []
+    for op in api.operations:
+        for status in op.statuses():
+            scenario = SCENARIOS.get((op.endpoint, status))
+            response = scenario(as_) if scenario else _shared(op, status, as_, app)
+            if response is None:
+                missing.append((op.endpoint, status))
+            elif response.status_code != status:
+                wrong.append((op.endpoint, status, response.status_code, response.get_data(as_text=True)[:200]))
+    assert not missing, f"documented, with no request that reaches it: {missing}"
+    assert not wrong, wrong
+    assert set(SCENARIOS) <= documented, set(SCENARIOS) - documented
+
+
+@pytest.fixture(autouse=True)
+def _restore_limit(app: Any) -> Any:
+    yield
+    app.config["API_RATE_LIMIT"] = 600
