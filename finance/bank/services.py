@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
@@ -60,6 +60,7 @@ from finance.trail import AuditAction, AuditSubject
 from finance.workflow import Action, State
 
 MAX_REASON = 1000
+T = TypeVar("T")
 SYSTEM_REASON_MATCHED = "已由确认的对账匹配解决"
 
 
@@ -421,7 +422,7 @@ def import_statement(user: User, data: bytes, filename: str, account_number: str
     return outcome
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
