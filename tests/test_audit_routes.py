@@ -639,6 +639,20 @@ ROUTES: dict[str, Case] = {
                                                      "chart.csv")},
                             actions=("subject_create", "import"),
                             why="an import writes one event per record it adds, then the import's own event"),
+    # the bank through the API (issue 10): 已对账 only through a confirmed statement match (no reconcile route)
+    "api.import_statement": Case("yc_shenhe", setup=_bank_account, form=_bank_fee_file,
+                                 actions=("statement_import",)),
+    "api.confirm_match": Case("yc_shenhe", json=True, setup=_bank_proposal, actions=("reconcile",)),
+    "api.unmatch": Case("yc_shenhe", json=True, setup=_bank_proposal, form=lambda v: {"reason": "不是这笔"},
+                        actions=("match_unmatch",)),
+    "api.choose": Case("yc_shenhe", json=True, setup=_bank_unmatched_line,
+                       form=lambda v: {"payment_id": _BANK["payment_id"]}, actions=("reconcile",)),
+    "api.close_exception": Case("yc_shenhe", json=True, setup=_bank_exception, form=lambda v: {"reason": "补办"},
+                                actions=("bank_exception_close",)),
+    "api.record_receipt": Case("dy_baozhang", json=True, setup=_bank_account, form=lambda v: {
+        "village_id": f.unit("HL-YC-01").id, **{k: (int(x) if k == "account_id" else x)
+                                                for k, x in _receipt_form(v).items() if k != "client_key"}},
+                               actions=("receipt_record",)),
     "api.ask_question": Case("yc_lianqing", json=True, setup=_pending, liaison_may=True,
                              form=lambda v: {"text": "为何分两笔支付？", "deadline": _deadline()},
                              actions=("question_ask",)),

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 from finance.bank.models import (
     BankAccount,
@@ -209,6 +209,19 @@ def closed_balances(close: MonthClose) -> list[dict[str, Any]]:
     return list(json.loads(close.balances))
 
 
+def unmatched_payment() -> ColumnElement[bool]:
+    """No match holds this payment (NOT EXISTS on the unique index: an anti-join whatever the statistics)."""
+    return ~exists().where(BankMatch.payment_id == Payment.id)
+
+
+def unmatched_line() -> ColumnElement[bool]:
+    return ~exists().where(BankMatch.line_id == StatementLine.id)
+
+
+def unmatched_receipt() -> ColumnElement[bool]:
+    return ~exists().where(BankMatch.receipt_id == Receipt.id)
+
+
 # --- lines, matches, candidates --------------------------------------------------------------------------------
 
 
@@ -235,26 +248,24 @@ def match_for_line(line: StatementLine) -> BankMatch | None:
 def payment_candidates(line: StatementLine) -> list[tuple[Payment, PaymentRequest]]:
     """Paid requests of the line's village not yet matched whose amount and payee account are the line's
     and whose payment date lies within ±3 days of it: what a person chooses among."""
-    matched = select(BankMatch.payment_id).where(BankMatch.payment_id.is_not(None))
     rows = db.session.execute(
         select(Payment, PaymentRequest).join(PaymentRequest, Payment.request_id == PaymentRequest.id)
         .where(PaymentRequest.village_id == line.village_id, PaymentRequest.state == State.PAID,
                Payment.amount == line.debit,
                Payment.value_date >= line.value_date - DATE_WINDOW,
                Payment.value_date <= line.value_date + DATE_WINDOW,
-               Payment.id.not_in(matched))
+               unmatched_payment())
         .order_by(Payment.value_date, Payment.id)
     ).all()
     return [(p, r) for p, r in rows if normalise_account(p.payee_account) == line.counterparty_account]
 
 
 def receipt_candidates(line: StatementLine) -> list[Receipt]:
-    matched = select(BankMatch.receipt_id).where(BankMatch.receipt_id.is_not(None))
     rows = db.session.execute(
         select(Receipt).where(Receipt.account_id == line.account_id, Receipt.amount == line.credit,
                               Receipt.received_on >= line.value_date - DATE_WINDOW,
                               Receipt.received_on <= line.value_date + DATE_WINDOW,
-                              Receipt.id.not_in(matched))
+                              unmatched_receipt())
         .order_by(Receipt.received_on, Receipt.id)
     ).scalars()
     return [r for r in rows if not r.payer_account or r.payer_account == line.counterparty_account]
@@ -321,25 +332,23 @@ def unsettled_lines_in(village: OrgUnit, period: str) -> int:
     """Lines of the month for a request or a receipt without a confirmed match (and without an open
     exception, which is counted on its own): waiting for a person to choose or confirm."""
     first, following = month_bounds(period)
-    confirmed = select(BankMatch.line_id).where(BankMatch.status == MatchStatus.CONFIRMED)
-    with_exception = select(BankException.line_id).where(BankException.line_id.is_not(None),
-                                                         BankException.closed_at.is_not(None))
+    confirmed = ~exists().where(BankMatch.line_id == StatementLine.id, BankMatch.status == MatchStatus.CONFIRMED)
+    explained = ~exists().where(BankException.line_id == StatementLine.id, BankException.closed_at.is_not(None))
     return int(db.session.execute(
         select(func.count(StatementLine.id)).where(
             StatementLine.village_id == village.id, StatementLine.value_date >= first,
             StatementLine.value_date < following,
             StatementLine.kind.in_((LineKind.PAYMENT, LineKind.INCOME)),
-            StatementLine.id.not_in(confirmed), StatementLine.id.not_in(with_exception))
+            confirmed, explained)
     ).scalar_one())
 
 
 def paid_unmatched(village: OrgUnit, before: date) -> list[Payment]:
     """Payments of the village still waiting for their line, paid on or before `before`."""
-    matched = select(BankMatch.payment_id).where(BankMatch.payment_id.is_not(None))
     return list(db.session.execute(
         select(Payment).join(PaymentRequest, Payment.request_id == PaymentRequest.id)
         .where(PaymentRequest.village_id == village.id, PaymentRequest.state == State.PAID,
-               Payment.value_date <= before, Payment.id.not_in(matched))
+               Payment.value_date <= before, unmatched_payment())
     ).scalars())
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
@@ -60,6 +60,7 @@ from finance.trail import AuditAction, AuditSubject
 from finance.workflow import Action, State
 
 MAX_REASON = 1000
+T = TypeVar("T")
 SYSTEM_REASON_MATCHED = "已由确认的对账匹配解决"
 
 
@@ -434,7 +435,7 @@ def on_statement_import(listener: Callable[[ImportOutcome], None]) -> None:
         _AFTER_IMPORT.append(listener)
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -464,7 +465,7 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
     3. nothing fits: an exception (无申请支出 / 未登记收入). Charges and interest are booked as such."""
     village = account.village
     result = MatchResult()
-    conditions = [StatementLine.account_id == account.id, StatementLine.id.not_in(select(BankMatch.line_id))]
+    conditions = [StatementLine.account_id == account.id, queries.unmatched_line()]
     if import_id is not None:
         conditions.append(StatementLine.import_id == import_id)
     open_lines = list(db.session.execute(select(StatementLine).where(*conditions).order_by(StatementLine.id)).scalars())
@@ -495,8 +496,7 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
             .join(Payment, Payment.reference_key == StatementLine.serial_key)
             .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
             .where(*conditions, StatementLine.kind == LineKind.PAYMENT, PaymentRequest.village_id == village.id,
-                   PaymentRequest.state == State.PAID,
-                   Payment.id.not_in(select(BankMatch.payment_id).where(BankMatch.payment_id.is_not(None))))
+                   PaymentRequest.state == State.PAID, queries.unmatched_payment())
         ).all()
         lines_by_id = {line.id: line for line in outflows}
         for line_id, payment, req in by_reference:
@@ -524,25 +524,22 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
         rest = [line for line in outflows if line.id not in done]
         # rule 2: amount + counterparty account + date within ±3 days, one candidate each way
         if rest:
-            # candidates by amount, in one join with the open lines (their dates and accounts checked here:
-            # the payee account is stored as typed, with spaces)
-            rest_ids = {line.id for line in rest}
-            pool = db.session.execute(
-                select(StatementLine.id, Payment.id, Payment.payee_account, Payment.value_date)
-                .join(Payment, Payment.amount == StatementLine.debit)
-                .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
-                .where(*conditions, StatementLine.kind == LineKind.PAYMENT, PaymentRequest.village_id == village.id,
-                       PaymentRequest.state == State.PAID,
-                       Payment.id.not_in(select(BankMatch.payment_id).where(BankMatch.payment_id.is_not(None))))
-            ).all()
-            index: dict[int, list[tuple[int, str, date]]] = defaultdict(list)
-            for line_id, pid, payee, day in pool:
-                if line_id in rest_ids and pid not in taken:
-                    index[line_id].append((pid, normalise_account(payee), day))
+            # candidates by amount (an IN list, which PostgreSQL hashes), their dates and accounts checked
+            # here (the payee account is stored as typed, with spaces)
+            amounts = sorted({line.debit for line in rest})
+            index: dict[Decimal, list[tuple[int, str, date]]] = defaultdict(list)
+            for chunk in _chunks(amounts, 5000):
+                for pid, amount, payee, day in db.session.execute(
+                        select(Payment.id, Payment.amount, Payment.payee_account, Payment.value_date)
+                        .join(PaymentRequest, Payment.request_id == PaymentRequest.id)
+                        .where(Payment.amount.in_(chunk), PaymentRequest.village_id == village.id,
+                               PaymentRequest.state == State.PAID, queries.unmatched_payment())):
+                    if pid not in taken:
+                        index[amount].append((pid, normalise_account(payee), day))
             fits: dict[int, list[int]] = {}
             lines_for_payment: dict[int, int] = defaultdict(int)
             for line in rest:
-                found = [pid for pid, payee, day in index.get(line.id, [])
+                found = [pid for pid, payee, day in index.get(line.debit, [])
                          if payee == line.counterparty_account
                          and abs((day - line.value_date).days) <= queries.DATE_WINDOW.days]
                 fits[line.id] = found
@@ -568,8 +565,7 @@ def match_account(user: User, account: BankAccount, *, role: Role | None = None,
         receipts = list(db.session.execute(
             select(Receipt).where(Receipt.account_id == account.id, Receipt.received_on >= low,
                                   Receipt.received_on <= high,
-                                  Receipt.id.not_in(select(BankMatch.receipt_id).where(
-                                      BankMatch.receipt_id.is_not(None))))
+                                  queries.unmatched_receipt())
         ).scalars())
         fits_in: dict[int, list[int]] = {}
         count: dict[int, int] = defaultdict(int)
@@ -870,10 +866,9 @@ def record_receipt(user: User, village: OrgUnit, data: ReceiptInput, client_key:
 def _match_inflows(user: User, account: BankAccount) -> None:
     """After a receipt: propose matches for the account's open inflow lines (their 未登记收入 exception
     stays open until the match is confirmed)."""
-    matched = select(BankMatch.line_id)
     lines = list(db.session.execute(
         select(StatementLine).where(StatementLine.account_id == account.id, StatementLine.kind == LineKind.INCOME,
-                                    StatementLine.id.not_in(matched))).scalars())
+                                    queries.unmatched_line())).scalars())
     now = utcnow()
     for line in lines:
         candidates = queries.receipt_candidates(line)

@@ -685,8 +685,9 @@ def transition_many(user: User, reqs: list[PaymentRequest], action: Action, *, s
     depend on steps); the bars are asked in one SQL query (`permissions.barred_sql`): a barred request is
     left alone and not returned (the caller proposes it instead); the rows move in one UPDATE ... WHERE
     state = <from> (AlreadyHandled if any moved meanwhile); the history rows are one INSERT; each request
-    still gets its own event, as `transition` writes it. The user's role of the transition's actor over the
-    village if they hold one, else `statement_role`. Returns the ids of the requests moved."""
+    still gets its own event, as `transition` writes it (written together: `trail.record_many`). The
+    user's role of the transition's actor over the village if they hold one, else `statement_role`.
+    Returns the ids of the requests moved."""
     if not reqs:
         return []
     village = reqs[0].village
@@ -727,11 +728,11 @@ def transition_many(user: User, reqs: list[PaymentRequest], action: Action, *, s
         {"request_id": r.id, "round": r.round, "step": None, "action": action, "from_state": moves[r.id][0],
          "to_state": moves[r.id][1], "actor_id": user.id, "actor_role": role, "comment": None,
          "client_key": None, "created_at": now} for r in moving])
-    for r in moving:
-        source, target = moves[r.id]
-        trail.record(village=village, user=user, role=role, action=AuditAction.of(action),
-                     subject_type=AuditSubject.PAYMENT_REQUEST, subject_id=r.id, before={"state": source.value},
-                     after={"state": target.value, **extra_after.get(r.id, {})})
+    # one event each, written together (trail.record_many: one lock of the chain's head, one COPY)
+    trail.record_many(village=village, user=user, role=role, entries=[
+        (AuditAction.of(action), AuditSubject.PAYMENT_REQUEST, r.id,
+         {"before": {"state": moves[r.id][0].value},
+          "after": {"state": moves[r.id][1].value, **extra_after.get(r.id, {})}}) for r in moving])
     moved = [r.id for r in moving]
     for r in moving:  # the rows changed under the ORM: read them again when next used
         db.session.expire(r)
