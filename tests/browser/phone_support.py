@@ -24,8 +24,12 @@ def on_live(live: LiveServer, work: Callable[[], T]) -> T:
 
 def request_in(live: LiveServer, state: Any, amount: str, payee: str, **kwargs: Any) -> int:
     """The id of a new request for `payee`, brought to `state` through the services."""
+    import uuid
+
     from tests import factories as f
 
+    # an account of its own: the controls' cumulative bands add up a payee's requests on the shared server
+    kwargs.setdefault("payee_account", "62284800" + str(uuid.uuid4().int)[:11])
     return on_live(live, lambda: f.in_state(state, amount, payee_name=payee, **kwargs).id)
 
 

@@ -23,7 +23,7 @@ def test_agree_shows_what_is_approved_then_approves(phone, live, javascript):
     lead.goto(f"/requests/{rid}")
     lead.click("同意")  # a link-like GET: a page load, with JS too
     page = lead.page
-    assert re.search(rf"/requests/{rid}/approve\?version=\d+$", page.url)
+    assert re.search(rf"/requests/{rid}/approve\?version=\d+&seen=[^&]+$", page.url)
     summary = page.inner_text("#approve-summary")
     assert "¥58,500.00" in summary and "人民币伍万捌仟伍佰元整" in summary and payee in summary
     assert "第 1/5 步 · 村负责人" in summary
