@@ -568,6 +568,13 @@ ROUTES: dict[str, Case] = {
         "hl_admin", setup=lambda: {"unit_id": f.unit("HL-YC").id},
         form=lambda v: {"item": "烟酒", "keywords": "烟酒 香烟", "action": "refuse"}, actions=("negative_list_add",),
     ),
+    "controls.control_policy": Case(
+        "hl_admin", setup=lambda: {"unit_id": f.unit("HL-YC").id},
+        form=lambda v: {"window_days": "45", "quorum": "2/3", "image_distance": "6", "salary_subjects": "",
+                        "committee_village_supervisor": "1", "committee_village_lead": "1"},
+        actions=("control_policy_publish",),
+    ),
+    "controls.originals": Case("yc_shenhe", setup=_in(State.APPROVED), actions=("originals_received",)),
     "controls.remove_negative_item": Case(
         "hl_admin", setup=lambda: _negative_item(), actions=("negative_list_remove",),
     ),

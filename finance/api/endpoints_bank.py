@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import Field
 
@@ -90,15 +91,18 @@ class ReceiptOut(Out):
 
 
 def _village(village_id: int) -> OrgUnit:
+    """The village a body names. One outside the user's scope reads like one that does not exist; being a
+    field of the body, not of the path, it is a 422 naming the field (the path's unknown ids are the 404s)."""
     village = db.session.get(OrgUnit, village_id)
     if village is None or not any(can(current_user, p, village) for p in (
             Permission.BANK_READ, Permission.RECEIPT_RECORD, Permission.BANK_ACCOUNT_MANAGE)):
-        raise NotFound(village_id)
+        why = _("没有这个村，或不在您的管辖范围内。")
+        raise InputError(why, {"village_id": why})
     return village
 
 
 @api.operation("POST", "/bank/receipts", summary="收款登记", tag=TAG, body=ReceiptIn, response=ReceiptOut,
-               status=201, errors=(403, 409),
+               status=201, errors=(403,),
                description="村报账员（或审核会计）登记一笔收入，随后与对账单的收入流水匹配。")
 def record_receipt(body: ReceiptIn) -> Created:
     village = _village(body.village_id)
@@ -129,10 +133,14 @@ def _match_out(match: BankMatch) -> MatchOut:
                     rule=match.rule.value, status=match.status.value)
 
 
-@api.operation("POST", "/bank/matches/<int:match_id>/confirm", summary="确认对账匹配", tag=TAG,
+class ConfirmIn(Schema):
+    """Nothing to send; a body, if any, may hold no field (an unknown one is refused like everywhere)."""
+
+
+@api.operation("POST", "/bank/matches/<int:match_id>/confirm", summary="确认对账匹配", tag=TAG, body=ConfirmIn,
                response=MatchOut, errors=(403, 409),
                description="审核会计确认建议的匹配；支付的确认即该申请的“对账”，付款的出纳不能确认。")
-def confirm_match(match_id: int) -> MatchOut:
+def confirm_match(match_id: int, body: ConfirmIn) -> MatchOut:
     return _match_out(bank.confirm_match(current_user, match_id))
 
 

@@ -189,6 +189,130 @@ SCENARIOS: dict[tuple[str, int], Scenario] = {
 }
 
 
+# --- the bank (issue 10) ----------------------------------------------------------------------------------------
+
+def _acct() -> Any:
+    """The village's bank account (set up once)."""
+    from finance.bank import queries as bank_queries
+    from tests.bank_helpers import account
+
+    return bank_queries.account_by_number(f.unit("HL-YC-01").bank_account or "") or account()
+
+
+def _stray_file() -> dict[str, Any]:
+    """A statement with one outflow no request explains (an exception)."""
+    from decimal import Decimal
+
+    from tests.bank_helpers import Line, statement_of
+
+    acct = _acct()
+    stray = Line(date.today(), "ST" + uuid.uuid4().hex[:10].upper(), debit=Decimal("36.00"), name="某人",
+                 account="6217000000001111")
+    f.db.session.commit()
+    return {"file": (io.BytesIO(statement_of(acct, [stray], opening=None).csv()), "s.csv")}
+
+
+def _proposal() -> int:
+    """A paid request whose line the cashier who paid imported: a match proposed, not confirmed."""
+    from finance.bank import queries as bank_queries
+    from finance.bank import services as bank
+    from finance.payments.queries import payment_of
+    from tests.bank_helpers import line_for, statement_of
+
+    payment = payment_of(_req(State.PAID))
+    assert payment is not None
+    bank.import_statement(f.user("yc_chuna"), statement_of(_acct(), [line_for(payment)]).csv(), "s.csv")
+    f.db.session.commit()
+    match = bank_queries.payment_match(payment)
+    assert match is not None
+    return int(match.id)
+
+
+def _unmatched_line() -> tuple[int, int]:
+    """A statement line with a serial and account no payment has: (line id, the payment it belongs to)."""
+    from sqlalchemy import select
+
+    from finance.bank import services as bank
+    from finance.bank.models import StatementLine
+    from finance.payments.queries import payment_of
+    from tests.bank_helpers import line_for, statement_of
+
+    payment = payment_of(_req(State.PAID))
+    assert payment is not None
+    line = line_for(payment, serial="M" + uuid.uuid4().hex[:10].upper(), account_number="6200000000009999")
+    bank.import_statement(f.user("yc_chuna"), statement_of(_acct(), [line]).csv(), "s.csv")
+    f.db.session.commit()
+    row = f.db.session.execute(select(StatementLine).where(StatementLine.serial == line.serial)).scalar_one()
+    return int(row.id), int(payment.id)
+
+
+def _choose(as_: Callable[[str], ApiClient], who: str, twice: bool = False) -> Any:
+    line_id, payment_id = _unmatched_line()
+    if twice:
+        as_("yc_shenhe").post(f"/bank/lines/{line_id}/match", {"payment_id": payment_id})
+    return as_(who).post(f"/bank/lines/{line_id}/match", {"payment_id": payment_id})
+
+
+def _exception() -> int:
+    from sqlalchemy import select
+
+    from finance.bank import services as bank
+    from finance.bank.models import BankException
+
+    data = _stray_file()["file"][0].getvalue()
+    bank.import_statement(f.user("yc_shenhe"), data, "s.csv")
+    f.db.session.commit()
+    return int(f.db.session.execute(select(BankException.id).order_by(BankException.id.desc())).scalars().first())
+
+
+def _receipt() -> dict[str, Any]:
+    acct = _acct()
+    f.db.session.commit()
+    return {"village_id": acct.village_id, "account_id": acct.id, "payer_name": "张三", "amount": "1200.00",
+            "type": "rent", "received_on": date.today().isoformat()}
+
+
+def _twice_match(as_: Callable[[str], ApiClient], what: str, body: dict[str, Any] | None = None) -> Any:
+    match = _proposal()
+    as_("yc_shenhe").post(f"/bank/matches/{match}/confirm")
+    return as_("yc_shenhe").post(f"/bank/matches/{match}/{what}", body)
+
+
+BANK: dict[tuple[str, int], Scenario] = {
+    ("import_statement", 200): lambda as_: as_("yc_shenhe").post("/bank/statements", data=_stray_file(),
+                                                                 content_type=MP),
+    ("import_statement", 403): lambda as_: as_("dy_baozhang").post("/bank/statements", data=_stray_file(),
+                                                                   content_type=MP),
+    ("record_receipt", 201): lambda as_: as_("dy_baozhang").post("/bank/receipts", _receipt()),
+    ("record_receipt", 403): lambda as_: as_("yc_lianqing").post("/bank/receipts", _receipt()),
+    ("confirm_match", 200): lambda as_: as_("yc_shenhe").post(f"/bank/matches/{_proposal()}/confirm"),
+    ("confirm_match", 403): lambda as_: as_("yc_chuna").post(f"/bank/matches/{_proposal()}/confirm"),
+    ("confirm_match", 409): lambda as_: _twice_match(as_, "confirm"),
+    ("unmatch", 200): lambda as_: as_("yc_shenhe").post(f"/bank/matches/{_proposal()}/unmatch", {"reason": "不是这笔"}),
+    ("unmatch", 403): lambda as_: as_("yc_lianqing").post(f"/bank/matches/{_proposal()}/unmatch",
+                                                          {"reason": "不是这笔"}),
+    ("unmatch", 409): lambda as_: _twice_match(as_, "unmatch", {"reason": "不是这笔"}),
+    ("choose", 200): lambda as_: _choose(as_, "yc_shenhe"),
+    ("choose", 403): lambda as_: _choose(as_, "yc_lianqing"),
+    ("choose", 409): lambda as_: _choose(as_, "yc_shenhe", twice=True),
+    ("list_exceptions", 200): lambda as_: as_("yc_lianqing").get("/bank/exceptions"),
+    ("close_exception", 200): lambda as_: as_("yc_shenhe").post(f"/bank/exceptions/{_exception()}/close",
+                                                                {"reason": "村民借款退还"}),
+    ("close_exception", 403): lambda as_: as_("yc_lianqing").post(f"/bank/exceptions/{_exception()}/close",
+                                                                  {"reason": "看过"}),
+    ("close_exception", 409): lambda as_: _close_twice(as_),
+}
+
+
+def _close_twice(as_: Callable[[str], ApiClient]) -> Any:
+    exception = _exception()
+    as_("yc_shenhe").post(f"/bank/exceptions/{exception}/close", {"reason": "村民借款退还"})
+    return as_("yc_shenhe").post(f"/bank/exceptions/{exception}/close", {"reason": "再关"})
+
+
+SCENARIOS.update(BANK)
+
+
 def _detach(as_: Callable[[str], ApiClient], who: str, state: State) -> Any:
     req = _req(state)
     return as_(who).delete(f"/requests/{req.id}/attachments/{req.attachments[0].id}")
@@ -209,7 +333,9 @@ def _path(op: Any) -> str:
 def _shared(op: Any, status: int, as_: Callable[[str | None], ApiClient], app: Any) -> Any:
     """The shared statuses, reached alike for every operation."""
     method, path = op.method, _path(op)
-    client = as_("yc_lianqing" if op.path_params and "chain_id" in dict(op.path_params) else "dy_baozhang")
+    params = dict(op.path_params or ())
+    client = as_("yc_lianqing" if "chain_id" in params
+                 else "yc_shenhe" if params.keys() & {"match_id", "line_id", "exception_id"} else "dy_baozhang")
     if status == 401:
         return _open(as_(None), path, method, headers={"Idempotency-Key": "k" * 10})
     if status == 429:
@@ -261,6 +387,13 @@ def _real(op: Any, path: str) -> str:
     """The path with ids of a real request (so that what is refused is the request, not the id)."""
     if not op.path_params or "chain_id" in dict(op.path_params):
         return path
+    params = dict(op.path_params)
+    if "match_id" in params:
+        return path.replace("2147483647", str(_proposal()), 1)
+    if "line_id" in params:
+        return path.replace("2147483647", str(_unmatched_line()[0]), 1)
+    if "exception_id" in params:
+        return path.replace("2147483647", str(_exception()), 1)
     req = _req(State.DRAFT)
     return path.replace("2147483647", str(req.id), 1).replace("2147483647", str(req.attachments[0].id))
 
