@@ -14,6 +14,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from finance import create_app
 from finance.attachment_kinds import AttachmentKind
 from finance.auth import services as accounts
 from finance.auth.models import User
+from finance.controls.services import InvoiceInput, record_invoice
 from finance.db import Database
 from finance.demo import seed_base
 from finance.extensions import db
@@ -137,9 +139,16 @@ def prepare(state: State, n: int) -> list[int]:
     accountant = f.user("dy_baozhang")
     ids = []
     for _ in range(n):
-        req = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(),
-                                    client_key=uuid.uuid4().hex)
-        requests.add_attachment(accountant, req, AttachmentKind.INVOICE, "fapiao.jpg", f.jpeg_bytes())
+        # a payee each (one payee paid n times would cross the cumulative bands of issue 11), and the
+        # invoice's facts typed beside its photo (a 发票 cannot be submitted without them)
+        tag = uuid.uuid4().int % 10**12
+        req = requests.create_draft(accountant, f.unit("HL-YC-01"), f.request_input(
+            payee_name=f"华龙区第{tag}号农资店", payee_account=f"6228480{tag:012d}"), client_key=uuid.uuid4().hex)
+        invoice = requests.add_attachment(accountant, req, AttachmentKind.INVOICE, "fapiao.jpg", f.invoice_photo())
+        assert invoice is not None
+        record_invoice(accountant, invoice, InvoiceInput(
+            number=f"{uuid.uuid4().int % 10**20:020d}", code="", invoice_date=date.today() - timedelta(days=3),
+            seller=req.payee_name or "销售方", amount=f"{req.amount:f}"))
         requests.submit(accountant, req, client_key=uuid.uuid4().hex)
         if state == State.APPROVED:
             for name in f.approvers_for(req):

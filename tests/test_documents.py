@@ -287,8 +287,9 @@ def test_verification_flags_a_token_whose_printed_event_is_not_this_requests(app
 
 @pytest.mark.slow  # renders a PDF
 def test_trail_report_for_a_liaison_lists_every_event_with_page_numbers_and_running_header(client):
-    for amount in ("1200.00", "2300.00", "12000.00", "3400.00", "4500.00", "15600.00", "5600.00"):
-        f.in_state(State.PAID, amount)
+    for i, amount in enumerate(("1200.00", "2300.00", "12000.00", "3400.00", "4500.00", "15600.00", "5600.00")):
+        # a payee each: one payee paid all of these would cross a cumulative band (issue 11)
+        f.in_state(State.PAID, amount, payee_name=f"华龙区第{i}供销门市", payee_account=f"62284800888800{i:02d}")
     today = today_local()
     chain = db.session.execute(select(audit.Event).where(audit.Event.chain_id == "village:HL-YC-01")
                                .order_by(audit.Event.seq)).scalars().all()
@@ -362,7 +363,8 @@ def test_trail_report_form_and_bad_dates(client):
 @pytest.mark.slow  # renders a PDF
 def test_disclosure_sheet_lists_the_months_payments_with_totals_and_a_qr_to_the_public_page(client, tmp_path):
     first = f.in_state(State.PAID, "1200.00", purpose="村部办公用品")
-    second = f.in_state(State.PAID, "12345.67", purpose="村内道路修补")
+    second = f.in_state(State.PAID, "12345.67", purpose="村内道路修补", payee_name="华龙区路面修补队",
+                        payee_account="6228480088889901")
     f.in_state(State.APPROVED, "999.00", purpose="尚未支付的申请")
     f.in_state(State.PAID, "800.00", accountant="xy_baozhang", village="HL-YC-02", purpose="西岳村的支出")
     value_date = db.session.execute(

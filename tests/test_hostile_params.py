@@ -92,6 +92,14 @@ def recording(app: Flask) -> Iterator[None]:
         app.request_class = original
 
 
+def _bank_and_import_ids() -> dict[str, str]:
+    """A statement match, line and exception (finance.bank) and an import batch (finance.imports)."""
+    from tests.api.test_statuses import _exception, _import_id, _proposal, _unmatched_line
+
+    return {"match_id": str(_proposal()), "line_id": str(_unmatched_line()[0]), "exception_id": str(_exception()),
+            "batch_id": str(_import_id())}
+
+
 def path_values() -> dict[str, str]:
     """A real, in-scope value for every path parameter of the URL map."""
     from finance.controls import services as controls
@@ -102,8 +110,9 @@ def path_values() -> dict[str, str]:
     from finance.timefmt import today_local
 
     notices.save_settings(f.user("dy_shuji"), notices.SettingsInput(sms_on=True, mobile="13900000001"))
-    pending = f.in_state(State.PENDING)
-    approved = f.in_state(State.APPROVED)
+    # payees of their own: with the flag's request below, one payee would cross a cumulative band (issue 11)
+    pending = f.in_state(State.PENDING, payee_name="华龙区走查一号店", payee_account="6228480011110001")
+    approved = f.in_state(State.APPROVED, payee_name="华龙区走查二号店", payee_account="6228480011110002")
     person = controls.add_related_person(f.user("hl_admin"), f.user("dy_shuji"), controls.PersonInput(
         name="王小明", relation="child", accounts="6228480012340000111"))
     item = controls.add_negative_item(f.user("hl_admin"), f.unit("HL-YC"), controls.NegativeItemInput(item="礼品"))
@@ -120,10 +129,12 @@ def path_values() -> dict[str, str]:
     from finance.extensions import db
     from finance.flags.models import RiskFlag
 
-    flagged = f.in_state(State.PENDING, "9880.00")  # just under the 10,000 band: a flag at submit
+    # just under the 10,000 band: a flag at submit
+    flagged = f.in_state(State.PENDING, "9880.00", payee_name="华龙区走查三号店", payee_account="6228480011110003")
     flag_id = db.session.execute(select(RiskFlag.id)
                                  .where(RiskFlag.key == f"just_under_band:{flagged.id}")).scalar_one()
-    hold = oversight.hold_payment(f.user("yc_lianqing"), f.in_state(State.APPROVED), "待核实")
+    hold = oversight.hold_payment(f.user("yc_lianqing"), f.in_state(State.APPROVED, payee_name="华龙区走查四号店",
+                                                                      payee_account="6228480011110004"), "待核实")
 
     token, _secret = tokens.create_token(f.user("dy_baozhang"), "hostile walk", 30, by=f.user("dy_baozhang"))
     db.session.commit()
@@ -151,6 +162,7 @@ def path_values() -> dict[str, str]:
         "township_id": str(f.unit("HL-YC").id),
         "delivery_id": str(db.session.execute(select(NoticeDelivery.id)).scalars().first()),
         "_approved": str(approved.id),
+        **_bank_and_import_ids(),
         "delegation_id": str(_delegation().id),  # finance.delegations
         "flag_id": str(flag_id),
         "hold_id": str(hold.id),

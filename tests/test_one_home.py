@@ -134,7 +134,7 @@ def test_what_the_pages_and_queries_read_is_read_off_the_table() -> None:
     assert {s for s in State if s.editable} == {s for (s, a) in TABLE if a is Action.EDIT}
     assert {s for s in State if s.terminal} == set(State) - {s for (s, _a) in TABLE}
     assert {s for s in State if s.paid} == {State.PAID, State.RECONCILED}
-    assert {s for s in State if not s.submitted} == {State.DRAFT}
+    assert {s for s in State if not s.submitted} == {State.DRAFT, State.DISCARDED}
     assert {s for s in State if s.approval_to_come} == {State.DRAFT, State.RETURNED, State.PENDING}
     waits = {s: (m[0], m[1].actor) for s in State if (m := awaited(s)) is not None}
     assert waits == {State.DRAFT: (Action.SUBMIT, Actor.REQUESTER), State.RETURNED: (Action.SUBMIT, Actor.REQUESTER),

@@ -211,6 +211,18 @@ DEMOS = [
         "2026年度管理费用预算",
         ["submit", "withdraw"],
     ),
+    Demo(  # a draft filed twice by mistake and discarded (作废); its number is not reused
+        "HL-YC-02",
+        "濮阳市安泰消防器材有限公司",
+        "中国工商银行濮阳华龙支行",
+        "1708 0212 0910 0088 123",
+        "2150.00",
+        "购买灭火器 30 具、消防水带 4 盘（重复录入）",
+        "5401",
+        "村集体经营收入",
+        "2026年度管理费用预算",
+        ["discard"],
+    ),
     Demo(
         "HL-YC-02",
         "濮阳市通达路桥工程有限公司",
@@ -510,6 +522,8 @@ def _run(req: PaymentRequest, demo: Demo, users: dict[str, User], accountant: Us
             requests.reject(_approver(req, users), req, str(arg), client_key=_key())
         elif name == "withdraw":
             requests.withdraw(accountant, req, client_key=_key())
+        elif name == "discard":
+            requests.discard(accountant, req, client_key=_key())
         elif name == "pay":
             assert req.amount is not None
             receipt = document_photo(

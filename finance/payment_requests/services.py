@@ -533,18 +533,30 @@ def transition(
     user), RequestError (bad input) or AlreadyHandled (someone acted first, or the page was stale)."""
     if (done := _replayed(client_key, req, user)) is not None:
         return done
+    seen = req.version
     lock(req)
+    moved = req.version != seen  # someone acted while this one waited for the lock: theirs came first
     _refuse_history(req)
     _check_version(req, version)
     known = facts(req)
-    rule, target = decide(known, action)  # NotAllowed: not open in this state
+    try:
+        rule, target = decide(known, action)  # NotAllowed: not open in this state
+    except NotAllowed:
+        if moved:
+            raise AlreadyHandled from None
+        raise
     if statement_role is not None and acting_for(user, req, action) is None:
         # the statement confirms it: the importer need not hold the role, but the table's bars hold
         if any(barred(user, req, bar) for bar in rule.barred):
             raise Forbidden(action)
         role = statement_role
     else:
-        acting = _require_role(user, req, action)
+        try:
+            acting = _require_role(user, req, action)
+        except Forbidden:
+            if moved:  # the step moved on under the lock: the other approver's decision came first
+                raise AlreadyHandled from None
+            raise
         role = acting.role
         if acting.on_behalf_of is not None:  # a delegate: the event's actor is them, for whom is in the payload
             extra_after = {**(extra_after or {}), "on_behalf_of": {

@@ -176,6 +176,17 @@ def test_story_from_the_village_phone_to_the_liaison(story, phone):
         assert kind in row_of(live, rid)["attachments"]
         check_page(acc, f"{kind}-added")
 
+    # 2b. She types the invoice's facts beside its photo (issue 11: a 发票 is not submitted without them).
+    acc.goto(f"/requests/{rid}")
+    href = acc.page.locator("main a[href*='/controls/attachments/'][href$='/invoice']").first.get_attribute("href")
+    assert href
+    acc.goto(href)
+    acc.page.fill("#f-number", "25412000000012345678")
+    acc.page.fill("#f-invoice_date", date.today().isoformat())
+    acc.page.fill("#f-seller", PAYEE)
+    acc.page.fill("#f-amount", AMOUNT)
+    acc.click("保存发票信息")
+
     # 3. She submits it.
     acc.goto(f"/requests/{rid}")
     post_form(acc, f"/requests/{rid}/submit", "提交审批")
