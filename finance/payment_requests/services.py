@@ -536,6 +536,8 @@ def transition(
     seen = req.version
     lock(req)
     moved = req.version != seen  # someone acted while this one waited for the lock: theirs came first
+    if moved and (done := _replayed(client_key, req, user)) is not None:
+        return done  # it was this same form, sent twice: the first send's answer
     _refuse_history(req)
     _check_version(req, version)
     known = facts(req)

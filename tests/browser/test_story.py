@@ -14,6 +14,7 @@ them, so it runs once those branches are merged (pytest -m e2e_story)."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -181,7 +182,7 @@ def test_story_from_the_village_phone_to_the_liaison(story, phone):
     href = acc.page.locator("main a[href*='/controls/attachments/'][href$='/invoice']").first.get_attribute("href")
     assert href
     acc.goto(href)
-    acc.page.fill("#f-number", "25412000000012345678")
+    acc.page.fill("#f-number", f"2541{uuid.uuid4().int % 10**16:016d}")  # unused anywhere in the district
     acc.page.fill("#f-invoice_date", date.today().isoformat())
     acc.page.fill("#f-seller", PAYEE)
     acc.page.fill("#f-amount", AMOUNT)
