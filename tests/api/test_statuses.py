@@ -313,6 +313,27 @@ def _close_twice(as_: Callable[[str], ApiClient]) -> Any:
 SCENARIOS.update(BANK)
 
 
+def _plugins() -> list[Any]:
+    """Each tests/api/scenarios_*.py adds its operations' SCENARIOS, and REAL_IDS (a path parameter's name ->
+    a function making a real row's id) for the shared statuses, so that a feature's endpoints bring their
+    scenarios along without editing this file."""
+    import importlib
+    import pkgutil
+
+    import tests.api
+
+    return [importlib.import_module(f"tests.api.{m.name}") for m in pkgutil.iter_modules(tests.api.__path__)
+            if m.name.startswith("scenarios_")]
+
+
+REAL_IDS: dict[str, Callable[[], int]] = {}
+SHARED_AS: dict[str, str] = {}  # an endpoint, or a path parameter, -> who asks for the shared statuses
+for _module in _plugins():
+    SCENARIOS.update(getattr(_module, "SCENARIOS", {}))
+    REAL_IDS.update(getattr(_module, "REAL_IDS", {}))
+    SHARED_AS.update(getattr(_module, "SHARED_AS", {}))
+
+
 def _detach(as_: Callable[[str], ApiClient], who: str, state: State) -> Any:
     req = _req(state)
     return as_(who).delete(f"/requests/{req.id}/attachments/{req.attachments[0].id}")
@@ -334,8 +355,10 @@ def _shared(op: Any, status: int, as_: Callable[[str | None], ApiClient], app: A
     """The shared statuses, reached alike for every operation."""
     method, path = op.method, _path(op)
     params = dict(op.path_params or ())
-    client = as_("yc_lianqing" if "chain_id" in params
-                 else "yc_shenhe" if params.keys() & {"match_id", "line_id", "exception_id"} else "dy_baozhang")
+    chosen = SHARED_AS.get(op.endpoint) or next((SHARED_AS[name] for name in params if name in SHARED_AS), None)
+    client = as_(chosen or ("yc_lianqing" if "chain_id" in params
+                            else "yc_shenhe" if params.keys() & {"match_id", "line_id", "exception_id"}
+                            else "dy_baozhang"))
     if status == 401:
         return _open(as_(None), path, method, headers={"Idempotency-Key": "k" * 10})
     if status == 429:
@@ -394,6 +417,9 @@ def _real(op: Any, path: str) -> str:
         return path.replace("2147483647", str(_unmatched_line()[0]), 1)
     if "exception_id" in params:
         return path.replace("2147483647", str(_exception()), 1)
+    for name in params:
+        if name in REAL_IDS:
+            return path.replace("2147483647", str(REAL_IDS[name]()), 1)
     req = _req(State.DRAFT)
     return path.replace("2147483647", str(req.id), 1).replace("2147483647", str(req.attachments[0].id))
 
