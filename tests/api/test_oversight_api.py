@@ -107,6 +107,21 @@ def test_the_district_figures_are_the_page_s(as_user: Any, make_client: Any) -> 
     assert page.get("/oversight/flags/district").status_code == 404  # the page says the same
 
 
+def test_a_district_liaison_reads_the_district(as_user: Any, make_client: Any) -> None:
+    from finance.auth import services as accounts
+    from finance.roles import Role
+
+    accounts.assign_role(f.user("mk_lianqing"), Role.LIAISON, f.unit("HL"))
+    db.session.commit()
+    answer = as_user("mk_lianqing").get("/district")
+    assert answer.status_code == 200 and answer.get_json()["district"]["code"] == "HL"
+    page = make_client()
+    page.login("mk_lianqing")
+    assert page.get("/oversight/flags/district").status_code == 200
+    assert as_user("mk_lianqing").put("/townships/HL-YC/flag-policy",
+                                      {"thresholds": {"fast_seconds": 5}}).status_code == 403
+
+
 # --- thresholds ------------------------------------------------------------------------------------------------
 
 def test_the_admin_publishes_thresholds_and_liaisons_read_them(as_user: Any) -> None:
