@@ -1,5 +1,5 @@
 """What a liaison reads and asks through the API, and what the township answers: attachments (a liaison's
-view of one is recorded, as on the pages), questions (质询) and their answers, a village chain's trail
+view of one is recorded, as on the pages), questions (问询) and their answers, a village chain's trail
 events (keyset on seq) and its verification. The services and queries are the oversight pages'."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from finance.storage import TYPES
 from finance.trail import AuditSubject, action_label
 
 TAG_FILES = api.tag("attachments", "附件")
-TAG_QUESTIONS = api.tag("questions", "质询")
+TAG_QUESTIONS = api.tag("questions", "问询")  # 问询: the liaison asks; never 质询, a power of the people's congress
 TAG_TRAIL = api.tag("trail", "审计轨迹")
 MAX_EVENTS = 200
 
@@ -102,15 +102,15 @@ def _question(question_id: int) -> Question:
     return question
 
 
-@api.operation("GET", "/questions", summary="待答复的质询", tag=TAG_QUESTIONS, response=QuestionList,
-               description="乡镇人员：本乡镇申请上未答复的质询；廉情联络员：自己提出的。期限最早的在前。")
+@api.operation("GET", "/questions", summary="待答复的问询", tag=TAG_QUESTIONS, response=QuestionList,
+               description="乡镇人员：本乡镇申请上未答复的问询；廉情联络员：自己提出的。期限最早的在前。")
 def open_questions() -> QuestionList:
     """Unanswered questions: for township staff those on their township's requests, for a liaison those
     they asked; earliest deadline first."""
     return QuestionList(items=[question_out(q) for q in queries.open_questions_for(current_user)])
 
 
-@api.operation("GET", "/requests/<int:request_id>/questions", summary="申请上的质询", tag=TAG_QUESTIONS,
+@api.operation("GET", "/requests/<int:request_id>/questions", summary="申请上的问询", tag=TAG_QUESTIONS,
                response=QuestionList)
 def request_questions(request_id: int) -> QuestionList:
     req = load(request_id)
@@ -119,7 +119,7 @@ def request_questions(request_id: int) -> QuestionList:
     return QuestionList(items=[question_out(q) for q in queries.questions_on(req)])
 
 
-@api.operation("POST", "/requests/<int:request_id>/questions", summary="提出质询（廉情联络员）", tag=TAG_QUESTIONS,
+@api.operation("POST", "/requests/<int:request_id>/questions", summary="提出问询（廉情联络员）", tag=TAG_QUESTIONS,
                body=AskIn, response=QuestionOut, status=201)
 def ask_question(request_id: int, body: AskIn) -> Created:
     req = load(request_id)
@@ -129,12 +129,12 @@ def ask_question(request_id: int, body: AskIn) -> Created:
     return Created(question_out(question), url_for("api.get_question", question_id=question.id))
 
 
-@api.operation("GET", "/questions/<int:question_id>", summary="质询详情", tag=TAG_QUESTIONS, response=QuestionOut)
+@api.operation("GET", "/questions/<int:question_id>", summary="问询详情", tag=TAG_QUESTIONS, response=QuestionOut)
 def get_question(question_id: int) -> QuestionOut:
     return question_out(_question(question_id))
 
 
-@api.operation("POST", "/questions/<int:question_id>/answer", summary="答复质询（乡镇）", tag=TAG_QUESTIONS,
+@api.operation("POST", "/questions/<int:question_id>/answer", summary="答复问询（乡镇）", tag=TAG_QUESTIONS,
                body=AnswerIn, response=QuestionOut, errors=(403, 409))
 def answer_question(question_id: int, body: AnswerIn) -> QuestionOut:
     question = _question(question_id)

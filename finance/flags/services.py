@@ -6,7 +6,9 @@ record."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any, cast
 
 from flask_babel import gettext as _
@@ -98,28 +100,51 @@ def ask(user: User, flag: RiskFlag, req: PaymentRequest, text: str, deadline: da
 
 # --- thresholds as policy data ------------------------------------------------------------------------------
 
+def current_policy(township: OrgUnit) -> FlagPolicy | None:
+    """The township's latest published version of its thresholds (None: never published, the defaults)."""
+    return db.session.execute(select(FlagPolicy).where(FlagPolicy.township_id == township.id)
+                              .order_by(FlagPolicy.version.desc()).limit(1)).scalar_one_or_none()
+
+
 def current_rules(township: OrgUnit) -> FlagRules:
-    row = db.session.execute(select(FlagPolicy).where(FlagPolicy.township_id == township.id)
-                             .order_by(FlagPolicy.version.desc()).limit(1)).scalar_one_or_none()
+    row = current_policy(township)
     return parse_flag_rules(row.rules) if row is not None else DEFAULT_FLAG_RULES
 
 
-def publish_rules(by: User | None, township: OrgUnit, changes: dict[str, str]) -> FlagPolicy:
-    """A new version of a township's flag thresholds: the current ones with `changes` (field -> text). The
-    district admin publishes them (`by` None: the command line); one event on the system chain."""
+def publish_rules(by: User | None, township: OrgUnit, changes: Mapping[str, str | list[str]]) -> FlagPolicy:
+    """A new version of a township's flag thresholds: the current ones with `changes` (field -> text, or a
+    list of words; a list's text is comma-separated words). Whoever manages the township's policies (the
+    district admin, `Permission.POLICY_MANAGE`) publishes them (`by` None: the command line); one
+    `flag_policy_publish` event on the system chain, in the caller's transaction (page, CLI and API alike).
+    Each threshold that does not parse is named in the error."""
     if by is not None and not can(by, Permission.POLICY_MANAGE, township):
         raise Forbidden(Permission.POLICY_MANAGE)
     current = json.loads(current_rules(township).to_json())
+    current_before = dict(current)
     known = set(current)
     unknown = sorted(set(changes) - known)
     if unknown:
-        raise FlagError(_("没有这些阈值：%(names)s", names="、".join(unknown)), {"rules": ", ".join(unknown)})
-    for key, text in changes.items():
-        current[key] = [w for w in text.split(",") if w] if isinstance(current[key], list) else text
-    try:
-        rules = FlagRules.from_json(json.dumps(current))
-    except (ValueError, ArithmeticError) as exc:
-        raise FlagError(_("阈值格式不正确：%(e)s", e=str(exc)), {"rules": str(exc)}) from None
+        raise FlagError(_("没有这些阈值：%(names)s", names="、".join(unknown)),
+                        dict.fromkeys(unknown, _("没有这个阈值。")))
+    errors: dict[str, str] = {}
+    for key, value in changes.items():
+        if isinstance(current[key], list):
+            words = value if isinstance(value, list) else value.split(",")
+            current[key] = [w.strip() for w in words if w.strip()]
+            continue
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            FlagRules.from_json(json.dumps({key: text}))
+            number = Decimal(text)
+        except (ValueError, ArithmeticError):
+            errors[key] = _("须为数字。")
+            continue
+        if not number.is_finite() or number < 0:
+            errors[key] = _("须为不小于 0 的数字。")
+        current[key] = text
+    if errors:
+        raise FlagError(_("阈值格式不正确：%(names)s", names="、".join(errors)), errors)
+    rules = FlagRules.from_json(json.dumps(current))
     version = (db.session.execute(select(func.max(FlagPolicy.version)).where(FlagPolicy.township_id == township.id))
                .scalar_one() or 0) + 1
     row = FlagPolicy(township_id=township.id, version=version, rules=rules.to_json(),
@@ -128,5 +153,6 @@ def publish_rules(by: User | None, township: OrgUnit, changes: dict[str, str]) -
     db.session.flush()
     trail.record(village=None, user=by, role=Role.ADMIN if by else None, action=AuditAction.FLAG_POLICY_PUBLISH,
                  subject_type=AuditSubject.FLAG_POLICY, subject_id=row.id,
+                 before={"township": township.code, "rules": current_before},
                  after={"township": township.code, "version": version, "rules": json.loads(row.rules)})
     return row

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -71,6 +72,24 @@ def parse_clock(text: str) -> int | None:
 
 def clock(minutes: int | None) -> str:
     return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def settings_form(user: User, setting: NoticeSetting | None) -> dict[str, Any]:
+    """A person's settings as the page's form and the API show them; without a row, the default (SMS to
+    the account's phone)."""
+    if setting is None:
+        return {"email_on": False, "sms_on": bool(user.phone), "wecom_on": False, "dingtalk_on": False,
+                "email": "", "mobile": user.phone or "", "wecom_key": "", "dingtalk_token": "",
+                "dingtalk_secret": "", "quiet_on": False, "quiet_start": "22:00", "quiet_end": "07:00"}
+    return {
+        "email_on": setting.email_on, "sms_on": setting.sms_on, "wecom_on": setting.wecom_on,
+        "dingtalk_on": setting.dingtalk_on, "email": setting.email or "",
+        "mobile": setting.mobile or user.phone or "", "wecom_key": setting.wecom_key or "",
+        "dingtalk_token": setting.dingtalk_token or "", "dingtalk_secret": setting.dingtalk_secret or "",
+        "quiet_on": setting.quiet_start is not None,
+        "quiet_start": clock(setting.quiet_start) or "22:00",
+        "quiet_end": clock(setting.quiet_end) or "07:00",
+    }
 
 
 def settings_errors(data: SettingsInput) -> dict[str, str]:

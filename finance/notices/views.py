@@ -23,23 +23,6 @@ from finance.web import see_other, write
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
 
-def _form_of(setting: NoticeSetting | None) -> dict[str, Any]:
-    """The settings as the form shows them; without a row, the default (SMS to the account's phone)."""
-    user = current_user
-    if setting is None:
-        return {"sms_on": bool(user.phone), "mobile": user.phone or "", "quiet_on": False,
-                "quiet_start": "22:00", "quiet_end": "07:00"}
-    return {
-        "email_on": setting.email_on, "sms_on": setting.sms_on, "wecom_on": setting.wecom_on,
-        "dingtalk_on": setting.dingtalk_on, "email": setting.email or "",
-        "mobile": setting.mobile or user.phone or "", "wecom_key": setting.wecom_key or "",
-        "dingtalk_token": setting.dingtalk_token or "", "dingtalk_secret": setting.dingtalk_secret or "",
-        "quiet_on": setting.quiet_start is not None,
-        "quiet_start": services.clock(setting.quiet_start) or "22:00",
-        "quiet_end": services.clock(setting.quiet_end) or "07:00",
-    }
-
-
 def _input_from(form: Any) -> services.SettingsInput:
     def on(name: str) -> bool:
         return form.get(name) in ("1", "on", "y")
@@ -70,8 +53,8 @@ def settings() -> ResponseReturnValue:
                      done=lambda _s: see_other(url_for("notices.settings"), _("通知设置已保存。")),
                      invalid=refused)
     setting = db.session.get(NoticeSetting, current_user.id)
-    return render_template("notices/settings.html", form=_form_of(setting), errors={}, message=None,
-                           active=channels_for(current_user, setting), Channel=Channel)
+    return render_template("notices/settings.html", form=services.settings_form(current_user, setting), errors={},
+                           message=None, active=channels_for(current_user, setting), Channel=Channel)
 
 
 def _admin_only() -> None:

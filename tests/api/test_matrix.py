@@ -51,6 +51,14 @@ def _question(req: PaymentRequest) -> int:
     return q.id
 
 
+def _hold(req: PaymentRequest) -> int:
+    from finance.extensions import db
+
+    hold = oversight.hold_payment(f.user("yc_lianqing"), req, "待核实")
+    db.session.commit()
+    return hold.id
+
+
 def _form(**data: Any) -> dict[str, Any]:
     return {"client_key": uuid.uuid4().hex, **data}
 
@@ -92,6 +100,10 @@ CASES = [
          lambda c, r: c.get(f"/oversight/questions/{_question(r)}")),
     Case("answer", State.PENDING, lambda a, r: a.post(f"/questions/{_question(r)}/answer", {"answer": "已核"}),
          lambda c, r: c.post(f"/oversight/questions/{_question(r)}/answer", data=_form(answer="已核"))),
+    Case("hold", State.APPROVED, lambda a, r: a.post(f"/requests/{r.id}/hold", {"reason": "待核实"}),
+         lambda c, r: c.post(f"/oversight/flags/requests/{r.id}/hold", data=_form(hold_reason="待核实"))),
+    Case("lift", State.APPROVED, lambda a, r: a.post(f"/holds/{_hold(r)}/lift", {"reason": "已核实"}),
+         lambda c, r: c.post(f"/oversight/flags/holds/{_hold(r)}/lift", data=_form(lift_reason="已核实"))),
     Case("chain events", State.PENDING, lambda a, r: a.get(f"/chains/{CHAIN}/events"),
          lambda c, r: c.get(f"/oversight/chains/{CHAIN}")),
     Case("verification", State.PENDING, lambda a, r: a.get(f"/chains/{CHAIN}/verification"),
