@@ -261,7 +261,7 @@ class StepOut(Out):
 class AttachmentRuleOut(Out):
     kind: str
     label: str
-    min_amount: Money
+    min_amount: Money | None = Field(description="从此金额起需要；null 为不限金额")
     subjects: list[str]
 
 
@@ -317,7 +317,8 @@ def _version_out(policy: RoutingPolicy | None, rules: Rules, names: dict[int, st
         steps=[StepOut(role=s.role.value, role_label=s.role.label, min_amount=s.min_amount, subjects=list(s.subjects))
                for s in rules.steps],
         attachments=[AttachmentRuleOut(kind=a.kind, label=AttachmentKind.requirement_label(a.kind),
-                                       min_amount=a.min_amount, subjects=list(a.subjects)) for a in rules.attachments],
+                                       min_amount=a.min_amount or None, subjects=list(a.subjects))
+                     for a in rules.attachments],
         major_threshold=rules.major_threshold)
 
 

@@ -296,6 +296,12 @@ def test_routing_policy_read_and_publish(as_user: Any, make_client: Any) -> None
     # the same rules again: nothing published (as the page's 流程没有改动)
     same = admin.put("/townships/HL-YC/routing-policy", POLICY).get_json()
     assert same["changed"] is False and same["current"]["version"] == 2
+    # what GET answers, sent back, is the same policy
+    current = admin.get("/townships/HL-MK/routing-policy").get_json()["current"]
+    echo = {"steps": [{k: v for k, v in s.items() if k != "role_label"} for s in current["steps"]],
+            "attachments": [{k: v for k, v in a.items() if k != "label"} for a in current["attachments"]],
+            "major_threshold": current["major_threshold"], "based_on": current["version"]}
+    assert admin.put("/townships/HL-MK/routing-policy", echo).get_json()["changed"] is False
     # a stale edit: someone published since the version read
     stale = admin.put("/townships/HL-YC/routing-policy", {**POLICY, "major_threshold": "40000", "based_on": 1})
     assert stale.status_code == 409
