@@ -74,7 +74,7 @@ def load_user(token: str) -> User | None:
     except ValueError:
         return None
     user = db.session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
+    if user is None or not user.active or user.session_version != version or user.system_account:
         return None
     from finance.auth.sessions import current_is_live
 
@@ -90,7 +90,8 @@ def authenticate(username: str, password: str) -> User | None:
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
         hasher().verify(user.password_hash if user else _dummy_hash(), password)
-        ok = user is not None and user.active
+        # A system account (a bank's, the province's platform) is no person: it uses API tokens, never a page.
+        ok = user is not None and user.active and not user.system_account
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None:

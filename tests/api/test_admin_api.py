@@ -333,3 +333,19 @@ def test_routing_policy_refusals(as_user: Any, other_district: dict[str, Any]) -
     assert as_user("qt_admin").put("/townships/HL-MK/routing-policy", POLICY).status_code == 404
     assert as_user("mk_xiangzhang").get("/townships/HL-MK/routing-policy").status_code == 403
     assert as_user("mk_xiangzhang").put("/townships/HL-MK/routing-policy", POLICY).status_code == 403
+
+
+# --- system accounts ------------------------------------------------------------------------------------------
+
+def test_a_system_account_signs_in_to_no_page_but_its_token_works(as_user: Any, make_client: Any) -> None:
+    from finance.api import tokens
+
+    bank = f.user("mk_chuna")  # stands in for a bank's system account
+    page = make_client()
+    assert page.login("mk_chuna").status_code == 302  # a live page session, from before it was marked
+    tokens.mark_system_account(bank)
+    db.session.commit()
+    assert page.get("/").status_code == 302 and "/login" in page.get("/").headers["Location"]  # ended
+    again = make_client()
+    assert again.login("mk_chuna").status_code != 302  # the right password opens no page
+    assert as_user("mk_chuna").get("/todo").status_code == 200  # the API, with a token, as before
