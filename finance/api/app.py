@@ -20,10 +20,11 @@ def init_app(app: Flask) -> None:
     from finance.flags import api as flags_api
     from finance.imports import api as imports_api
     from finance.notices import api as notices_api
+    from finance.orgs import api as orgs_api
 
     # The endpoint modules, imported for their `@api.operation`s (a feature adds its own here).
     ENDPOINTS = (endpoints_requests, endpoints_payments, endpoints_oversight, endpoints_bank,  # noqa: N806
-                 imports_api, flags_api, delegations_api, notices_api)
+                 imports_api, flags_api, delegations_api, notices_api, orgs_api)
     assert ENDPOINTS
     bp = api.bp
     if not getattr(bp, "_sanzi_wired", False):  # a blueprint is wired once, however many apps register it

@@ -14,6 +14,7 @@ Nothing here knows a feature: no business rule lives in finance/api."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from finance.api import idempotency
-from finance.api.problems import Problem, ProblemType
+from finance.api.problems import PROBLEM_JSON, Problem, ProblemType
 from finance.errors import AlreadyHandled, Forbidden, InputError, NotFound
 from finance.extensions import db
 from finance.params import MAX_ID
@@ -57,6 +58,14 @@ class Created:
 
     body: BaseModel
     location: str
+
+
+@dataclass
+class OneTime:
+    """An answer holding a secret shown once (an activation code): it is not kept with the Idempotency-Key
+    (only its SHA-256 is stored anywhere); the same key sent again is a 409 saying so, acting on nothing."""
+
+    body: BaseModel
 
 
 @dataclass
@@ -279,13 +288,17 @@ def handle(op: Operation, func: Callable[..., Any], path_args: dict[str, Any]) -
     if isinstance(result, Response):
         db.session.commit()
         return result
-    status, location = op.status, None
+    status, location, kept = op.status, None, None
     if isinstance(result, Created):
         location = result.location
         result = result.body
+    if isinstance(result, OneTime):
+        result = result.body
+        gone = Problem(ProblemType.CONFLICT, _("这一答复含只显示一次的内容（如激活码），不再重复；需要时请重新发放。"))
+        kept = (gone.kind.status, json.dumps(gone.body(), ensure_ascii=False))
     body = _json(result)
     if isinstance(claimed, idempotency.IdempotencyKey):
-        idempotency.settle(claimed, status, body, location)
+        idempotency.settle(claimed, *(kept or (status, body)), location)
     db.session.commit()
     response = Response(body, status=status, mimetype="application/json")
     if location:
@@ -294,7 +307,8 @@ def handle(op: Operation, func: Callable[..., Any], path_args: dict[str, Any]) -
 
 
 def _replay(stored: idempotency.Stored) -> Response:
-    response = Response(stored.body, status=stored.status, mimetype="application/json")
+    response = Response(stored.body, status=stored.status,
+                        mimetype=PROBLEM_JSON if stored.status >= 400 else "application/json")
     if stored.location:
         response.headers["Location"] = stored.location
     response.headers["Idempotent-Replayed"] = "true"

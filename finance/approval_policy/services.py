@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from finance import trail
 from finance.approval_policy.models import RoutingPolicy
+from finance.approval_policy.queries import current_policy, rules_of
 from finance.approval_policy.rules import AttachmentRule, Rules, StepRule
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
-from finance.errors import InputError
+from finance.errors import AlreadyHandled, InputError
 from finance.extensions import db
 from finance.money import AmountError, parse_amount
 from finance.orgs.models import AccountSubject, OrgUnit
@@ -28,14 +29,20 @@ class PolicyError(InputError):
     """A message for the admin, naming the row that is wrong."""
 
 
+def _field(name: str, message: str) -> PolicyError:
+    """A refusal naming the part of the policy that is wrong: steps, attachments or major_threshold (the API
+    names it; the page shows the message)."""
+    return PolicyError(message, {name: message})
+
+
 def publish_policy(township: OrgUnit, rules: Rules, by: User | None = None) -> RoutingPolicy:
     """A new version of a township's approval policy; earlier versions stay as they were."""
     if township.kind != OrgKind.TOWNSHIP:
         raise PolicyError(_("审批流程只能按乡镇设置。"))
     if not rules.steps:
-        raise PolicyError(_("审批流程至少需要一个步骤。"))
+        raise _field("steps", _("审批流程至少需要一个步骤。"))
     if missing := missing_village_steps(rules):
-        raise PolicyError(_("每一笔支出，不论金额和科目，都至少要经过村里的两步审批：请添加不限金额、不限科目的"
+        raise _field("steps", _("每一笔支出，不论金额和科目，都至少要经过村里的两步审批：请添加不限金额、不限科目的"
                             "“%(roles)s”步骤。", roles=_("”“").join(r.label for r in missing)))
     version = (db.session.execute(
         select(func.max(RoutingPolicy.version)).where(RoutingPolicy.township_id == township.id)
@@ -48,6 +55,19 @@ def publish_policy(township: OrgUnit, rules: Rules, by: User | None = None) -> R
                  subject_type=AuditSubject.ROUTING_POLICY, subject_id=policy.id,
                  after={"township": township.code, "version": version, "rules": rules.to_json()})
     return policy
+
+
+def publish_changes(township: OrgUnit, rules: Rules, by: User, based_on: int | None = None) -> RoutingPolicy | None:
+    """What the policy editor's 发布 does: a new version when `rules` differ from those in force, None when
+    they do not (nothing is published). `based_on`, the version the editor read (0: none published yet),
+    refuses a stale edit when another version was published since (AlreadyHandled)."""
+    current = current_policy(township)
+    if based_on is not None and based_on != (current.version if current is not None else 0):
+        raise AlreadyHandled(_("审批流程在您读取后已发布了新版本（第 %(v)d 版），请重新读取后再修改。",
+                               v=current.version if current is not None else 0))
+    if current is not None and rules == rules_of(current):
+        return None
+    return publish_policy(township, rules, by=by)
 
 
 # Every request, whatever its amount and subject, is approved at least by these two (DESIGN.md): a policy
@@ -87,19 +107,19 @@ def build_rules(steps: list[StepInput], attachments: list[AttachmentInput], majo
     known_subjects = set(db.session.execute(select(AccountSubject.code)).scalars())
     maximum = Decimal(current_app.config["MAX_AMOUNT"])
 
-    def amount(text: str, row: str) -> Decimal | None:
+    def amount(text: str, row: str, part: str) -> Decimal | None:
         if not text.strip():
             return None
         try:
             return parse_amount(text, maximum)
         except AmountError as exc:
-            raise PolicyError(_("%(row)s：%(error)s", row=row, error=exc)) from None
+            raise _field(part, _("%(row)s：%(error)s", row=row, error=exc)) from None
 
-    def subject_codes(text: str, row: str) -> tuple[str, ...]:
+    def subject_codes(text: str, row: str, part: str) -> tuple[str, ...]:
         codes = tuple(dict.fromkeys(c for c in re.split(r"[\s,，、;；]+", text.strip()) if c))
         unknown = [c for c in codes if c not in known_subjects]
         if unknown:
-            raise PolicyError(_("%(row)s：没有代码为 %(codes)s 的会计科目。", row=row, codes=_("、").join(unknown)))
+            raise _field(part, _("%(row)s：没有代码为 %(codes)s 的会计科目。", row=row, codes=_("、").join(unknown)))
         return codes
 
     used = [(s.order if s.order is not None else n + 1, n, s) for n, s in enumerate(steps) if s.role.strip()]
@@ -109,26 +129,26 @@ def build_rules(steps: list[StepInput], attachments: list[AttachmentInput], majo
         try:
             role = Role(row.role)
         except ValueError:
-            raise PolicyError(_("%(row)s：角色无效。", row=label)) from None
+            raise _field("steps", _("%(row)s：角色无效。", row=label)) from None
         if role not in APPROVER_ROLES:
-            raise PolicyError(_("%(row)s：%(role)s 不是审批角色。", row=label, role=role.label))
-        rule = StepRule(role, amount(row.min_amount, label), subject_codes(row.subjects, label))
+            raise _field("steps", _("%(row)s：%(role)s 不是审批角色。", row=label, role=role.label))
+        rule = StepRule(role, amount(row.min_amount, label, "steps"), subject_codes(row.subjects, label, "steps"))
         if rule in step_rules:
-            raise PolicyError(_("%(row)s：与前面的步骤重复。", row=label))
+            raise _field("steps", _("%(row)s：与前面的步骤重复。", row=label))
         step_rules.append(rule)
     if not step_rules:
-        raise PolicyError(_("审批流程至少需要一个步骤。"))
+        raise _field("steps", _("审批流程至少需要一个步骤。"))
 
     attachment_rules: list[AttachmentRule] = []
     for n, att in enumerate((a for a in attachments if a.kind.strip()), start=1):
         label = _("第 %(n)d 项附件要求", n=n)
         kind = AttachmentKind.parse(att.kind)
         if kind not in AttachmentKind.uploadable():
-            raise PolicyError(_("%(row)s：附件类型无效。", row=label))
-        attachment_rules.append(AttachmentRule(att.kind, amount(att.min_amount, label) or Decimal("0"),
-                                               subject_codes(att.subjects, label)))
+            raise _field("attachments", _("%(row)s：附件类型无效。", row=label))
+        attachment_rules.append(AttachmentRule(att.kind, amount(att.min_amount, label, "attachments") or Decimal("0"),
+                                               subject_codes(att.subjects, label, "attachments")))
 
-    major = amount(major_threshold, _("重大事项金额"))
+    major = amount(major_threshold, _("重大事项金额"), "major_threshold")
     if major is None:
-        raise PolicyError(_("请填写重大事项金额。"))
+        raise _field("major_threshold", _("请填写重大事项金额。"))
     return Rules(steps=tuple(step_rules), attachments=tuple(attachment_rules), major_threshold=major)

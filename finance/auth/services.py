@@ -56,6 +56,11 @@ class AccountError(InputError):
     """A message for the user."""
 
 
+def _field(name: str, message: str) -> AccountError:
+    """A refusal naming the field that is wrong (the API names it; the page shows the message)."""
+    return AccountError(message, {name: message})
+
+
 def hash_password(password: str) -> str:
     return hasher().hash(password)
 
@@ -69,7 +74,7 @@ def load_user(token: str) -> User | None:
     except ValueError:
         return None
     user = db.session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
+    if user is None or not user.active or user.session_version != version or user.system_account:
         return None
     from finance.auth.sessions import current_is_live
 
@@ -85,7 +90,8 @@ def authenticate(username: str, password: str) -> User | None:
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
         hasher().verify(user.password_hash if user else _dummy_hash(), password)
-        ok = user is not None and user.active
+        # A system account (a bank's, the province's platform) is no person: it uses API tokens, never a page.
+        ok = user is not None and user.active and not user.system_account
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None:
@@ -135,17 +141,17 @@ def create_user(*, username: str, display_name: str, password: str, role: Role, 
                 by: User | None = None, phone: str | None = None) -> User:
     username = username.strip().lower()
     if not username or not username.replace("_", "").replace(".", "").isalnum() or len(username) > 64:
-        raise AccountError(_("用户名只能包含字母、数字、点和下划线。"))
+        raise _field("username", _("用户名只能包含字母、数字、点和下划线。"))
     if not display_name.strip():
-        raise AccountError(_("请填写姓名。"))
+        raise _field("display_name", _("请填写姓名。"))
     if len(password) < MIN_PASSWORD:
-        raise AccountError(_("密码至少需要 %(n)d 位。", n=MIN_PASSWORD))
+        raise _field("password", _("密码至少需要 %(n)d 位。", n=MIN_PASSWORD))
     if by is not None and (problem := password_problem(password, username=username, display_name=display_name)):
-        raise AccountError(problem)
+        raise _field("password", problem)
     if phone and not PHONE_RE.fullmatch(phone):
-        raise AccountError(_("手机号只能包含数字，例如 13912345678。"))
+        raise _field("phone", _("手机号只能包含数字，例如 13912345678。"))
     if db.session.execute(select(User.id).where(User.username == username)).first():
-        raise AccountError(_("用户名 %(u)s 已被使用。", u=username))
+        raise _field("username", _("用户名 %(u)s 已被使用。", u=username))
     # A password an admin set is known to two people: its owner must choose their own at first login.
     user = User(username=username, display_name=display_name.strip(), phone=phone,
                 password_hash=hasher().hash(password), must_change_password=by is not None)
@@ -170,12 +176,12 @@ def admin_covers(admin: User, unit: OrgUnit) -> bool:
 
 def assign_role(user: User, role: Role, org_unit: OrgUnit, by: User | None = None) -> RoleAssignment:
     if by is not None and user.id == by.id and role in NOT_SELF_GRANTED:
-        raise AccountError(_("不能给自己授予%(role)s角色，请由另一位管理员授予。", role=role.label))
+        raise _field("role", _("不能给自己授予%(role)s角色，请由另一位管理员授予。", role=role.label))
     if org_unit.kind not in role.levels:
-        raise AccountError(_("%(role)s 只能设置在%(levels)s一级。", role=role.label,
-                             levels="/".join(k.label for k in role.levels)))
+        raise _field("role", _("%(role)s 只能设置在%(levels)s一级。", role=role.label,
+                               levels="/".join(k.label for k in role.levels)))
     if any(a.role == role and a.org_unit_id == org_unit.id for a in user.assignments):
-        raise AccountError(_("该用户已有此角色。"))
+        raise _field("role", _("该用户已有此角色。"))
     assignment = RoleAssignment(user=user, role=role, org_unit=org_unit)
     db.session.add(assignment)
     db.session.flush()
@@ -198,7 +204,9 @@ def remove_role(assignment: RoleAssignment, by: User) -> None:
     db.session.flush()
 
 
-def set_active(user: User, active: bool, by: User) -> None:
+def set_active(user: User, active: bool, by: User, reason: str | None = None) -> None:
+    """Stop an account (its sessions end at once) or start it again; `reason`, when given, goes into the
+    event."""
     if user.id == by.id:
         raise AccountError(_("不能停用自己的账号。"))
     # An account serves every unit where its holder has a role: only an admin of all of them may stop it.
@@ -209,7 +217,7 @@ def set_active(user: User, active: bool, by: User) -> None:
     trail.record(village=None, user=by, role=Role.ADMIN,
                  action=AuditAction.USER_ACTIVATE if active else AuditAction.USER_DEACTIVATE,
                  subject_type=AuditSubject.USER, subject_id=user.id, before={"active": user.active},
-                 after={"active": active})
+                 after={"active": active}, reason=(reason or "").strip() or None)
     user.active = active
     user.session_version += 1
 

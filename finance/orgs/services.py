@@ -22,6 +22,7 @@ from finance.roles import OrgKind, Role
 from finance.trail import AuditAction, AuditSubject
 
 PARENT_KIND = {OrgKind.TOWNSHIP: OrgKind.DISTRICT, OrgKind.VILLAGE: OrgKind.TOWNSHIP}
+CHILD_KIND = {parent: child for child, parent in PARENT_KIND.items()}  # what may be made under a unit
 CODE_RE = re.compile(r"^[A-Za-z0-9-]{2,32}$")
 
 
@@ -29,22 +30,29 @@ class OrgError(InputError):
     """A message for the user."""
 
 
+def _field(name: str, message: str) -> OrgError:
+    """A refusal naming the field that is wrong (the API names it; the page shows the message)."""
+    return OrgError(message, {name: message})
+
+
 def create_unit(*, code: str, name: str, kind: OrgKind, parent: OrgUnit | None, by: User | None = None,
                 bank_name: str | None = None, bank_account: str | None = None,
                 bank_account_name: str | None = None, level_name: str | None = None) -> OrgUnit:
     code = code.strip().upper()
     if not CODE_RE.match(code):
-        raise OrgError(_("代码只能由 2 到 32 位字母、数字和连字符组成。"))
+        raise _field("code", _("代码只能由 2 到 32 位字母、数字和连字符组成。"))
     if not name.strip():
-        raise OrgError(_("请填写名称。"))
+        raise _field("name", _("请填写名称。"))
     if kind != OrgKind.DISTRICT and (parent is None or parent.kind != PARENT_KIND[kind]):
-        raise OrgError(_("上级单位的层级不正确。"))
+        raise _field("parent_id", _("上级单位的层级不正确。"))
     if db.session.execute(select(OrgUnit.id).where(OrgUnit.code == code)).first():
-        raise OrgError(_("代码 %(code)s 已被使用。", code=code))
+        raise _field("code", _("代码 %(code)s 已被使用。", code=code))
     if kind == OrgKind.VILLAGE and not (bank_name and bank_account and bank_account_name):
-        raise OrgError(_("村需要填写开户银行、银行账号和账户名称。"))
+        missing = next(k for k, v in (("bank_name", bank_name), ("bank_account", bank_account),
+                                      ("bank_account_name", bank_account_name)) if not v)
+        raise _field(missing, _("村需要填写开户银行、银行账号和账户名称。"))
     if bank_account and not bank_account.replace(" ", "").isdigit():
-        raise OrgError(_("银行账号只能是数字。"))
+        raise _field("bank_account", _("银行账号只能是数字。"))
     unit = OrgUnit(code=code, name=name.strip(), kind=kind, parent=parent, bank_name=bank_name or None,
                    bank_account=(bank_account or "").replace(" ", "") or None,
                    bank_account_name=bank_account_name or None, level_name=level_name or None)
@@ -59,6 +67,20 @@ def create_unit(*, code: str, name: str, kind: OrgKind, parent: OrgUnit | None, 
                         **({"level_name": unit.level_name} if unit.level_name else {})})
     db.session.flush()
     return unit
+
+
+def create_child(parent: OrgUnit, *, code: str, name: str, by: User, bank_name: str | None = None,
+                 bank_account: str | None = None, bank_account_name: str | None = None) -> OrgUnit:
+    """A unit under `parent` of the level below it (a township under the district, a village under a
+    township), as the admin's 新建 form makes it: only a village has a bank account."""
+    kind = CHILD_KIND.get(parent.kind)
+    if kind is None:
+        raise _field("parent_id", _("%(kind)s下面不能再建单位。", kind=parent.kind.label))
+    village = kind == OrgKind.VILLAGE
+    return create_unit(code=code, name=name, kind=kind, parent=parent, by=by,
+                       bank_name=(bank_name or "").strip() if village else None,
+                       bank_account=(bank_account or "").strip() if village else None,
+                       bank_account_name=(bank_account_name or "").strip() if village else None)
 
 
 def unit_fields(unit: OrgUnit) -> dict[str, str | None]:

@@ -31,7 +31,7 @@ from finance.web import FORM_ERROR, see_other, write
 
 bp = Blueprint("orgs", __name__, url_prefix="/admin")
 
-CHILD_KIND = {OrgKind.DISTRICT: OrgKind.TOWNSHIP, OrgKind.TOWNSHIP: OrgKind.VILLAGE}
+CHILD_KIND = orgs.CHILD_KIND
 EXTRA_POLICY_ROWS = 1  # a blank row to add a step; publishing brings another
 
 
@@ -84,14 +84,10 @@ def new_unit(parent_id: int) -> ResponseReturnValue:
         if request.method == "POST":
             return _refused("orgs/unit_form.html", **page)
         return render_template("orgs/unit_form.html", error=None, **page)
-    village = kind == OrgKind.VILLAGE
     return write(
-        lambda: orgs.create_unit(
-            code=form.code.data or "", name=form.name.data or "", kind=kind, parent=parent, by=current_user,
-            bank_name=(form.bank_name.data or "").strip() if village else None,
-            bank_account=(form.bank_account.data or "").strip() if village else None,
-            bank_account_name=(form.bank_account_name.data or "").strip() if village else None,
-        ),
+        lambda: orgs.create_child(parent, code=form.code.data or "", name=form.name.data or "", by=current_user,
+                                  bank_name=form.bank_name.data, bank_account=form.bank_account.data,
+                                  bank_account_name=form.bank_account_name.data),
         done=lambda unit: see_other(url_for(".index"), _("已新建%(kind)s %(name)s。", kind=kind.label,
                                                           name=unit.name)),
         invalid=lambda exc: render_template("orgs/unit_form.html", error=str(exc), **page),
@@ -187,9 +183,8 @@ def remove_role(user_id: int, assignment_id: int) -> ResponseReturnValue:
     user = queries.get_user(current_user, user_id)
     if user is None:
         abort(404)
-    assignment = next((a for a in user.assignments if a.id == assignment_id), None)
-    # A role held outside the admin's district is not theirs to remove (and not shown to them).
-    if assignment is None or queries.get_unit(current_user, assignment.org_unit_id) is None:
+    assignment = queries.assignment_of(current_user, user, assignment_id)
+    if assignment is None:
         abort(404)
     back = url_for(".user_detail", user_id=user.id)
     return write(lambda: accounts.remove_role(assignment, by=current_user),
@@ -255,9 +250,8 @@ def policy(unit_id: int) -> ResponseReturnValue:
              for r in form.attachments],
             form.major_threshold.data or "",
         )
-        if current is not None and new_rules == rules_of(current):
-            return None
-        return policies.publish_policy(township, new_rules, by=current_user).version
+        published = policies.publish_changes(township, new_rules, by=current_user)
+        return published.version if published is not None else None
 
     def published(version: int | None) -> ResponseReturnValue:
         if version is None:
