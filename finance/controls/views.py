@@ -407,14 +407,15 @@ def _send(sha256: str, content_type: str, name: str) -> Response:
 # --- from the request page: an invoice's facts, what a request pays against ------------------------------
 
 def _editable(req: PaymentRequest) -> None:
-    """Only the accountant may type what a request carries, and only while it is a draft or returned."""
+    """Only the accountant may type what a request carries, and only while it is a draft or returned. The
+    request is visible to the user: another who sees it is refused (403), as by the API."""
     if not can(current_user, Permission.REQUEST_CREATE, req.village):
-        abort(404)
+        abort(403)
     if not req.state.editable:
         flash(_("只有草稿或退回的申请可以修改。"), "error")
         abort(redirect(url_for("payment_requests.detail", request_id=req.id), 303))
     if acting_role(current_user, req, Action.EDIT) is None:
-        abort(404)
+        abort(403)
 
 
 def _back_to(req: PaymentRequest) -> str:
