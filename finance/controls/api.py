@@ -210,7 +210,8 @@ def list_resolutions(query: RecordsQuery) -> ResolutionList:
 class ResolutionForm(Schema):
     village_id: SkipJsonSchema[None] | Id = Field(default=None, description="报账的村（只有一个村时可省略）")
     matter: str = Field(max_length=200, description="决议事项")
-    matter_kind: MatterKind = Field(description="事项类别")
+    matter_kind: Annotated[str, Field(description="事项类别", max_length=20,
+                                      json_schema_extra={"enum": [k.value for k in MatterKind]})]
     meeting_date: date = Field(description="会议日期（不晚于今天）")
     expected: Attendance = Field(description="应到人数")
     present: Attendance = Field(description="实到人数（不少于应到的法定比例）")
@@ -223,7 +224,7 @@ class ResolutionForm(Schema):
                            "（决议公开照片）。实到不得多于应到，也不得少于本镇规定的到会比例；记入该村台账。")
 def create_resolution(form: ResolutionForm, files: Files) -> Created:
     village = _accountant_village(form.village_id)
-    data = controls.ResolutionInput(matter=form.matter, matter_kind=form.matter_kind.value,
+    data = controls.ResolutionInput(matter=form.matter, matter_kind=form.matter_kind,
                                     meeting_date=form.meeting_date, expected=form.expected, present=form.present,
                                     amount=form.amount, minutes=_upload(files, "minutes"),
                                     publicity=_upload(files, "publicity"))

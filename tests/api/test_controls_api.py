@@ -39,6 +39,8 @@ def test_resolutions_and_contracts_through_the_api(as_user: Any, make_client: An
     assert bad.status_code == 422 and "实到人数（41）不能多于应到人数（40）" in bad.get_json()["errors"][0]["detail"]
     assert [e["field"] for e in bad.get_json()["errors"]] == ["present"]
     assert count(Resolution) == 0
+    kind = acct.post("/resolutions", data={**resolution_form(), "matter_kind": "party"}, content_type=MP)
+    assert kind.status_code == 422 and [e["field"] for e in kind.get_json()["errors"]] == ["matter_kind"]
     assert acct.post("/resolutions", data={k: v for k, v in resolution_form().items() if k != "publicity"},
                      content_type=MP).status_code == 422
     made = acct.post("/resolutions", data={**resolution_form(), "amount": "80000"}, content_type=MP)
