@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from finance import storage
 from finance.attachment_kinds import AttachmentKind
 from finance.auth.models import User
-from finance.controls import chain
+from finance.controls import chain, scope
 from finance.controls import queries as q
 from finance.controls import services as controls
 from finance.controls.checks import preview_report
@@ -29,11 +29,9 @@ from finance.controls.models import (
     LIST_ACTION_LABELS,
     MATTER_LABELS,
     RELATION_LABELS,
-    Contract,
     Instalment,
     RelatedPerson,
     Relation,
-    Resolution,
 )
 from finance.errors import InputError
 from finance.orgs.models import OrgUnit
@@ -41,7 +39,7 @@ from finance.params import parse_id
 from finance.payment_requests.models import PaymentRequest
 from finance.payment_requests.queries import get_visible
 from finance.permissions import Permission, acting_role, can
-from finance.roles import OrgKind, Role
+from finance.roles import Role
 from finance.trail import AuditSubject
 from finance.web import see_other, write
 from finance.workflow import TABLE, Action
@@ -76,7 +74,7 @@ def control_panel(req: PaymentRequest) -> dict[str, Any]:
         other = finding.evidence.get("other_request_id")
         if isinstance(other, int) and other not in seen:
             seen[other] = get_visible(current_user, other) is not None
-    editable = req.state.editable and acting_role(current_user, req, Action.EDIT) is not None
+    editable = scope.may_type_into(current_user, req)
     shown = q.trail_controls(req) if req.state.submitted else None
     awaiting_pay = (req.state, Action.PAY) in TABLE
     originals_on = awaiting_pay and chain.originals_required(req)
@@ -93,38 +91,38 @@ def control_panel(req: PaymentRequest) -> dict[str, Any]:
 # --- helpers --------------------------------------------------------------------------------------------
 
 def _township_or_404(unit_id: int) -> OrgUnit:
-    unit = q.unit(unit_id)
-    if unit is None or unit.kind != OrgKind.TOWNSHIP or not can(current_user, Permission.ORG_MANAGE, unit):
+    unit = scope.managed_township(current_user, q.unit(unit_id))
+    if unit is None:
         abort(404)
     return unit
 
 
 def _official_or_404(user_id: int) -> User:
-    user = q.user_by_id(user_id)
-    if user is None or not any(can(current_user, Permission.ORG_MANAGE, a.org_unit) for a in user.assignments):
+    user = scope.managed_official(current_user, user_id)
+    if user is None:
         abort(404)
     return user
 
 
 def _person_or_404(person_id: int) -> RelatedPerson:
-    person = q.person(person_id)
+    person = scope.managed_person(current_user, person_id)
     if person is None:
         abort(404)
-    _official_or_404(person.official_id)
     return person
 
 
 def _my_village() -> OrgUnit:
-    for a in current_user.assignments:
-        if a.role == Role.ACCOUNTANT and a.org_unit.kind == OrgKind.VILLAGE:
-            return a.org_unit
-    abort(404)
-
-
-def _village_record_or_404(record: Resolution | Contract | None) -> Any:
-    if record is None or not can(current_user, Permission.REQUEST_READ, record.village):
+    villages = scope.accountant_villages(current_user)
+    if not villages:
         abort(404)
-    return record
+    return villages[0]
+
+
+def _village_record_or_404(record: scope.R | None) -> scope.R:
+    found = scope.visible_record(current_user, record)
+    if found is None:
+        abort(404)
+    return found
 
 
 def _errors(exc: InputError) -> dict[str, str]:
@@ -231,7 +229,7 @@ def negative_list(unit_id: int) -> ResponseReturnValue:
 
 @bp.route("/negative-items/<int:item_id>/remove", methods=["POST"])
 def remove_negative_item(item_id: int) -> ResponseReturnValue:
-    row = q.negative_item(item_id)
+    row = scope.managed_negative_item(current_user, item_id)
     if row is None:
         abort(404)
     township = _township_or_404(row.township_id)
@@ -409,14 +407,15 @@ def _send(sha256: str, content_type: str, name: str) -> Response:
 # --- from the request page: an invoice's facts, what a request pays against ------------------------------
 
 def _editable(req: PaymentRequest) -> None:
-    """Only the accountant may type what a request carries, and only while it is a draft or returned."""
+    """Only the accountant may type what a request carries, and only while it is a draft or returned. The
+    request is visible to the user: another who sees it is refused (403), as by the API."""
     if not can(current_user, Permission.REQUEST_CREATE, req.village):
-        abort(404)
+        abort(403)
     if not req.state.editable:
         flash(_("只有草稿或退回的申请可以修改。"), "error")
         abort(redirect(url_for("payment_requests.detail", request_id=req.id), 303))
     if acting_role(current_user, req, Action.EDIT) is None:
-        abort(404)
+        abort(403)
 
 
 def _back_to(req: PaymentRequest) -> str:

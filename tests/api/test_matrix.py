@@ -110,6 +110,14 @@ CASES = [
          lambda c, r: c.get(f"/oversight/chains/{CHAIN}")),
     Case("checkpoints", State.PAID, lambda a, r: a.post(f"/chains/{CHAIN}/checkpoints"),
          lambda c, r: c.post(f"/oversight/chains/{CHAIN}/checkpoints", data=_form())),
+    # the controls (finance/controls/api.py): what a request pays against, as its page's panel shows it
+    Case("link", State.PENDING, lambda a, r: a.get(f"/requests/{r.id}/link"), lambda c, r: c.get(f"/requests/{r.id}")),
+    Case("set link", State.DRAFT, lambda a, r: a.put(f"/requests/{r.id}/link", {"payee_id_number": None}),
+         lambda c, r: c.post(f"/controls/requests/{r.id}/link", data=_form(payee_id_number=""))),
+    Case("set link returned", State.RETURNED, lambda a, r: a.put(f"/requests/{r.id}/link", {}),
+         lambda c, r: c.post(f"/controls/requests/{r.id}/link", data=_form())),
+    Case("originals", State.APPROVED, lambda a, r: a.post(f"/requests/{r.id}/originals"),
+         lambda c, r: c.post(f"/controls/requests/{r.id}/originals", data=_form())),
 ]
 
 

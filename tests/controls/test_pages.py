@@ -124,10 +124,15 @@ def test_the_accountant_types_an_invoice_beside_its_photo_and_links_the_request(
     assert ok.status_code == 303
     assert "25412000000012345678" in text(client.get(f"/requests/{req.id}"))
     assert client.post(f"/controls/requests/{req.id}/link", data={"payee_id_number": "123"}).status_code == 422
-    # Someone else may not.
+    # Someone else may not: the village lead sees the request (403, as through the API), another village's
+    # accountant does not (404).
     other = make_client()
     other.login("dy_shuji")
-    assert other.get(f"/controls/attachments/{att.id}/invoice").status_code == 404
+    assert other.get(f"/controls/attachments/{att.id}/invoice").status_code == 403
+    assert other.get(f"/controls/requests/{req.id}/link").status_code == 403
+    stranger = make_client()
+    stranger.login("mk_baozhang")
+    assert stranger.get(f"/controls/attachments/{att.id}/invoice").status_code == 404
 
 
 def test_an_approver_sees_the_warnings_and_both_photos_before_the_buttons(client, db):
