@@ -102,7 +102,7 @@ def export_requests() -> Response:
 
 def csv_response(text: str) -> Response:
     """The export's CSV answer (the page's and the API's)."""
-    response = Response(text, mimetype="text/csv")
+    response = current_app.response_class(text, mimetype="text/csv")
     name = f"sanzi-requests-{today_local().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
