@@ -245,6 +245,9 @@ class CandidateOut(Out):
     detail: str
 
 
+LineState = Literal["unmatched", "proposed", "confirmed", "no_match_needed"]
+
+
 class LineOut(Out):
     id: int
     account: str
@@ -258,13 +261,13 @@ class LineOut(Out):
     summary: str
     kind: str
     kind_label: str
-    state: Literal["unmatched", "proposed", "confirmed", "no_match_needed"] = Field(
+    state: LineState = Field(
         description="未匹配 / 建议匹配待确认 / 已确认 / 按摘要记为手续费或利息，无需匹配")
     match: BankMatchOut | None
     candidates: list[CandidateOut] = Field(description="未匹配的流水：可能对应的支付或收款（与对账页相同）")
 
 
-def _line_state(line: StatementLine, match: BankMatch | None) -> str:
+def _line_state(line: StatementLine, match: BankMatch | None) -> LineState:
     if match is not None:
         return "confirmed" if match.status is MatchStatus.CONFIRMED else "proposed"
     return "unmatched" if line.kind in (LineKind.PAYMENT, LineKind.INCOME) else "no_match_needed"
@@ -289,7 +292,7 @@ def _line_out(line: StatementLine, match: BankMatch | None) -> LineOut:
                    debit=line.debit, credit=line.credit, balance=line.balance,
                    counterparty_name=line.counterparty_name, counterparty_account=line.counterparty_account,
                    summary=line.summary, kind=line.kind.value, kind_label=line.kind.label,
-                   state=_line_state(line, match),  # type: ignore[arg-type]
+                   state=_line_state(line, match),
                    match=_match_out(match) if match is not None else None, candidates=_candidates(line, match))
 
 
@@ -352,7 +355,8 @@ def list_receipts(query: ReceiptQuery) -> ReceiptList:
                 payer_name=r.payer_name, payer_account=r.payer_account, amount=r.amount, type=r.type.value,
                 receipt_number=r.receipt_number, received_on=r.received_on,
                 matched=match is not None and match.status is MatchStatus.CONFIRMED,
-                match_status=match.status.value if match is not None else None,  # type: ignore[arg-type]
+                match_status=None if match is None else (
+                    "confirmed" if match.status is MatchStatus.CONFIRMED else "proposed"),
                 created_at=r.created_at))
     return ReceiptList(items=items)
 
