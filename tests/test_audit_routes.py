@@ -51,7 +51,7 @@ from tests.conftest import PASSWORD
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # GET routes that record an event (a liaison's view)
-WRITING_GETS = {"oversight.attachment", "api.get_attachment"}
+WRITING_GETS = {"oversight.attachment", "api.get_attachment", "api.export_requests_csv"}
 
 
 @dataclass
@@ -277,6 +277,14 @@ def _bank_account() -> dict[str, Any]:
     account()
     ext_db.session.commit()
     return {}
+
+
+def _bank_account_id() -> dict[str, Any]:
+    from tests.bank_helpers import account
+
+    acct = account()
+    ext_db.session.commit()
+    return {"account_id": acct.id}
 
 
 def _bank_proposal() -> dict[str, Any]:
@@ -707,6 +715,20 @@ ROUTES: dict[str, Case] = {
         "village_id": f.unit("HL-YC-01").id, **{k: (int(x) if k == "account_id" else x)
                                                 for k, x in _receipt_form(v).items() if k != "client_key"}},
                                actions=("receipt_record",)),
+    # the books through the API (finance/api/endpoints_books.py)
+    "api.create_bank_account": Case("yc_shenhe", json=True, form=lambda v: {
+        "village_id": f.unit("HL-YC-02").id, "number": "623059 0011 2233 4402", "name": "西岳村股份经济合作社",
+        "opening_date": today_local().replace(day=1).isoformat(), "opening_balance": "1000.00"},
+        actions=("bank_account_set",)),
+    "api.change_bank_account": Case("yc_shenhe", method="PUT", json=True, setup=_bank_account_id, form=lambda v: {
+        "name": "东岳村股份经济合作社", "opening_date": today_local().replace(day=1).isoformat(),
+        "opening_balance": "1200.00", "reason": "按银行回单更正"}, actions=("bank_account_set",)),
+    "api.close_bank_month": Case("yc_shenhe", json=True, setup=_bank_month, actions=("month_close",)),
+    "api.check_bank_village": Case("yc_shenhe", json=True, setup=_bank_paid_long_ago,
+                                   actions=("bank_exception_raise",)),
+    "api.discard_request": Case("dy_baozhang", json=True, setup=_in(State.DRAFT), actions=("discard",)),
+    "api.export_requests_csv": Case("yc_lianqing", setup=lambda: _pending() and {}, method="GET",
+                                    liaison_may=True, actions=("liaison_export",)),
     "api.ask_question": Case("yc_lianqing", json=True, setup=_pending, liaison_may=True,
                              form=lambda v: {"text": "为何分两笔支付？", "deadline": _deadline()},
                              actions=("question_ask",)),

@@ -235,7 +235,7 @@ def test_month_close_balances_and_refuses_changes(db):
     village = acct.village
     stray = Line(last + timedelta(days=2), "OUT9", debit=Decimal("300.00"), name="某人", account="6200000000000077")
     _import(acct, [Line(last + timedelta(days=1), "INT9", credit=Decimal("1.50"), summary="结息"), stray])
-    with pytest.raises(bank.BankError, match="未说明"):
+    with pytest.raises(bank.MonthNotClosable, match="未说明"):
         bank.close_month(f.user("yc_shenhe"), village, f"{last:%Y-%m}")
     bank.close_exception(f.user("yc_shenhe"), _open(ExceptionKind.UNMATCHED_OUTFLOW, village.id)[0].id,
                          "村民借款，已登记应收款")
@@ -271,5 +271,5 @@ def test_a_month_that_does_not_balance_cannot_be_closed(db):
     # the statement starts from another balance than the opening one set
     _import(acct, [Line(last + timedelta(days=1), "FEE7", debit=Decimal("1.00"), summary="手续费")],
             opening=Decimal("2000.00"))
-    with pytest.raises(bank.BankError, match="不符"):
+    with pytest.raises(bank.MonthNotClosable, match="不符"):
         bank.close_month(f.user("yc_shenhe"), acct.village, f"{last:%Y-%m}")

@@ -12,7 +12,13 @@ from finance.api.problems import Problem
 
 
 def init_app(app: Flask) -> None:
-    from finance.api import endpoints_bank, endpoints_oversight, endpoints_payments, endpoints_requests
+    from finance.api import (
+        endpoints_bank,
+        endpoints_books,
+        endpoints_oversight,
+        endpoints_payments,
+        endpoints_requests,
+    )
     from finance.api.cli import api_cli
     from finance.api.views import bp as tokens_bp
     from finance.controls import api as controls_api
@@ -25,7 +31,7 @@ def init_app(app: Flask) -> None:
 
     # The endpoint modules, imported for their `@api.operation`s (a feature adds its own here).
     ENDPOINTS = (endpoints_requests, endpoints_payments, endpoints_oversight, endpoints_bank,  # noqa: N806
-                 imports_api, flags_api, delegations_api, notices_api, orgs_api, controls_api)
+                 endpoints_books, imports_api, flags_api, delegations_api, notices_api, orgs_api, controls_api)
     assert ENDPOINTS
     bp = api.bp
     if not getattr(bp, "_sanzi_wired", False):  # a blueprint is wired once, however many apps register it

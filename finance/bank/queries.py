@@ -205,6 +205,40 @@ def _money(value: Any) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"))
 
 
+@dataclass
+class MonthState:
+    """One month of a village as the months page shows it: its balances per account, closed or not, and
+    what keeps it open (open exceptions, lines waiting for a match)."""
+
+    period: str
+    balances: list[AccountMonth]
+    closed: bool
+    open_exceptions: int
+    unsettled: int
+
+
+def months_of(village: OrgUnit, today: date, last: int = 12) -> list[MonthState]:
+    """The village's months from its first account's opening to `today`'s, the newest `last`, newest
+    first (the months page and the API)."""
+    periods = []
+    accounts = accounts_of(village)
+    if accounts:
+        day = min(a.opening_date for a in accounts).replace(day=1)
+        while day <= today:
+            periods.append(period_of(day))
+            day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    closed = closed_periods(village.id)
+    return [month_state(village, p, p in closed) for p in reversed(periods[-last:])]
+
+
+def month_state(village: OrgUnit, period: str, closed: bool | None = None) -> MonthState:
+    """One month of the village (`closed` when the caller knows it)."""
+    if closed is None:
+        closed = month_close(village, period) is not None
+    return MonthState(period, month_balances(village, period), closed, open_exceptions_in(village, period),
+                      unsettled_lines_in(village, period))
+
+
 def closed_balances(close: MonthClose) -> list[dict[str, Any]]:
     return list(json.loads(close.balances))
 
@@ -226,9 +260,9 @@ def unmatched_receipt() -> ColumnElement[bool]:
 
 
 def lines_of(village: OrgUnit, period: str | None = None, only_open: bool = False,
-             limit: int = 500) -> list[tuple[StatementLine, BankMatch | None]]:
+             limit: int = 500, offset: int = 0) -> list[tuple[StatementLine, BankMatch | None]]:
     """A village's statement lines (newest first) with their match; `only_open`: those a person still has
-    to look at (no match, or a match not yet confirmed)."""
+    to look at (no match, or a match not yet confirmed); `offset` skips that many (the API's pages)."""
     stmt = (select(StatementLine, BankMatch).outerjoin(BankMatch, BankMatch.line_id == StatementLine.id)
             .where(StatementLine.village_id == village.id))
     if period:
@@ -237,7 +271,7 @@ def lines_of(village: OrgUnit, period: str | None = None, only_open: bool = Fals
     if only_open:
         stmt = stmt.where(StatementLine.kind.in_((LineKind.PAYMENT, LineKind.INCOME)),
                           or_(BankMatch.id.is_(None), BankMatch.status == MatchStatus.PROPOSED))
-    rows = db.session.execute(stmt.order_by(*[c.desc() for c in line_order()]).limit(limit)).all()
+    rows = db.session.execute(stmt.order_by(*[c.desc() for c in line_order()]).offset(offset).limit(limit)).all()
     return [(line, match) for line, match in rows]
 
 

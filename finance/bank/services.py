@@ -68,6 +68,11 @@ class BankError(InputError):
     """Input the user must correct (field -> message in `errors`)."""
 
 
+class MonthNotClosable(AlreadyHandled):
+    """The month's state does not allow closing it yet (a 409 giving the reasons): open exceptions, lines
+    waiting for a match, balances that disagree, an earlier month still open, a month not yet begun."""
+
+
 def _role_over(user: User, village: OrgUnit, permission: Permission) -> Role:
     """The role in which `user` may do `permission` over `village`: Forbidden if none, NotFound when the
     village is not theirs to see at all."""
@@ -102,9 +107,10 @@ class AccountInput:
     reason: str = ""
 
 
-def set_account(user: User, village: OrgUnit, data: AccountInput) -> BankAccount:
+def set_account(user: User, village: OrgUnit, data: AccountInput, *, new: bool = False) -> BankAccount:
     """Set up one of the village's accounts with its opening balance at a date, or change it (a change
-    needs a reason). The agency or the admin; one `bank_account_set` event."""
+    needs a reason). The agency or the admin; one `bank_account_set` event. `new`: only set one up (the
+    API's create; an account already set up is a 409, changed by naming it)."""
     role = _role_over(user, village, Permission.BANK_ACCOUNT_MANAGE)
     errors: dict[str, str] = {}
     if village.kind != OrgKind.VILLAGE:
@@ -130,6 +136,8 @@ def set_account(user: User, village: OrgUnit, data: AccountInput) -> BankAccount
         raise BankError(_("该账号已登记为其他村的账户。"), {"number": _("该账号已登记为其他村的账户。")})
     reason = data.reason.strip()
     before: dict[str, Any] | None = None
+    if account is not None and new:
+        raise AlreadyHandled(_("该账号已设置为本村账户；修改须写明理由。"))
     if account is not None:
         if not reason:
             raise BankError(_("修改已设置的账户须填写理由。"), {"reason": _("修改已设置的账户须填写理由。")})
@@ -955,7 +963,7 @@ def close_month(user: User, village: OrgUnit, period: str) -> MonthClose:
     except (ValueError, IndexError):
         raise BankError(_("月份格式应为 YYYY-MM。")) from None
     if first > today_local().replace(day=1):
-        raise BankError(_("不能对尚未开始的月份扎账。"))
+        raise MonthNotClosable(_("不能对尚未开始的月份扎账。"))
     closed = queries.closed_periods(village.id)
     if period in closed:
         raise AlreadyHandled(_("%(period)s 已扎账。", period=period))
@@ -975,7 +983,7 @@ def close_month(user: User, village: OrgUnit, period: str) -> MonthClose:
     if earlier:
         problems.append(_("%(p)s 尚未扎账，请按月份顺序扎账", p=earlier))
     if problems:
-        raise BankError(_("不能扎账：%(why)s。", why="；".join(problems)))
+        raise MonthNotClosable(_("不能扎账：%(why)s。", why="；".join(problems)))
     snapshot = [item.as_dict() for item in balances]
     row = MonthClose(village_id=village.id, period=period, closed_by_id=user.id, closed_at=utcnow(),
                      balances=json.dumps([{k: (str(v) if isinstance(v, Decimal) else v) for k, v in s.items()}

@@ -329,17 +329,8 @@ def receipts(code: str) -> ResponseReturnValue:
 @bp.route("/<code>/months")
 def months(code: str) -> str:
     village = _village(code)
-    today = today_local()
-    periods = []
-    accounts_ = q.accounts_of(village)
-    if accounts_:
-        day = min(a.opening_date for a in accounts_).replace(day=1)
-        while day <= today:
-            periods.append(q.period_of(day))
-            day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    closed = q.closed_periods(village.id)
-    rows = [(p, q.month_balances(village, p), p in closed, q.open_exceptions_in(village, p),
-             q.unsettled_lines_in(village, p)) for p in reversed(periods[-12:])]
+    rows = [(m.period, m.balances, m.closed, m.open_exceptions, m.unsettled)
+            for m in q.months_of(village, today_local())]
     return render_template("bank/months.html", village=village, rows=rows,
                            may_close=can(current_user, Permission.BANK_RECONCILE, village))
 

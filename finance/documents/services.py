@@ -35,7 +35,7 @@ from finance.payments.models import Payment
 from finance.payments.queries import payment_of
 from finance.roles import OrgKind, Role, role_label
 from finance.security import public_url
-from finance.timefmt import CST
+from finance.timefmt import CST, today_local
 from finance.trail import AuditAction, AuditSubject, action_label
 from finance.workflow import DECISION_ACTIONS, Action, State
 
@@ -362,6 +362,18 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return lo.astimezone(UTC), hi.astimezone(UTC)
 
 
+MAX_REPORT_DAYS = 3660
+
+
+def report_range_errors(start: date, end: date) -> dict[str, str]:
+    """What is wrong with a report's range (field -> message; empty when it may be printed)."""
+    if start > end:
+        return {"end": _("结束日期不能早于开始日期。")}
+    if (end - start).days > MAX_REPORT_DAYS:
+        return {"end": _("日期范围不能超过十年。")}
+    return {}
+
+
 class ReportInParts(Exception):
     """The range holds more events than one part: the caller offers the parts."""
 
@@ -450,6 +462,12 @@ def _subject(event: audit.Event, numbers: dict[int, str | None]) -> str:
 
 
 # --- the monthly disclosure -----------------------------------------------------------------------
+
+
+def disclosure_month_ok(year: int, month: int) -> bool:
+    """A month a disclosure sheet may be printed for: from 2000 to the current month."""
+    today = today_local()
+    return 1 <= month <= 12 and 2000 <= year <= today.year and (year, month) <= (today.year, today.month)
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:

@@ -113,47 +113,43 @@ def trail_report() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     start = _report_day("start", _("请填写开始日期，格式如 2026-01-01。"), errors)
     end = _report_day("end", _("请填写结束日期，格式如 2026-01-31。"), errors)
-    if start and end and start > end:
-        errors["end"] = _("结束日期不能早于开始日期。")
-    if start and end and (end - start).days > 3660:
-        errors["end"] = _("日期范围不能超过十年。")
+    if start and end:
+        errors.update(services.report_range_errors(start, end))
     part = parse_id(request.args.get("part")) if request.args.get("part") else None
     if request.args.get("part") and part is None:
         errors["part"] = _("分册编号不正确。")
-    context = None
-    if not errors:
-        assert start is not None and end is not None
-        try:
-            with force_locale(PRINT_LOCALE):
-                context = services.trail_report(village, start, end, current_user, part)
-        except services.ReportInParts as split:
-            # More events than one PDF should hold: the report comes in parts, each a link.
-            return render_template("documents/trail_form.html", villages=liaison_villages(current_user),
-                                   village=village, start=start, end=end, errors={}, split=split,
-                                   part_size=services.REPORT_PART_EVENTS)
-    if errors or context is None:
+    if errors:
         return render_template("documents/trail_form.html", villages=liaison_villages(current_user),
                                village=village, start=start, end=end, errors=errors), 400
+    assert start is not None and end is not None
+    try:
+        return trail_report_response(village, start, end, part)
+    except services.ReportInParts as split:
+        # More events than one PDF should hold: the report comes in parts, each a link.
+        return render_template("documents/trail_form.html", villages=liaison_villages(current_user),
+                               village=village, start=start, end=end, errors={}, split=split,
+                               part_size=services.REPORT_PART_EVENTS)
+
+
+def trail_report_response(village: OrgUnit, start: date, end: date, part: int | None) -> Response:
+    """The 审计轨迹报告 of a village the liaison reads, for a checked range, exported (an event), as the
+    PDF answer; ReportInParts when the range needs parts and none was named. Shared by the page and the
+    API (finance.api.endpoints_books)."""
     with force_locale(PRINT_LOCALE):
+        context = services.trail_report(village, start, end, current_user, part)
         html = render_template("pdf/trail_report.html", **context)
     village_id, code = village.id, village.code
     _finish_reads()
     pdf = render_pdf(html)
-    village = db.session.get(OrgUnit, village_id)
-    assert village is not None and start is not None and end is not None
+    found = db.session.get(OrgUnit, village_id)
+    assert found is not None
     parts = context["parts"]
     which = f"#{context['part']}" if parts > 1 else ""
-    services.record_print(current_user, village, AuditAction.EXPORT_TRAIL_REPORT, AuditSubject.TRAIL_REPORT,
+    services.record_print(current_user, found, AuditAction.EXPORT_TRAIL_REPORT, AuditSubject.TRAIL_REPORT,
                           f"{start.isoformat()}..{end.isoformat()}{which}")
     db.session.commit()
     span = f"{code}-{start:%Y%m%d}-{end:%Y%m%d}" + (f"-{context['part']}of{parts}" if parts > 1 else "")
     return _pdf(pdf, f"审计轨迹报告-{span}.pdf", f"sanzi-trail-{span}")
-
-
-def _check_month(year: int, month: int) -> None:
-    today = today_local()
-    if not (1 <= month <= 12 and 2000 <= year <= today.year) or (year, month) > (today.year, today.month):
-        abort(404)
 
 
 @bp.route("/documents/disclosure")
@@ -186,15 +182,22 @@ def disclosure(village_id: int, year: int, month: int) -> Response:
     if village is None or village.kind != OrgKind.VILLAGE or not can(current_user, Permission.REQUEST_READ,
                                                                        village):
         abort(404)
-    _check_month(year, month)
+    if not services.disclosure_month_ok(year, month):
+        abort(404)
+    return disclosure_response(village, year, month)
+
+
+def disclosure_response(village: OrgUnit, year: int, month: int) -> Response:
+    """The month's 财务公开 sheet of a village the user reads (a month up to this one), printed (an
+    event), as the PDF answer. Shared by the page and the API (finance.api.endpoints_books)."""
     with force_locale(PRINT_LOCALE):
         html = render_template("pdf/disclosure.html", **services.disclosure(village, year, month))
-    code = village.code
+    village_id, code = village.id, village.code
     _finish_reads()
     pdf = render_pdf(html)
-    village = db.session.get(OrgUnit, village_id)
-    assert village is not None
-    services.record_print(current_user, village, AuditAction.PRINT_DISCLOSURE, AuditSubject.DISCLOSURE,
+    found = db.session.get(OrgUnit, village_id)
+    assert found is not None
+    services.record_print(current_user, found, AuditAction.PRINT_DISCLOSURE, AuditSubject.DISCLOSURE,
                           f"{year:04d}-{month:02d}")
     db.session.commit()
     return _pdf(pdf, f"财务公开-{code}-{year:04d}{month:02d}.pdf", f"sanzi-disclosure-{code}-{year:04d}{month:02d}")

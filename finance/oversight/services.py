@@ -5,10 +5,13 @@ here commits (the view does) and nothing here touches a financial record."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from typing import Any, cast
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,14 +22,19 @@ from finance.errors import AlreadyHandled, Forbidden, InputError
 from finance.extensions import db
 from finance.orgs.models import OrgUnit
 from finance.oversight.models import PaymentHold, Question
+from finance.payment_requests import queries as request_queries
+from finance.payment_requests.filters import RequestFilters
 from finance.payment_requests.models import Attachment, PaymentRequest
 from finance.permissions import ANSWER_ROLES, Permission, can
 from finance.roles import Role
-from finance.timefmt import today_local
+from finance.timefmt import local_time, today_local
 from finance.trail import AuditAction, AuditSubject
 
 MAX_TEXT = 1000
 MAX_DEADLINE_DAYS = 90
+EXPORT_LIMIT = 5000
+CSV_HEADER = (_l("编号"), _l("村"), _l("收款人"), _l("开户行"), _l("收款账号"), _l("金额"), _l("状态"), _l("用途"),
+              _l("创建时间"))
 
 
 class QuestionError(InputError):
@@ -76,6 +84,34 @@ def viewed_attachment(user: User, att: Attachment) -> None:
         what={"request_id": att.request_id, "filename": att.filename},
         attachments=(att.sha256,),
     )
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet would run a cell that starts like a formula; the export is read, never executed.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def export_requests(user: User, filters: RequestFilters) -> str:
+    """The requests the filters find (at most EXPORT_LIMIT, in the user's scope) as CSV text (UTF-8 with
+    BOM, for Excel). The export is recorded as one event on the chain of each village whose requests it
+    holds. The liaison's page and the API."""
+    found = request_queries.search(user, **filters.search_args(), limit=EXPORT_LIMIT)
+    by_village: dict[int, list[PaymentRequest]] = {}
+    for req in found:
+        by_village.setdefault(req.village_id, []).append(req)
+    for reqs in by_village.values():
+        exported(user, reqs[0].village, "requests_csv", AuditSubject.PAYMENT_REQUEST_LIST,
+                 ",".join(str(r.id) for r in reqs)[:64])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([str(h) for h in CSV_HEADER])
+    for req in found:
+        writer.writerow([_cell(v) for v in (
+            req.number or "", req.village.name, req.payee_name, req.payee_bank, req.payee_account,
+            "" if req.amount is None else f"{req.amount:.2f}",
+            req.state.label + (f"（{_('历史导入')}）" if req.imported else ""), req.purpose,
+            local_time(req.created_at))])
+    return "\ufeff" + out.getvalue()
 
 
 def exported(user: User, village: OrgUnit, what: str, subject_type: AuditSubject, subject_id: int | str) -> None:

@@ -3,8 +3,6 @@ reads (attachment views, exports) and questions (问询) with their answers."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
 from typing import Any
@@ -12,7 +10,6 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -31,7 +28,7 @@ from finance.payment_requests.models import Attachment, PaymentRequest
 from finance.permissions import Permission, can
 from finance.roles import role_label
 from finance.security import send_user_file
-from finance.timefmt import local_time, today_local
+from finance.timefmt import today_local
 from finance.trail import AuditSubject
 from finance.web import see_other, write
 
@@ -90,58 +87,22 @@ def requests() -> str:
                            next_cursor=next_cursor)
 
 
-EXPORT_LIMIT = 5000
-CSV_HEADER = (_l("编号"), _l("村"), _l("收款人"), _l("开户行"), _l("收款账号"), _l("金额"), _l("状态"), _l("用途"),
-              _l("创建时间"))
-
-
-def _cell(value: str) -> str:
-    # A spreadsheet would run a cell that starts like a formula; the export is read, never executed.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 @bp.route("/requests/export", methods=["POST"])
 @login_required
 def export_requests() -> Response:
-    """The filtered request list as a CSV file (UTF-8 with BOM, for Excel). The export is recorded as
-    one event on the chain of each village whose requests it holds."""
+    """The filtered request list as a CSV file (UTF-8 with BOM, for Excel); the export is recorded
+    (services.export_requests)."""
     filters = read_filters(FilterForm(formdata=request.form), queries.liaison_villages(current_user))
     if filters.errors:
         abort(400, next(iter(filters.errors.values())))
-    found = request_queries.search(current_user, **filters.search_args(), limit=EXPORT_LIMIT)
-    by_village: dict[int, list[PaymentRequest]] = {}
-    for req in found:
-        by_village.setdefault(req.village_id, []).append(req)
-    for reqs in by_village.values():
-        services.exported(
-            current_user,
-            reqs[0].village,
-            "requests_csv",
-            AuditSubject.PAYMENT_REQUEST_LIST,
-            ",".join(str(r.id) for r in reqs)[:64],
-        )
+    text = services.export_requests(current_user, filters)
     db.session.commit()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([str(h) for h in CSV_HEADER])
-    for req in found:
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    req.number or "",
-                    req.village.name,
-                    req.payee_name,
-                    req.payee_bank,
-                    req.payee_account,
-                    "" if req.amount is None else f"{req.amount:.2f}",
-                    req.state.label + (f"（{_('历史导入')}）" if req.imported else ""),
-                    req.purpose,
-                    local_time(req.created_at),
-                )
-            ]
-        )
-    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    return csv_response(text)
+
+
+def csv_response(text: str) -> Response:
+    """The export's CSV answer (the page's and the API's)."""
+    response = current_app.response_class(text, mimetype="text/csv")
     name = f"sanzi-requests-{today_local().isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"

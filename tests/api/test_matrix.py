@@ -83,6 +83,8 @@ CASES = [
          lambda c, r: c.post(f"/requests/{r.id}/reject", data=_form(reason="否"))),
     Case("withdraw", State.PENDING, lambda a, r: a.post(f"/requests/{r.id}/withdraw"),
          lambda c, r: c.post(f"/requests/{r.id}/withdraw", data=_form())),
+    Case("discard", State.DRAFT, lambda a, r: a.post(f"/requests/{r.id}/discard"),
+         lambda c, r: c.post(f"/requests/{r.id}/discard", data=_form())),
     Case("pay", State.APPROVED, lambda a, r: a.post(f"/requests/{r.id}/pay", data=_pay_fields(r), content_type=MP),
          lambda c, r: c.post(f"/payments/{r.id}/pay", data=_form(**_pay_fields(r)), content_type=MP)),
     Case("attachment file", State.PENDING, lambda a, r: a.get(f"/attachments/{r.attachments[0].id}"),
