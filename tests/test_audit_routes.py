@@ -242,6 +242,16 @@ def _policy_form(v: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _policy_json(v: dict[str, Any]) -> dict[str, Any]:
+    """The same change as _policy_form, as the API takes it."""
+    steps = ["village_lead", "village_supervisor", "agency_reviewer", "township_leader", "township_head"]
+    amounts = [None, None, None, "10000", "30000"]
+    return {"major_threshold": "50000",
+            "steps": [{"role": r, "min_amount": a} for r, a in zip(steps, amounts, strict=True)],
+            "attachments": [{"kind": k, "min_amount": a} for k, a in [("invoice", None), ("contract", "10000"),
+                                                                       ("minutes", "50000")]]}
+
+
 def _invited() -> int:
     person = accounts.create_invited_user(username=f"imp_{uuid.uuid4().hex[:8]}", display_name="待激活")
     accounts.assign_role(person, Role.LIAISON, f.unit("HL-YC-01"))
@@ -764,6 +774,30 @@ ROUTES: dict[str, Case] = {
     "api.retry_delivery": Case("hl_admin", json=True, setup=_failed_delivery, actions=("notice_retry",)),
     "api.set_notice_policy": Case("hl_admin", method="PUT", json=True, setup=lambda: {"code": "HL-YC"},
                                   form=lambda v: {"remind_after": 3, "escalate_after": 5}, actions=("notice_policy",)),
+    # administration through the API (the admin pages' services and events, on the system chain)
+    "api.create_admin_user": Case(
+        "hl_admin", json=True,
+        form=lambda v: {"username": "dy_kuaiji3", "display_name": "钱红英", "password": "start-pass-1",
+                        "role": "accountant", "unit_id": f.unit("HL-YC-01").id, "phone": "13900000002"},
+        actions=("user_create", "role_assign"),
+        why="as the page: the account and its first role are two governed records"),
+    "api.set_user_active": Case("hl_admin", json=True, setup=_user_id("dy_shuji"),
+                                form=lambda v: {"active": False, "reason": "调离"}, actions=("user_deactivate",)),
+    "api.issue_activation": Case("hl_admin", json=True, setup=lambda: {"user_id": _invited()},
+                                 actions=("activation_issue",)),
+    "api.add_user_role": Case("hl_admin", json=True, setup=_user_id("dy_shuji"),
+                              form=lambda v: {"role": "liaison", "unit_id": f.unit("HL-YC-02").id},
+                              actions=("role_assign",)),
+    "api.remove_user_role": Case("hl_admin", method="DELETE", json=True, setup=_second_role,
+                                 actions=("role_remove",)),
+    "api.create_admin_unit": Case(
+        "hl_admin", json=True,
+        form=lambda v: {"parent_id": f.unit("HL-YC").id, "code": "HL-YC-08", "name": "后岳村",
+                        "bank_name": "中国农业银行濮阳华龙支行", "bank_account": "6228480099990008",
+                        "bank_account_name": "后岳村股份经济合作社"},
+        actions=("org_create",)),
+    "api.put_routing_policy": Case("hl_admin", method="PUT", json=True, setup=lambda: {"code": "HL-YC"},
+                                   form=_policy_json, actions=("policy_publish",)),
     # the API tokens page (the system chain)
     "api_tokens.create": Case("dy_baozhang", form=lambda v: {"name": "手机应用", "days": "30"}, liaison_may=True,
                               actions=("api_token_create",)),

@@ -79,8 +79,10 @@ def _result() -> dict[str, Any]:
 
 
 PERSON = {"name": "王小红", "relation": "spouse", "accounts": ["6228480012340000222"]}
-POLICY = {"window_days": 30, "quorum": "2/3", "committee_village_supervisor": 2, "committee_village_lead": 1,
-          "salary_subjects": ["211"], "image_distance": 12, "originals_before_payment": True}
+# The defaults but one (the scenarios share one database: a committee of two or 原件已收 before payment
+# would stop the later scenarios' factories from approving and paying in 岳村镇).
+POLICY = {"window_days": 30, "quorum": "2/3", "committee_village_supervisor": 1, "committee_village_lead": 1,
+          "salary_subjects": ["211", "2301"], "image_distance": 11, "originals_before_payment": False}
 
 
 def _wang() -> int:
