@@ -141,7 +141,7 @@ def test_two_answers_to_one_question_at_the_same_moment(race_app: Flask) -> None
         req = db.session.get(PaymentRequest, anchor)
         assert req is not None
         question_ids = [oversight.ask_question(liaison, req, f"请说明用途 {n}", today_local()).id
-                        for n in range(repeat_of(race_app))]
+                        for n in range(repeat_of(race_app, postgresql=200))]
         db.session.commit()
 
         def answer_with(question_id: int, text: str) -> Any:
@@ -231,7 +231,7 @@ def test_submit_and_removing_its_only_invoice_at_the_same_moment(race_app: Flask
     with race_app.app_context():
         # drafts with their invoice and its facts, each to its own payee (the controls' cumulative band)
         ids = [f.draft("1200.00", payee_name=f"兴农农资经营部{n:04d}", payee_account=f"62284811{n:011d}").id
-               for n in range(repeat_of(race_app))]
+               for n in range(repeat_of(race_app, postgresql=200))]
         db.session.commit()
         db.session.expunge_all()
 

@@ -294,7 +294,7 @@ def make_people() -> dict[str, User]:
 def test_random_action_sequences_keep_the_rules(db: Any, backend: str) -> None:
     Workflow.users = make_people()
     run_state_machine_as_test(Workflow, settings=settings(
-        max_examples=100 if backend == "sqlite" else 25, stateful_step_count=30, deadline=None,
+        max_examples=60 if backend == "sqlite" else 25, stateful_step_count=30, deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         # No shrinking: on this shared database it takes minutes; the failing sequence is printed as found.
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
