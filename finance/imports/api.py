@@ -8,7 +8,7 @@ from typing import Literal
 
 from flask_login import current_user
 
-from finance.api.framework import api
+from finance.api.framework import OneTime, api
 from finance.api.schemas import Out, Schema, Time
 from finance.errors import Forbidden, NotFound
 from finance.imports import queries
@@ -66,14 +66,18 @@ def _out(outcome: Outcome) -> ImportOut:
 
 
 @api.operation("POST", "/imports", summary="批量导入一个文件", tag=TAG, form=ImportIn, files=("file",),
-               response=ImportOut, errors=(403,),
+               response=ImportOut, errors=(403, 409),
                description="kind 为 EXCHANGE.md 的格式之一；整个文件要么全部导入，要么一条也不导入"
-                           "（422，逐条列出行与列）；同一文件再导入一次不会重复（changed 为 false）。")
-def import_file(form: ImportIn, files: dict[str, list[tuple[str, bytes]]]) -> ImportOut:
+                           "（422，逐条列出行与列）；同一文件再导入一次不会重复（changed 为 false）。"
+                           "导入人员时答复含一次性激活码：不随 Idempotency-Key 保存，同一个键再发一次得到 409。")
+def import_file(form: ImportIn, files: dict[str, list[tuple[str, bytes]]]) -> ImportOut | OneTime:
     if not kinds_for(current_user):
         raise Forbidden(Permission.IMPORT_RUN)  # a user who imports nothing (the page is not there for them)
     filename, data = files["file"][0]
-    return _out(run_upload(form.kind, data, filename, "api"))
+    outcome = run_upload(form.kind, data, filename, "api")
+    # Activation codes are shown in this answer only: not kept with the Idempotency-Key (the same key again
+    # is a 409; GET /imports/{batch_id} gives the counts, the admin API a new code for a person).
+    return OneTime(_out(outcome)) if outcome.secrets else _out(outcome)
 
 
 @api.operation("GET", "/imports/<int:batch_id>", summary="一次导入的结果", tag=TAG, response=ImportRecordOut)

@@ -72,3 +72,19 @@ def test_history_through_the_api_as_a_zip_and_scope(as_user, db):
     # an import by someone else is not there for the agency reviewer
     admin_batch = send(as_user("hl_admin"), "subjects", "c.csv", "科目编码,科目名称,类别\n561,投资收益,损益\n".encode())
     assert as_user("yc_shenhe").get(f"/imports/{admin_batch.get_json()['batch_id']}").status_code == 404
+
+
+def test_activation_codes_of_an_import_are_not_kept_with_its_idempotency_key(as_user, db):
+    from finance.api.models import IdempotencyKey
+
+    admin = as_user("hl_admin")
+    form = {"kind": "people", "file": (io.BytesIO(PEOPLE.encode()), "people.csv")}
+    first = admin.post("/imports", key="people-once", data=form, content_type=MP)
+    codes = [a["code"] for a in first.get_json()["activations"]]
+    assert first.status_code == 200 and codes
+    kept = db.execute(select(IdempotencyKey.body).where(IdempotencyKey.key == "people-once")).scalar_one()
+    assert not any(code in (kept or "") for code in codes)
+    again = admin.post("/imports", key="people-once", content_type=MP,
+                       data={"kind": "people", "file": (io.BytesIO(PEOPLE.encode()), "people.csv")})
+    assert again.status_code == 409 and not any(code in again.get_data(as_text=True) for code in codes)
+    assert db.execute(select(ImportBatch)).scalars().all()[-1].id == first.get_json()["batch_id"]  # nothing again
