@@ -10,7 +10,6 @@ village (idempotent: a payment is raised once), for a daily timer."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -20,7 +19,7 @@ from sqlalchemy import select
 
 from finance.auth.models import User
 from finance.extensions import db
-from finance.imports.reader import ImportFileError
+from finance.imports.cli import run_file
 from finance.orgs.models import OrgUnit
 from finance.roles import OrgKind
 
@@ -41,19 +40,7 @@ def import_statement(path: Path, account: str | None, username: str) -> None:
     from finance.bank import services as bank
 
     user = _user(username)
-    try:
-        outcome = bank.import_statement(user, path.read_bytes(), path.name, account)
-    except ImportFileError as exc:
-        db.session.rollback()
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo("没有导入任何内容。", err=True)
-        sys.exit(1)
-    except BaseException:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    click.echo(outcome.message())
+    run_file(path, lambda data, name: bank.import_statement(user, data, name, account))
 
 
 bank_cli = AppGroup("bank", help="Bank statements and reconciliation (docs/bank.md).")

@@ -10,13 +10,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import click
 from flask.cli import AppGroup
 
 from finance.extensions import db
 from finance.imports.reader import ImportFileError
-from finance.imports.services import Outcome
+
+
+class Reported(Protocol):
+    """What an import answers: a message of what it added and changed (finance.imports Outcome, the
+    bank's ImportOutcome)."""
+
+    def message(self) -> str: ...
+
+
+R = TypeVar("R", bound=Reported)
 
 import_cli = AppGroup("import", help="Bulk imports (docs/imports.md, EXCHANGE.md): subjects, org-units, people, "
                                      "register, history, members.")
@@ -24,7 +34,7 @@ import_cli = AppGroup("import", help="Bulk imports (docs/imports.md, EXCHANGE.md
 FILE = click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
 
-def run_file(path: Path, runner: Callable[[bytes, str], Outcome]) -> Outcome:
+def run_file(path: Path, runner: Callable[[bytes, str], R]) -> R:
     """Run one import from a file as one unit of work: commit what it did, or roll everything back, print
     the problems (in Chinese, with file, line and column) and exit 1."""
     data = path.read_bytes()
