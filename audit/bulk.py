@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Enum as SAEnum
@@ -52,10 +53,16 @@ def insert_rows(session: Session, table: Table | FromClause, rows: Sequence[dict
         assert raw is not None
         names = ", ".join(f'"{c}"' for c in columns)
         # Enum columns (by their type) get their values' .value; everything else goes as it is.
-        enums = {c for c in columns if isinstance(getattr(table.c.get(c), "type", None), SAEnum)}
+        enums = [i for i, c in enumerate(columns) if isinstance(getattr(table.c.get(c), "type", None), SAEnum)]
+        values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
         with raw.cursor() as cursor, cursor.copy(f'COPY "{_name(table)}" ({names}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row([_plain(row[c]) if c in enums else row[c] for c in columns])
+                record = values(row)
+                if enums:
+                    record = list(record)
+                    for i in enums:
+                        record[i] = _plain(record[i])
+                copy.write_row(record)
         return
     for start in range(0, len(rows), chunk):
         part = [{c: _plain(r[c]) for c in columns} for r in rows[start:start + chunk]]
