@@ -257,21 +257,24 @@ def _event_rows(
     at_json = _dump({"at": timestamp(at)})[1:-1]
     request = {"id": context.request_id, "client": context.client_addr}
     rows: list[dict[str, Any]] = []
+    leads: dict[tuple[str, Actor], str] = {}  # a batch has one actor and few actions
     for item in entries:
         seq += 1
         actor = item.actor or Actor(None, None, None, None)
         before = normalise(dict(item.before)) if item.before is not None else None
         after = normalise(dict(item.after)) if item.after is not None else None
-        attachments = sorted(item.attachments)
         event_id = str(uuid.uuid4())
         after_json = _dump(after) if after is not None else None
         before_json = _dump(before) if before is not None else None
-        attachments_json = _dump(attachments)
+        attachments_json = _dump(sorted(item.attachments)) if item.attachments else "[]"
         # The canonical bytes are those of `canonical_bytes(payload)`: sorted keys, so "action" and "actor"
         # come before "after" and everything else after it; the (large) "after" is encoded once and spliced
         # in, and so are "before" and "attachments" (each encoded once, for the bytes and for its column).
-        lead = _dump({"action": str(item.action),
-                      "actor": {"id": actor.id, "name": actor.name, "role": actor.role, "org": actor.org}})
+        lead = leads.get((item.action, actor))
+        if lead is None:
+            lead = leads[(item.action, actor)] = _dump({
+                "action": str(item.action),
+                "actor": {"id": actor.id, "name": actor.name, "role": actor.role, "org": actor.org}})
         tail = _dump({
             "chain": chain_id, "event_id": event_id, "reason": item.reason, "request": request,
             "schema": SCHEMA_VERSION, "seq": seq, "subject": {"type": item.subject_type, "id": str(item.subject_id)},

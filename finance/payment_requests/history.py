@@ -28,7 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, select
 
 from audit import bulk
 from finance import storage, trail
@@ -341,16 +341,27 @@ def import_receipts(records: list[HistoryIncome], *, batch_id: int | None, by: U
     return len(records)
 
 
+def _parts(column: Any, numbers: Iterable[str]) -> Iterable[Any]:
+    """`column` is one of `numbers`, as few conditions as the database allows: one array parameter on
+    PostgreSQL (one query for a whole file, however long), IN lists of 1,000 elsewhere."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam("numbers", wanted, type_=ARRAY(String)))
+        return
+    for start in range(0, len(wanted), 1000):
+        yield column.in_(wanted[start:start + 1000])
+
+
 def existing_payments(numbers: Iterable[str]) -> dict[str, tuple[bool, str | None]]:
     """number -> (imported, the SHA-256 of the line it came from) for the numbers already in the database."""
     out: dict[str, tuple[bool, str | None]] = {}
-    wanted = list(set(numbers))
-    for start in range(0, len(wanted), 1000):
-        part = wanted[start:start + 1000]
+    for condition in _parts(PaymentRequest.number, numbers):
         rows = db.session.execute(
             select(PaymentRequest.number, PaymentRequest.imported, HistoryRecord.line_sha256)
             .outerjoin(HistoryRecord, HistoryRecord.request_id == PaymentRequest.id)
-            .where(PaymentRequest.number.in_(part))
+            .where(condition)
         ).all()
         out.update({number: (bool(imported), sha) for number, imported, sha in rows if number})
     return out
@@ -358,11 +369,8 @@ def existing_payments(numbers: Iterable[str]) -> dict[str, tuple[bool, str | Non
 
 def existing_receipts(numbers: Iterable[str]) -> dict[str, str]:
     out: dict[str, str] = {}
-    wanted = list(set(numbers))
-    for start in range(0, len(wanted), 1000):
-        part = wanted[start:start + 1000]
-        rows = db.session.execute(select(HistoryReceipt.number, HistoryReceipt.line_sha256)
-                                  .where(HistoryReceipt.number.in_(part))).all()
+    for condition in _parts(HistoryReceipt.number, numbers):
+        rows = db.session.execute(select(HistoryReceipt.number, HistoryReceipt.line_sha256).where(condition)).all()
         out.update({number: sha for number, sha in rows})
     return out
 
