@@ -2,7 +2,17 @@
 
 from audit.canonical import CanonicalError, canonical_bytes, entry_hash
 from audit.checkpoints import SignedCheckpoint, issue, issue_all
-from audit.log import SYSTEM_CHAIN, Actor, Context, Entry, event_payload, record, record_many, village_chain
+from audit.log import (
+    SYSTEM_CHAIN,
+    Actor,
+    Context,
+    Entry,
+    event_payload,
+    record,
+    record_many,
+    record_many_chains,
+    village_chain,
+)
 from audit.models import AuditBase, ChainHead, Checkpoint, Event
 from audit.verify import Failure, Report, verify, verify_chain
 
@@ -26,6 +36,7 @@ __all__ = [
     "issue_all",
     "record",
     "record_many",
+    "record_many_chains",
     "verify",
     "verify_chain",
     "village_chain",

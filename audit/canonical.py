@@ -43,8 +43,25 @@ def timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def normalise(value: Any) -> Any:
     """Turn a payload into plain JSON values, refusing anything without a canonical form."""
+    kind = type(value)
+    # the common exact types first (a bulk import normalises a hundred thousand payloads); subclasses
+    # (StrEnum, IntEnum...) take the general path below, which answers as it always did
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise CanonicalError(f"payload keys must be strings, got {key!r}")
+            out[key] = item if type(item) in _PLAIN else normalise(item)
+        return out
+    if kind is list:
+        return [item if type(item) in _PLAIN else normalise(item) for item in value]
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):

@@ -369,25 +369,42 @@ def deferred() -> Iterator[None]:
         _DEFERRED.reset(token)
 
 
-def record_many(*, village: OrgUnit | None, user: Any, role: Role | None,
-                entries: list[tuple[AuditAction, AuditSubject, int | str, dict[str, Any]]]) -> list[audit.Event]:
+Entries = list[tuple[AuditAction, AuditSubject, int | str, dict[str, Any]]]
+
+
+def record_many(*, village: OrgUnit | None, user: Any, role: Role | None, entries: Entries) -> list[audit.Event]:
     """`record` for many events of one chain at once (a bulk import): one lock of the chain's head, one
     COPY (audit.record_many); the same events, hashes and listeners as one `record` each. Each entry is
     (action, subject type, subject id, keyword arguments of `record`: before, after, reason, attachments)."""
+    return record_many_villages(user=user, role=role, batches=[(village, entries)])
+
+
+def record_many_villages(*, user: Any, role: Role | None,
+                         batches: list[tuple[OrgUnit | None, Entries]]) -> list[audit.Event]:
+    """`record_many` for the chains of several villages at once (a history import of a whole district):
+    every head locked in one statement, every event written in one COPY (audit.record_many_chains); the
+    same events, hashes and listeners as `record_many` chain by chain. Each village comes at most once."""
     who = actor(user, role)
-    rows = audit.record_many(
+    villages = {chain_for(village): village for village, _entries in batches}
+    if len(villages) != len(batches):
+        raise ValueError("record_many_villages: a village given twice")
+    written = audit.record_many_chains(
         db.session,
-        chain_id=chain_for(village),
-        entries=[audit.Entry(action=AuditAction(action).value, subject_type=AuditSubject(subject).value,
-                             subject_id=subject_id, actor=who, before=kw.get("before"), after=kw.get("after"),
-                             reason=kw.get("reason"), attachments=tuple(kw.get("attachments", ())))
-                 for action, subject, subject_id, kw in entries],
+        {chain_for(village): [
+            audit.Entry(action=AuditAction(action).value, subject_type=AuditSubject(subject).value,
+                        subject_id=subject_id, actor=who, before=kw.get("before"), after=kw.get("after"),
+                        reason=kw.get("reason"), attachments=tuple(kw.get("attachments", ())))
+            for action, subject, subject_id, kw in entries] for village, entries in batches},
         context=context(),
     )
-    events = [_detached_event(row) for row in rows]
-    for event in events:
-        for listener in _LISTENERS:
-            listener(event, village)
+    events: list[audit.Event] = []
+    for chain, rows in written.items():
+        village = villages[chain]
+        for row in rows:
+            event = _detached_event(row)
+            for listener in _LISTENERS:
+                listener(event, village)
+            events.append(event)
     return events
 
 

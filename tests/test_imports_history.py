@@ -106,6 +106,34 @@ def test_a_second_import_of_the_same_file_adds_nothing(app, db, tmp_path):
     assert r.exit_code == 0 and "新增 1 条" in r.output and "未变 1 条" in r.output, r.output
 
 
+def test_a_file_of_imported_and_new_lines_over_two_villages_adds_only_the_new_ones(app, db, tmp_path):
+    """Idempotence by one set query for the whole file (the numbers already there), and every village's
+    events written together (one lock statement, one COPY): each chain goes on from its head and verifies."""
+    from finance.oversight.verification import run_verify
+
+    plain = {**PAYMENT, "attachments": []}
+    old = [{**plain, "number": f"LS-OLD-{n}"} for n in range(3)]
+    assert run(app, "import", "history", str(history_file(tmp_path, *old, name="old.jsonl"))).exit_code == 0
+    count, before = db.execute(select(func.count(PaymentRequest.id))).scalar_one(), events(db, "history_import")
+    heads = {c: events(db, chain=c) for c in ("village:HL-YC-01", "village:HL-YC-02")}
+    new = [{**plain, "number": f"LS-NEW-{n}", "village": "HL-YC-02" if n % 2 else "HL-YC-01",
+            "bank_reference": f"NEW{n}"} for n in range(4)]
+    r = run(app, "import", "history", str(history_file(tmp_path, old[1], *new, old[0], RECEIPT, name="more.jsonl")))
+    assert r.exit_code == 0 and "新增 5 条" in r.output and "未变 2 条" in r.output, r.output
+    assert db.execute(select(func.count(PaymentRequest.id))).scalar_one() == count + 4
+    assert events(db, "history_import") == before + 5
+    assert events(db, chain="village:HL-YC-01") == heads["village:HL-YC-01"] + 3  # two payments, the receipt
+    assert events(db, chain="village:HL-YC-02") == heads["village:HL-YC-02"] + 2
+    for chain in heads:
+        report = run_verify(chain=chain)
+        assert report.ok, report.all_failures()
+    # one of those numbers again with other content: refused, nothing written
+    r = run(app, "import", "history", str(history_file(tmp_path, {**new[2], "amount": "1.00"}, {**plain, "number": "X"},
+                                                       name="changed.jsonl")))
+    assert r.exit_code == 1 and "此前已导入，内容与这一行不同" in r.output, r.output
+    assert imported(db, "X") is None
+
+
 def test_history_is_imported_even_where_todays_rules_would_refuse_it(app, db, tmp_path):
     live = f.in_state(State.PAID)
     reused = live.payment[0].bank_reference  # a bank reference a live payment already has

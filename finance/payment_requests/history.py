@@ -13,9 +13,10 @@ happened, even where today's rules would refuse it. A name is linked to a user o
 of that name holds the role over the village; otherwise the step's actor is the inactive account
 "历史导入" (`history_account`), and the name stays in the record.
 
-Written in bulk (a district brings a hundred thousand payments): multi-row INSERTs and one
-`trail.record_many` per village chain, one `history_import` event per record holding the request's
-fields and its payment, so the verifier's replay matches the rows. Nothing here commits."""
+Written in bulk (a district brings a hundred thousand payments): COPY (multi-row INSERTs on SQLite) and one
+`trail.record_many_villages` for every village's chain (one statement locks the heads, one COPY writes the
+events), one `history_import` event per record holding the request's fields and its payment, so the
+verifier's replay matches the rows. Nothing here commits."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, select
 
 from audit import bulk
 from finance import storage, trail
@@ -146,12 +147,16 @@ class _People:
         self.index: dict[tuple[Role, str], list[tuple[str, int]]] = defaultdict(list)
         for role, name, user_id, path in rows:
             self.index[(role, name)].append((path, user_id))
+        self.known: dict[tuple[Role, str, str], int | None] = {}  # a file names the same people again and again
 
     def find(self, role: Role | None, name: str, village: OrgUnit) -> int | None:
         if role is None or not name:
             return None
-        found = {uid for path, uid in self.index.get((role, name), []) if village.path.startswith(path)}
-        return found.pop() if len(found) == 1 else None
+        key = (role, name, village.path)
+        if key not in self.known:
+            found = {uid for path, uid in self.index.get((role, name), []) if village.path.startswith(path)}
+            self.known[key] = found.pop() if len(found) == 1 else None
+        return self.known[key]
 
 
 def _payment_snapshot(p: HistoryPayment, state: State, reference: str) -> dict[str, Any] | None:
@@ -220,7 +225,7 @@ def import_payments(records: list[HistoryPayment], *, batch_id: int | None, by: 
     facts: list[dict[str, Any]] = []
     controls: list[dict[str, Any]] = []
     files: list[tuple[int, File]] = []
-    events: dict[int, list[tuple[AuditAction, AuditSubject, int | str, dict[str, Any]]]] = defaultdict(list)
+    events: dict[int, trail.Entries] = defaultdict(list)
     villages: dict[int, OrgUnit] = {}
     for req_id, p, state, row in zip(ids, records, states, requests, strict=True):
         requester = row["requester_id"]
@@ -307,8 +312,9 @@ def import_payments(records: list[HistoryPayment], *, batch_id: int | None, by: 
             fact["attachment_id"] = photos[position]
         seen[fact["request_id"]] += 1
     _insert(InvoiceFact.__table__, facts)
-    for village_id, entries in events.items():
-        trail.record_many(village=villages[village_id], user=by, role=Role.ADMIN if by else None, entries=entries)
+    # every village's chain at once: one lock statement, one COPY
+    trail.record_many_villages(user=by, role=Role.ADMIN if by else None,
+                               batches=[(villages[village_id], entries) for village_id, entries in events.items()])
     return len(records)
 
 
@@ -322,28 +328,40 @@ def import_receipts(records: list[HistoryIncome], *, batch_id: int | None, by: U
              "account": r.account, "line_sha256": r.line_sha256, "batch_id": batch_id, "imported_at": now}
             for r in records]
     ids = _insert(HistoryReceipt.__table__, rows, ids=True)
-    events: dict[int, list[tuple[AuditAction, AuditSubject, int | str, dict[str, Any]]]] = defaultdict(list)
+    events: dict[int, trail.Entries] = defaultdict(list)
     villages: dict[int, OrgUnit] = {}
     for receipt_id, r, row in zip(ids, records, rows, strict=True):
         villages[r.village.id] = r.village
         after = {k: v for k, v in row.items() if k not in ("village_id", "imported_at")}
         events[r.village.id].append((AuditAction.HISTORY_IMPORT, AuditSubject.HISTORY_RECEIPT, receipt_id,
                                      {"after": {**after, "village": r.village.code, "imported": True}}))
-    for village_id, entries in events.items():
-        trail.record_many(village=villages[village_id], user=by, role=Role.ADMIN if by else None, entries=entries)
+    # every village's chain at once: one lock statement, one COPY
+    trail.record_many_villages(user=by, role=Role.ADMIN if by else None,
+                               batches=[(villages[village_id], entries) for village_id, entries in events.items()])
     return len(records)
+
+
+def _parts(column: Any, numbers: Iterable[str]) -> Iterable[Any]:
+    """`column` is one of `numbers`, as few conditions as the database allows: one array parameter on
+    PostgreSQL (one query for a whole file, however long), IN lists of 1,000 elsewhere."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam("numbers", wanted, type_=ARRAY(String)))
+        return
+    for start in range(0, len(wanted), 1000):
+        yield column.in_(wanted[start:start + 1000])
 
 
 def existing_payments(numbers: Iterable[str]) -> dict[str, tuple[bool, str | None]]:
     """number -> (imported, the SHA-256 of the line it came from) for the numbers already in the database."""
     out: dict[str, tuple[bool, str | None]] = {}
-    wanted = list(set(numbers))
-    for start in range(0, len(wanted), 1000):
-        part = wanted[start:start + 1000]
+    for condition in _parts(PaymentRequest.number, numbers):
         rows = db.session.execute(
             select(PaymentRequest.number, PaymentRequest.imported, HistoryRecord.line_sha256)
             .outerjoin(HistoryRecord, HistoryRecord.request_id == PaymentRequest.id)
-            .where(PaymentRequest.number.in_(part))
+            .where(condition)
         ).all()
         out.update({number: (bool(imported), sha) for number, imported, sha in rows if number})
     return out
@@ -351,11 +369,8 @@ def existing_payments(numbers: Iterable[str]) -> dict[str, tuple[bool, str | Non
 
 def existing_receipts(numbers: Iterable[str]) -> dict[str, str]:
     out: dict[str, str] = {}
-    wanted = list(set(numbers))
-    for start in range(0, len(wanted), 1000):
-        part = wanted[start:start + 1000]
-        rows = db.session.execute(select(HistoryReceipt.number, HistoryReceipt.line_sha256)
-                                  .where(HistoryReceipt.number.in_(part))).all()
+    for condition in _parts(HistoryReceipt.number, numbers):
+        rows = db.session.execute(select(HistoryReceipt.number, HistoryReceipt.line_sha256).where(condition)).all()
         out.update({number: sha for number, sha in rows})
     return out
 
