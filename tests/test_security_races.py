@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +261,37 @@ def test_submit_and_removing_its_only_invoice_at_the_same_moment(race_app: Flask
                 assert left == [AttachmentKind.INVOICE] and results[0][0] == "ok"
             else:
                 assert state == State.DRAFT and left == [] and results[1][0] == "ok"
+
+
+# --- two admins publish a township's approval policy at the same moment ---------------------------------
+
+@pytest.mark.postgres
+def test_two_publishes_of_one_policy_at_once_give_one_new_version(race_app: Flask) -> None:
+    """Both read version v and publish different rules at once: one is version v + 1, the other is told
+    a newer version was published (never a duplicate version, never a 500)."""
+    from finance.approval_policy import services as policies
+    from finance.approval_policy.models import RoutingPolicy
+    from finance.approval_policy.queries import current_policy, rules_of
+    from finance.orgs.models import OrgUnit
+
+    def publish(amount: str, based_on: int) -> Any:
+        def act(user: User, _req: PaymentRequest) -> Any:
+            town = db.session.execute(select(OrgUnit).where(OrgUnit.code == "HL-MK")).scalar_one()
+            rules = replace(rules_of(current_policy(town)), major_threshold=Decimal(amount))
+            return policies.publish_changes(town, rules, user, based_on=based_on)
+        return act
+
+    with race_app.app_context():
+        anchor = prepare(State.PENDING, 1)[0]
+        for n in range(max(5, repeat_of(race_app) // 5)):
+            town = db.session.execute(select(OrgUnit).where(OrgUnit.code == "HL-MK")).scalar_one()
+            policy = current_policy(town)
+            version = policy.version if policy is not None else 0
+            db.session.rollback()
+            results = race(race_app, anchor, [("hl_admin", publish(f"{60000 + 2 * n}", version)),
+                                              ("hl_admin", publish(f"{60001 + 2 * n}", version))])
+            assert sorted(r[0] for r in results) == ["handled", "ok"], results
+            versions = db.session.execute(select(RoutingPolicy.version).join(OrgUnit)
+                                          .where(OrgUnit.code == "HL-MK")).scalars().all()
+            db.session.rollback()
+            assert sorted(versions) == sorted(set(versions)) and max(versions) == version + 1

@@ -44,6 +44,7 @@ def publish_policy(township: OrgUnit, rules: Rules, by: User | None = None) -> R
     if missing := missing_village_steps(rules):
         raise _field("steps", _("每一笔支出，不论金额和科目，都至少要经过村里的两步审批：请添加不限金额、不限科目的"
                             "“%(roles)s”步骤。", roles=_("”“").join(r.label for r in missing)))
+    _lock(township)
     version = (db.session.execute(
         select(func.max(RoutingPolicy.version)).where(RoutingPolicy.township_id == township.id)
     ).scalar_one() or 0) + 1
@@ -57,10 +58,17 @@ def publish_policy(township: OrgUnit, rules: Rules, by: User | None = None) -> R
     return policy
 
 
+def _lock(township: OrgUnit) -> None:
+    """Serialise publishing for one township: its row locked until the transaction ends (PostgreSQL; SQLite
+    writes one transaction at a time)."""
+    db.session.execute(select(OrgUnit.id).where(OrgUnit.id == township.id).with_for_update()).scalar_one()
+
+
 def publish_changes(township: OrgUnit, rules: Rules, by: User, based_on: int | None = None) -> RoutingPolicy | None:
     """What the policy editor's 发布 does: a new version when `rules` differ from those in force, None when
     they do not (nothing is published). `based_on`, the version the editor read (0: none published yet),
     refuses a stale edit when another version was published since (AlreadyHandled)."""
+    _lock(township)  # two publishes at once: the second reads the first's version (no duplicate version)
     current = current_policy(township)
     if based_on is not None and based_on != (current.version if current is not None else 0):
         raise AlreadyHandled(_("审批流程在您读取后已发布了新版本（第 %(v)d 版），请重新读取后再修改。",
