@@ -96,6 +96,9 @@ def test_an_approver_sees_each_warning_before_the_buttons(phone, scene):
     # The duplicate photo: both images shown, side by side.
     pair = me.page.locator(".finding-warn .pair").first
     pair.scroll_into_view_if_needed()
+    # lazy images start loading once scrolled to: wait for both (a busy worker may not have them yet)
+    me.page.wait_for_function("""() => [...document.querySelectorAll('.finding-warn .pair')[0]
+        .querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)""")
     boxes = pair.evaluate("""p => [...p.querySelectorAll('img')].map(i => {
         const r = i.getBoundingClientRect(); return [i.complete && i.naturalWidth > 0, r.top, r.left]; })""")
     assert len(boxes) == 2 and all(b[0] for b in boxes), boxes
