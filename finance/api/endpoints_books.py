@@ -24,9 +24,9 @@ from finance.api.endpoints_bank import ConfirmIn, ReceiptOut, _match_out, _villa
 from finance.api.endpoints_bank import MatchOut as BankMatchOut
 from finance.api.endpoints_oversight import TAG_TRAIL
 from finance.api.endpoints_requests import TAG as REQUESTS_TAG
-from finance.api.endpoints_requests import RequestOut, SubmitIn, UnitOut, load, request_out, unit_out
+from finance.api.endpoints_requests import RequestFilters, RequestOut, SubmitIn, UnitOut, load, request_out, unit_out
 from finance.api.framework import Created, api
-from finance.api.schemas import Day, Id, Money, MoneyIn, Out, Page, Schema, Time
+from finance.api.schemas import Day, Id, Money, Out, Page, Schema, Time
 from finance.bank import queries as bank_queries
 from finance.bank import services as bank
 from finance.bank.models import AccountKind, BankAccount, BankMatch, LineKind, MatchStatus, StatementLine
@@ -41,11 +41,9 @@ from finance.oversight import services as oversight
 from finance.oversight.views import csv_response
 from finance.payment_requests import services as requests
 from finance.payment_requests.filters import FilterForm, read_filters
-from finance.payment_requests.models import MAX_LENGTH
 from finance.permissions import Permission, can, villages_in_scope
 from finance.roles import OrgKind
 from finance.timefmt import today_local
-from finance.workflow import State
 
 TAG_DOCUMENTS = api.tag("documents", "打印与导出")
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -403,16 +401,8 @@ def trail_report_pdf(chain_id: str, query: ReportQuery) -> Any:
 
 # --- the liaison's export of requests ----------------------------------------------------------------------------
 
-class ExportQuery(Schema):
-    """The filters of the liaison's request list (as GET /requests)."""
-
-    state: SkipJsonSchema[None] | State = None
-    village: SkipJsonSchema[None] | Id = None
-    date_from: SkipJsonSchema[None] | date = None
-    date_to: SkipJsonSchema[None] | date = None
-    amount_min: SkipJsonSchema[None] | MoneyIn = None
-    amount_max: SkipJsonSchema[None] | MoneyIn = None
-    payee: SkipJsonSchema[None] | str = Field(default=None, max_length=MAX_LENGTH["payee_name"])
+class ExportQuery(RequestFilters):
+    """The filters of the liaison's request list (as GET /requests), without its paging."""
 
 
 @api.operation("GET", "/requests/export.csv", summary="导出申请列表（CSV）", tag=TAG_DOCUMENTS, query=ExportQuery,

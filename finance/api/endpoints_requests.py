@@ -279,9 +279,9 @@ class AttachmentForm(Schema):
     kind: Annotated[str, Field(json_schema_extra={"enum": [k.value for k in AttachmentKind.uploadable()]})]
 
 
-class ListQuery(Schema):
-    """The filters of the requests page, and the keyset cursor of its pages. A query parameter is absent or
-    has a value: never null (SkipJsonSchema keeps None out of the document)."""
+class RequestFilters(Schema):
+    """The filters of the requests page (its list and the liaison's CSV export). A query parameter is absent
+    or has a value: never null (SkipJsonSchema keeps None out of the document)."""
 
     state: SkipJsonSchema[None] | State = None
     village: SkipJsonSchema[None] | Id = None
@@ -290,6 +290,11 @@ class ListQuery(Schema):
     amount_min: SkipJsonSchema[None] | MoneyIn = None
     amount_max: SkipJsonSchema[None] | MoneyIn = None
     payee: SkipJsonSchema[None] | str = Field(default=None, max_length=MAX_LENGTH["payee_name"])
+
+
+class ListQuery(RequestFilters):
+    """The filters of the requests page, and the keyset cursor of its pages."""
+
     after: SkipJsonSchema[None] | str = Field(default=None, max_length=40, description="上一页返回的 next")
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
